@@ -1,0 +1,208 @@
+"""Typed result records and their files (JSON, CSV, HDF5), written atomically.
+
+A :class:`ModeSpectrum` carries the resonator and search that produced it, the method
+and the versions, so a result file is self-describing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+__all__ = ["Mode", "ModeSpectrum", "atomic_write", "versions"]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One resonance.
+
+    Attributes
+    ----------
+    polarization : {"TE", "TM"}
+        Mie convention (TE: no E normal to the surface; 2-D: ``E_z``).
+    l : int
+        Angular number (sphere); for the 2-D limit equal to ``m``.
+    m : int
+        Azimuthal number; for a sphere the equatorial representative ``m = l`` of the
+        ``2l+1``-fold degenerate multiplet.
+    radial_order : int
+        1 + the number of radial field nodes inside the resonator.
+    wavelength_nm : float
+        Resonance wavelength ``2π c / Re ω`` (nm).
+    Q : float
+        ``Re ω / (−2 Im ω)``.
+    fsr_nm : float or None
+        Free spectral range of the mode's family at this mode (centred difference of the
+        neighbours ``l ± 1``), nm.
+    """
+
+    polarization: str
+    l: int
+    m: int
+    radial_order: int
+    wavelength_nm: float
+    Q: float
+    fsr_nm: float | None = None
+    degeneracy: int = 1
+    size_parameter: tuple[float, float] = (math.nan, math.nan)
+    note: str = ""
+
+    @property
+    def linewidth_nm(self) -> float:
+        """Full width at half maximum ``λ / Q`` (nm)."""
+        return self.wavelength_nm / self.Q if self.Q else math.inf
+
+    @property
+    def family(self) -> str:
+        """``"TE1"``-style label of the (polarization, radial order) family."""
+        return f"{self.polarization}{self.radial_order}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["size_parameter"] = list(self.size_parameter)
+        d["linewidth_nm"] = self.linewidth_nm
+        if isinstance(d["Q"], float) and math.isinf(d["Q"]):
+            d["Q"] = None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Mode":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("Q") is None:
+            kw["Q"] = math.inf
+        kw["size_parameter"] = tuple(kw.get("size_parameter", (math.nan, math.nan)))
+        return cls(**kw)
+
+
+CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
+               "degeneracy", "note")
+
+
+@dataclass(frozen=True)
+class ModeSpectrum:
+    """The modes found for one resonator and search, with provenance."""
+
+    resonator: object
+    search: object
+    method: str
+    modes: tuple[Mode, ...]
+    versions: dict = field(default_factory=lambda: versions())
+
+    def __len__(self):
+        return len(self.modes)
+
+    def families(self) -> dict[str, list[Mode]]:
+        """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l."""
+        out: dict[str, list[Mode]] = {}
+        for m in sorted(self.modes, key=lambda m: (m.family, m.l)):
+            out.setdefault(m.family, []).append(m)
+        return out
+
+    def config_dict(self) -> dict:
+        from .config import Config, config_to_dict
+
+        return config_to_dict(Config(self.resonator, self.search))
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "versions": self.versions,
+            "config": self.config_dict(),
+            "modes": [m.to_dict() for m in self.modes],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(CSV_COLUMNS)
+        for m in self.modes:
+            d = m.to_dict()
+            w.writerow(["" if d[c] is None else (repr(d[c]) if isinstance(d[c], float) else d[c])
+                        for c in CSV_COLUMNS])
+        return buf.getvalue()
+
+    def write(self, out_dir) -> list[Path]:
+        """Write ``modes.json`` and ``modes.csv`` into ``out_dir`` (atomically); return the paths."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "modes.json", out_dir / "modes.csv"]
+        atomic_write(paths[0], self.to_json())
+        atomic_write(paths[1], self.to_csv())
+        return paths
+
+    def to_hdf5(self, path) -> Path:
+        """Write the mode table (one dataset per column) and the config (JSON attribute) to HDF5."""
+        import h5py
+        import numpy as np
+
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as f:
+                g = f.create_group("modes")
+                for c in CSV_COLUMNS:
+                    vals = [m.to_dict()[c] for m in self.modes]
+                    if c in ("polarization", "note"):
+                        g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
+                    else:
+                        g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
+                f.attrs["config"] = json.dumps(self.config_dict())
+                f.attrs["method"] = self.method
+                f.attrs["versions"] = json.dumps(self.versions)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModeSpectrum":
+        from .config import parse_config
+
+        d = json.loads(text)
+        cfg = parse_config(d["config"])
+        return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
+                   d.get("versions", {}))
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def atomic_write(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    so that readers never see a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def versions() -> dict:
+    """Versions of wgm and of the numerical libraries used."""
+    import numpy
+    import scipy
+
+    from . import __version__
+
+    return {"wgm": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__}
