@@ -1,0 +1,33 @@
+# wgm: the two commands of the README (`make run`, `make test`) set everything up first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+WGM    := $(VENV)/bin/wgm
+STAMP  := $(VENV)/.wgm-installed
+export MPLBACKEND := Agg
+export OMP_NUM_THREADS := 1
+
+.PHONY: setup run test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml .ci/install.sh environment.yml
+	bash .ci/install.sh
+	touch $@
+
+## the main job: the flagship CsPbBr3-coated silica microsphere -> results/coated_microsphere/
+run: setup
+	$(WGM) modes sims/coated_microsphere.toml --out results/coated_microsphere
+
+## the whole test suite, slow physics validations included (what CI runs)
+test: setup
+	$(PY) -m pytest -m "slow or not slow" -q
+
+## the fast tests only (no FDTD, seconds)
+test-fast: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/bench_exact.py
+
+clean:
+	rm -rf results .pytest_cache

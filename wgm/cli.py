@@ -1,0 +1,131 @@
+"""The ``wgm`` command line: a thin layer over the library.
+
+``wgm modes CONFIG [--method exact] [--set KEY=VALUE ...] [--json] [--out DIR]``
+``wgm materials [NAME ...] [--wavelength-nm W ...]``
+
+Mistakes in the input (files, keys, values) end with a one-line message on stderr and
+exit status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+
+log = logging.getLogger("wgm")
+
+EXIT_USER_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wgm", description="Whispering-gallery modes of microresonators.")
+    p.add_argument("--version", action="version", version=f"wgm {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    m = sub.add_parser("modes", help="find the modes of a resonator",
+                       description="Find every mode of the configured resonator in the search band.")
+    m.add_argument("config", type=Path, help="TOML config file")
+    m.add_argument("--method", choices=["exact"], default="exact",
+                   help="exact: semi-analytic solver for spheres and the 2-D limit (default)")
+    m.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set resonator.radius_um=2.4 (repeatable)")
+    m.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    m.add_argument("--out", type=Path, metavar="DIR", help="write modes.json, modes.csv and spectrum.png to DIR")
+    m.add_argument("-v", "--verbose", action="store_true", help="progress and diagnostics on stderr")
+
+    mat = sub.add_parser("materials", help="list library materials or print their index",
+                         description="List the material library, or print n + ik of materials at given wavelengths.")
+    mat.add_argument("names", nargs="*", help="library names (default: list all)")
+    mat.add_argument("--wavelength-nm", type=float, action="append", default=[], metavar="W",
+                     help="wavelength in nm (repeatable; default 520 540 560)")
+    return p
+
+
+def _format_table(spectrum) -> str:
+    lines = [f"{len(spectrum.modes)} modes of the {spectrum.resonator.kind} in "
+             f"{spectrum.search.wavelength_nm[0]:g}-{spectrum.search.wavelength_nm[1]:g} nm ({spectrum.method})",
+             f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {'Q':>12} {'linewidth_pm':>13} "
+             f"{'fsr_nm':>9}  note"]
+    for md in spectrum.modes:
+        q = f"{md.Q:12.5g}" if math.isfinite(md.Q) else f"{'inf':>12}"
+        lw = f"{1000 * md.linewidth_nm:13.4g}" if math.isfinite(md.linewidth_nm) else f"{'0':>13}"
+        fsr = f"{md.fsr_nm:9.4f}" if md.fsr_nm is not None else f"{'-':>9}"
+        lines.append(f"{md.polarization:>4} {md.l:6d} {md.m:6d} {md.radial_order:3d} {md.wavelength_nm:14.5f} "
+                     f"{q} {lw} {fsr}  {md.note}")
+    return "\n".join(lines)
+
+
+def _cmd_modes(args) -> int:
+    from .config import load_config
+    from .exact import solve
+
+    cfg = load_config(args.config, args.overrides)
+    spectrum = solve(cfg.resonator, cfg.search)
+    if args.out is not None:
+        from . import plotting
+
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
+        written = spectrum.write(args.out)
+        written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "spectrum.png"))
+        for path in written:
+            log.info("wrote %s", path)
+    if args.json:
+        sys.stdout.write(spectrum.to_json() + "\n")
+    elif args.out is None:
+        sys.stdout.write(_format_table(spectrum) + "\n")
+    else:
+        sys.stdout.write(_format_table(spectrum) + "\n" + f"results in {args.out}/\n")
+    return 0
+
+
+def _cmd_materials(args) -> int:
+    from .materials import LIBRARY, library_material
+
+    if not args.names:
+        for name in LIBRARY:
+            if name == "cspbbr3-nc":
+                sys.stdout.write(f"{name:20s} CsPbBr3 nanocrystal film (needs fill_fraction; "
+                                 "ligand_index, bulk, mixing optional)\n")
+                continue
+            mat = library_material(name)
+            lo, hi = mat.wavelength_range_nm
+            sys.stdout.write(f"{name:20s} {lo:g}-{hi:g} nm\n")
+        return 0
+    waves = args.wavelength_nm or [520.0, 540.0, 560.0]
+    for name in args.names:
+        mat = library_material(name, "materials")
+        for w in waves:
+            n = mat.n_at(w)
+            sys.stdout.write(json.dumps({"material": name, "wavelength_nm": w, "n": n.real, "k": n.imag}) + "\n")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``wgm`` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="wgm: %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "modes":
+            return _cmd_modes(args)
+        return _cmd_materials(args)
+    except UserError as exc:
+        sys.stderr.write(f"wgm: error: {exc}\n")
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("wgm: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

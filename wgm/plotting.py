@@ -1,0 +1,104 @@
+"""Figures of mode spectra (matplotlib, Agg backend: no display needed).
+
+Functions return the :class:`matplotlib.figure.Figure`; :func:`save` writes it atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["spectrum_figure", "save", "FAMILY_STYLE"]
+
+_MARKERS = {"TE": "o", "TM": "s"}
+_COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
+
+
+def FAMILY_STYLE(family: str) -> dict:
+    """Marker, colour and line style of a family label such as ``"TE1"`` (TE: filled
+    circles, blue-green; TM: open squares, red-orange; shade by radial order)."""
+    pol, q = family[:2], int(family[2:])
+    colors = _COLORS.get(pol, _COLORS["TE"])
+    return {"marker": _MARKERS.get(pol, "^"), "color": colors[(q - 1) % len(colors)],
+            "mfc": "none" if pol == "TM" else None, "ls": "--" if pol == "TM" else "-"}
+
+
+def _title(spectrum) -> str:
+    res = spectrum.resonator
+    parts = [f"{res.kind}, R = {res.shape.radius_um:g} µm, {res.shape.material.name}"]
+    for c in res.coatings:
+        parts.append(f"+ {1000 * c.thickness_um:g} nm {c.material.name}")
+    return " ".join(parts)
+
+
+def spectrum_figure(spectrum, *, label_modes: bool = True):
+    """Two panels: Q versus wavelength (log scale, one marker style per family, labelled
+    with l), and a synthetic transmission-style spectrum of Lorentzian lines.
+
+    Parameters
+    ----------
+    spectrum : ModeSpectrum
+    label_modes : bool
+        Annotate each point with its angular number l.
+    """
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [2.2, 1]}, constrained_layout=True)
+    fams = spectrum.families()
+    lo, hi = spectrum.search.wavelength_nm
+    for fam, modes in fams.items():
+        lam = np.array([m.wavelength_nm for m in modes])
+        Q = np.array([m.Q if math.isfinite(m.Q) else np.nan for m in modes])
+        st = FAMILY_STYLE(fam)
+        ax.semilogy(lam, Q, linestyle="none", marker=st["marker"], color=st["color"],
+                    mfc=st["mfc"] or st["color"], ms=6, label=f"{fam[:2]} q={fam[2:]}")
+        if label_modes and len(lam) <= 60:
+            for m, lq in zip(modes, Q):
+                if np.isfinite(lq):
+                    ax.annotate(str(m.l), (m.wavelength_nm, lq), textcoords="offset points", xytext=(0, 6),
+                                ha="center", fontsize=7, color=st["color"])
+    ax.set_ylabel("Q")
+    ax.set_title(_title(spectrum) + f"  ({spectrum.method})", fontsize=10)
+    ax.grid(True, which="both", alpha=0.25)
+    if fams:
+        ax.legend(fontsize=8, ncol=min(3, len(fams)), loc="best")
+    # Lorentzian lines: unit peak height, FWHM = λ/Q (floored so that very high Q stays visible)
+    grid = np.linspace(lo, hi, 6000)
+    floor = (hi - lo) / 3000
+    top = 1.0
+    for fam, modes in fams.items():
+        st = FAMILY_STYLE(fam)
+        fam_line = np.zeros_like(grid)
+        for m in modes:
+            hw = max(m.linewidth_nm if math.isfinite(m.linewidth_nm) else 0.0, floor) / 2
+            fam_line += hw**2 / ((grid - m.wavelength_nm) ** 2 + hw**2)
+        ax2.plot(grid, fam_line, color=st["color"], lw=0.9, ls=st["ls"])
+        top = max(top, float(fam_line.max()))
+    ax2.set_xlabel("wavelength (nm)")
+    ax2.set_ylabel("Lorentzian lines")
+    ax2.set_xlim(lo, hi)
+    ax2.set_ylim(0, 1.08 * top)
+    return fig
+
+
+def save(fig, path) -> Path:
+    """Save a figure as PNG atomically (temporary file, then rename) and close it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=130)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path
