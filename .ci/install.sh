@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
 DEB_PKGS="python3-meep-mpi-default python3-mpi4py python3-numpy python3-scipy python3-matplotlib
-  python3-h5py python3-yaml python3-mpmath python3-pytest python3-setuptools python3-venv python3-pip
+  python3-h5py python3-yaml python3-mpmath python3-pytest python3-setuptools python3-wheel python3-venv python3-pip
   openmpi-bin"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -30,8 +30,9 @@ def _check(polarization):
         raise ValueError(f"polarization must be 'TE' or 'TM', got {polarization!r}")
 
 
-def lly(nu, q: int, m: float, polarization: str):
-    """Lam–Leung–Young expansion of the resonance size parameter, through order ``ν^-1``.
+def lly(nu, q: int, m: float, polarization: str, *, nu_inverse_term: bool = False):
+    """Lam–Leung–Young expansion of the resonance size parameter (five terms, through
+    ``ν^-2/3``; with ``nu_inverse_term`` also the ``ν^-1`` term, Schiller's d3).
 
     Parameters
     ----------
@@ -42,6 +43,8 @@ def lly(nu, q: int, m: float, polarization: str):
     m : float
         Relative index ``n / n_medium`` (> 1).
     polarization : {"TE", "TM"}
+    nu_inverse_term : bool
+        Add the ``O(ν^-1)`` term.
     """
     _check(polarization)
     nu = np.asarray(nu, float)
@@ -51,8 +54,9 @@ def lly(nu, q: int, m: float, polarization: str):
     s = np.sqrt(m * m - 1)
     nx = (nu + 2 ** (-1 / 3) * a * nu ** (1 / 3) - P / s
           + 0.3 * 2 ** (-2 / 3) * a * a * nu ** (-1 / 3)
-          - 2 ** (-1 / 3) * P * (m * m - 2 * P * P / 3) * a * nu ** (-2 / 3) / s**3
-          + ((10 - a**3) + 350 * m**4 * (1 - p) * p * (p * p + p - 1) / (m * m - 1) ** 2) / (700 * nu))
+          - 2 ** (-1 / 3) * P * (m * m - 2 * P * P / 3) * a * nu ** (-2 / 3) / s**3)
+    if nu_inverse_term:
+        nx = nx + ((10 - a**3) + 350 * m**4 * (1 - p) * p * (p * p + p - 1) / (m * m - 1) ** 2) / (700 * nu)
     return nx / m
 
 
