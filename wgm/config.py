@@ -66,6 +66,7 @@ SCHEMA_VERSION = 1
 _MATERIAL_KEYS = {"index", "extinction", "material", "fill_fraction", "ligand_index", "bulk", "mixing",
                   "nk_file", "wavelength_unit"}
 _NC_KEYS = {"fill_fraction", "ligand_index", "bulk", "mixing"}
+_MATERIAL_KINDS = {"index": ("extinction",), "material": tuple(_NC_KEYS), "nk_file": ("wavelength_unit",)}
 _SHAPE_KEYS = {
     "sphere": {"radius_um"},
     "disk": {"radius_um", "thickness_um"},
@@ -136,7 +137,8 @@ def apply_overrides(raw: dict, overrides) -> dict:
     """Return a copy of ``raw`` with each ``KEY=VALUE`` of ``overrides`` applied.
 
     Integer path parts index arrays of tables; the index one past the end appends a new table
-    (so ``--set resonator.coating.0.thickness_um=0.05`` can add a first coating).
+    (so ``--set resonator.coating.0.thickness_um=0.05`` can add a first coating).  Setting
+    ``index``, ``material`` or ``nk_file`` replaces the table's other way of giving a material.
     """
     raw = copy.deepcopy(raw)
     for item in overrides:
@@ -164,6 +166,12 @@ def apply_overrides(raw: dict, overrides) -> dict:
         last = path[-1]
         if isinstance(node, list):
             raise UserError(f"--set {item}: cannot replace a whole table of '{'.'.join(path[:-1])}'")
+        if last in _MATERIAL_KINDS:
+            # setting one kind of material replaces the table's other kind (and its parameters)
+            for other, params in _MATERIAL_KINDS.items():
+                if other != last:
+                    for key in (other, *params):
+                        node.pop(key, None)
         node[last] = value
     return raw
 

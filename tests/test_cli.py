@@ -1,0 +1,129 @@
+"""The `wgm` command: output contract, files, exit status 2 for user mistakes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wgm.cli import main
+
+ROOT = Path(__file__).parent.parent
+SIMS = sorted((ROOT / "sims").glob("*.toml"))
+CONFIG = """
+[resonator]
+shape = "sphere"
+radius_um = 2.0
+index = 1.46
+[[resonator.coating]]
+thickness_um = 0.05
+index = 2.0
+[search]
+wavelength_nm = [560.0, 620.0]
+max_radial_order = 2
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(CONFIG)
+    return p
+
+
+def test_json_contract(config, capsys):
+    assert main(["modes", str(config), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "exact"
+    modes = out["modes"]
+    assert modes
+    for m in modes:
+        assert m["polarization"] in ("TE", "TM")
+        assert isinstance(m["l"], int) and isinstance(m["m"], int) and 1 <= m["radial_order"] <= 2
+        assert 560 <= m["wavelength_nm"] <= 620 and m["Q"] > 0
+    te1 = [m for m in modes if m["polarization"] == "TE" and m["radial_order"] == 1 and m["l"] == 29]
+    assert round(te1[0]["wavelength_nm"], 1) == 599.9  # notes §0
+    assert out["config"]["resonator"]["radius_um"] == 2.0
+
+
+def test_set_changes_the_result(config, capsys):
+    main(["modes", str(config), "--json"])
+    base = json.loads(capsys.readouterr().out)["modes"]
+    main(["modes", str(config), "--json", "--set", "resonator.coating.0.thickness_um=0.03"])
+    thinner = json.loads(capsys.readouterr().out)
+    assert thinner["config"]["resonator"]["coating"][0]["thickness_um"] == 0.03
+    assert [m["wavelength_nm"] for m in thinner["modes"]] != [m["wavelength_nm"] for m in base]
+
+
+def test_out_writes_json_csv_png(config, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["modes", str(config), "--out", str(out)]) == 0
+    data = json.loads((out / "modes.json").read_text())
+    rows = list(csv.DictReader((out / "modes.csv").open()))
+    assert len(rows) == len(data["modes"]) > 0
+    assert float(rows[0]["wavelength_nm"]) == pytest.approx(data["modes"][0]["wavelength_nm"], rel=1e-15)
+    assert (out / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(out.glob(".*tmp")), "temporary files left behind"
+    assert "modes of the sphere" in capsys.readouterr().out
+
+
+def test_readable_table(config, capsys):
+    assert main(["modes", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "wavelength_nm" in out and "TE" in out
+
+
+@pytest.mark.parametrize("path", SIMS, ids=[p.name for p in SIMS])
+def test_every_sim_runs(path, capsys):
+    assert main(["modes", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["modes"]
+
+
+BAD_RUNS = [
+    (["--set", "resonator.radius_um=-1"], "resonator.radius_um = -1.0"),
+    (["--set", "resonator.radus_um=1"], "did you mean 'radius_um'"),
+    (["--set", "surroundings.index=1.6", "--set", "resonator.coating.0.index=1.5"], "surroundings.index = 1.6"),
+    (["--set", "resonator.coating.0.material=cspbbr3-ermolaev-o", "--set", "search.wavelength_nm=[450,520]"],
+     "data cover 500–949 nm"),
+    (["--set", "resonator.shape=disk", "--set", "resonator.thickness_um=0.3"], "needs --method fdtd"),
+    (["--set", "nonsense"], "expected KEY=VALUE"),
+]
+
+
+@pytest.mark.parametrize("extra, fragment", BAD_RUNS, ids=[b[1][:30] for b in BAD_RUNS])
+def test_user_mistakes_exit_2_with_one_line(config, capsys, extra, fragment):
+    assert main(["modes", str(config)] + extra) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_and_malformed_files_via_console_script(tmp_path):
+    """The installed entry point: exit 2, one line, no traceback (subprocess: the real thing)."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[resonator\n")
+    for args, fragment in ((["modes", str(tmp_path / "none.toml")], "not found"),
+                           (["modes", str(bad)], "malformed TOML")):
+        r = subprocess.run([sys.executable, "-m", "wgm", *args], capture_output=True, text=True)
+        assert r.returncode == 2
+        assert fragment in r.stderr and "Traceback" not in r.stderr
+        assert r.stdout == ""
+
+
+def test_argparse_mistakes_exit_2(config):
+    r = subprocess.run([sys.executable, "-m", "wgm", "modes", str(config), "--method", "magic"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_materials_command(capsys):
+    assert main(["materials"]) == 0
+    assert "silica" in capsys.readouterr().out
+    assert main(["materials", "silica", "--wavelength-nm", "532"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["n"] == pytest.approx(1.46071, abs=2e-5)
+    assert main(["materials", "unobtainium"]) == 2
