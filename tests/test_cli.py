@@ -127,3 +127,25 @@ def test_materials_command(capsys):
     row = json.loads(capsys.readouterr().out)
     assert row["n"] == pytest.approx(1.46071, abs=2e-5)
     assert main(["materials", "unobtainium"]) == 2
+
+
+def test_hpc_modes_script(tmp_path):
+    """hpc/modes.sbatch is a plain bash script too: run it as Slurm would (without Slurm)."""
+    import os
+    import shutil
+
+    wgm_exe = Path(sys.executable).parent / "wgm"
+    if not wgm_exe.exists():
+        found = shutil.which("wgm")
+        if found is None:
+            pytest.skip("the wgm console script is not installed")
+        wgm_exe = Path(found)
+    out = tmp_path / "run"
+    r = subprocess.run(["bash", str(ROOT / "hpc" / "modes.sbatch"), str(ROOT / "sims" / "silica_microsphere.toml"),
+                        str(out), "--set", "search.max_radial_order=1"],
+                       capture_output=True, text=True, cwd=ROOT, env={**os.environ, "WGM": str(wgm_exe)})
+    assert r.returncode == 0, r.stderr
+    modes = json.loads((out / "modes.json").read_text())["modes"]
+    assert modes and all(m["radial_order"] == 1 for m in modes)
+    r = subprocess.run(["bash", str(ROOT / "hpc" / "modes.sbatch")], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
