@@ -62,8 +62,12 @@ def _is_te(polarization: str) -> bool:
     raise ValueError(f"polarization must be TE/Ez or TM/Hz, got {polarization!r}")
 
 
-def _basis(kind: str, order: int, z):
-    """``(f, f', g, g')`` at complex ``z``: ``(ψ_l, ψ_l', χ_l, χ_l')`` or ``(J_m, J_m', Y_m, Y_m')``."""
+def _basis(kind: str, order: int, z, *, regular_only=False, values_only=False):
+    """``(f, f', g, g')`` at complex ``z``: ``(ψ_l, ψ_l', χ_l, χ_l')`` or ``(J_m, J_m', Y_m, Y_m')``.
+
+    ``regular_only`` skips ``g, g'`` and ``values_only`` skips the derivatives (``None`` in
+    their place): the irregular functions of integer order are the slow part of mpmath here.
+    """
     if kind == "sphere":
         nu, s = order + mp.mpf(1) / 2, mp.mpf(1) / 2
         pre = mp.sqrt(mp.pi * z / 2)
@@ -74,11 +78,15 @@ def _basis(kind: str, order: int, z):
         sign_g = 1
     else:
         raise ValueError(f"kind must be 'sphere' or 'cylinder', got {kind!r}")
-    J, Jm1 = mp.besselj(nu, z), mp.besselj(nu - 1, z)
-    Y, Ym1 = mp.bessely(nu, z), mp.bessely(nu - 1, z)
     c = (nu - s) / z
-    f, fp = pre * J, pre * (Jm1 - c * J)
-    g, gp = sign_g * pre * Y, sign_g * pre * (Ym1 - c * Y)
+    J = mp.besselj(nu, z)
+    f = pre * J
+    fp = None if values_only else pre * (mp.besselj(nu - 1, z) - c * J)
+    if regular_only:
+        return f, fp, None, None
+    Y = mp.bessely(nu, z)
+    g = sign_g * pre * Y
+    gp = None if values_only else sign_g * pre * (mp.bessely(nu - 1, z) - c * Y)
     return f, fp, g, gp
 
 
@@ -95,7 +103,7 @@ def _coefficients(kind, te, order, radii, indices, x):
     p = (lambda n: 1) if te else (lambda n: 1 / n**2)
     coeffs = [(mp.mpc(1), mp.mpc(0))]
     n = indices[0]
-    f, fp, _, _ = _basis(kind, order, n * x * radii[0] / R)
+    f, fp, _, _ = _basis(kind, order, n * x * radii[0] / R, regular_only=True)
     v, w = f, p(n) * n * fp
     for j in range(1, len(radii)):
         n = indices[j]
@@ -178,9 +186,9 @@ def radial_function(kind, polarization, order, radii, indices, x, r_values, *, d
             if not 0 < r <= R:
                 raise ValueError(f"r = {r} outside (0, r_N]")
             j = next(i for i, rj in enumerate(radii_) if r <= rj)
-            f, _, g, _ = _basis(kind, order, indices_[j] * x * r / R)
             A, B = coeffs[j]
-            out.append(complex(A * f + B * g))
+            f, _, g, _ = _basis(kind, order, indices_[j] * x * r / R, regular_only=(j == 0), values_only=True)
+            out.append(complex(A * f if j == 0 else A * f + B * g))
         return out
 
 

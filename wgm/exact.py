@@ -339,8 +339,9 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
         For a finite disk/ring, or a band outside a material's data range.
     """
     for key, mat in resonator.materials().items():
-        if key != "resonator.substrate":
-            mat.check_band(search.wavelength_nm, key + (".material" if key != "surroundings" else ".material"))
+        if key != "resonator.substrate":  # the 2-D limit has no substrate
+            field = "nk_file" if "nk_file" in mat.to_config() else "material"
+            mat.check_band(search.wavelength_nm, f"{key}.{field}")
     stack = LayeredStack.from_resonator(resonator)
     R = stack.outer_radius_um
     lam_lo, lam_hi = (w / 1000.0 for w in search.wavelength_nm)

@@ -6,8 +6,6 @@ Functions return the :class:`matplotlib.figure.Figure`; :func:`save` writes it a
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .results import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "save", "FAMILY_STYLE"]
 
@@ -91,14 +91,9 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
 def save(fig, path) -> Path:
     """Save a figure as PNG atomically (temporary file, then rename) and close it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=130)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=130, format="png")
     finally:
         plt.close(fig)
     return path

@@ -12,10 +12,11 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["Mode", "ModeSpectrum", "atomic_write", "versions"]
+__all__ = ["Mode", "ModeSpectrum", "atomic_path", "atomic_write", "versions"]
 
 
 @dataclass(frozen=True)
@@ -146,24 +147,17 @@ class ModeSpectrum:
         import numpy as np
 
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as f:
-                g = f.create_group("modes")
-                for c in CSV_COLUMNS:
-                    vals = [m.to_dict()[c] for m in self.modes]
-                    if c in ("polarization", "note"):
-                        g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
-                    else:
-                        g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
-                f.attrs["config"] = json.dumps(self.config_dict())
-                f.attrs["method"] = self.method
-                f.attrs["versions"] = json.dumps(self.versions)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            g = f.create_group("modes")
+            for c in CSV_COLUMNS:
+                vals = [m.to_dict()[c] for m in self.modes]
+                if c in ("polarization", "note"):
+                    g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
+                else:
+                    g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
+            f.attrs["config"] = json.dumps(self.config_dict())
+            f.attrs["method"] = self.method
+            f.attrs["versions"] = json.dumps(self.versions)
         return path
 
     @classmethod
@@ -182,20 +176,27 @@ def _json_default(obj):
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
-    so that readers never see a half-written file."""
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, on any
+    failure (or interruption) remove it.  Readers never see a half-written file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path`), synced to disk."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def versions() -> dict:
