@@ -206,3 +206,46 @@ def test_band_outside_material_data_is_refused():
     res = Resonator(Sphere(2.0, library_material("cspbbr3-ermolaev-o")))
     with pytest.raises(ConfigError, match="data cover 500–949 nm"):
         exact.solve(res, Search((450.0, 600.0)))
+
+
+TRICKY = {
+    # high index contrast: TM roots sit very close to the node entries
+    "n3.4 sphere": (Resonator(Sphere(1.0, ConstantIndex(3.4))), (900.0, 1500.0)),
+    "n3.4 2-D disk": (Resonator(Disk(1.0, math.inf, ConstantIndex(3.4))), (900.0, 1500.0)),
+    # a low-index outer shell: very high-Q core modes whose root and node entry nearly coincide
+    "low-index shell": (Resonator(Sphere(1.5, ConstantIndex(2.4)), (Coating(0.3, ConstantIndex(1.4)),)),
+                        (600.0, 700.0)),
+    # a thick high-index shell guides its own modes
+    "thick shell": (Resonator(Sphere(2.0, ConstantIndex(1.45)), (Coating(0.4, ConstantIndex(2.2)),)),
+                    (550.0, 650.0)),
+    "two shells, dispersive": (Resonator(Sphere(2.0, library_material("silica")),
+                                         (Coating(0.02, ConstantIndex(1.6)), Coating(0.05, nanocrystal_film(0.4)))),
+                               (520.0, 600.0)),
+}
+
+
+@pytest.mark.parametrize("name", list(TRICKY))
+def test_band_search_is_complete_and_consistent(name):
+    """Every family is contiguous in l (a missed root leaves a gap), and every mode is the
+    one found on its own for its (pol, l, q), to round-off."""
+    res, band = TRICKY[name]
+    spec = exact.solve(res, Search(band, 3))
+    assert len(spec.modes) > 10
+    for fam, modes in spec.families().items():
+        ls = [m.l for m in modes]
+        assert ls == list(range(ls[0], ls[-1] + 1)), (fam, ls)
+    for m in spec.modes:
+        alone = exact.solve_order(res, m.polarization, m.l, m.radial_order)
+        assert alone.wavelength_nm == pytest.approx(m.wavelength_nm, rel=1e-10)
+
+
+def test_unresolvable_q_is_a_flagged_lower_bound():
+    """Lossless thick shell: Q ~ 1e17 is beyond what double precision resolves through a
+    layer; such modes carry q_resolved = False, a positive lower bound and a note."""
+    res, band = TRICKY["thick shell"]
+    spec = exact.solve(res, Search(band, 1))
+    unresolved = [m for m in spec.modes if not m.q_resolved]
+    assert unresolved
+    for m in unresolved:
+        assert m.Q > 1e12 and "lower bound" in m.note
+    assert all(m.Q > 0 for m in spec.modes)

@@ -52,7 +52,10 @@ _NEWTON_FD_STEP = 1e-7  # relative forward-difference step for F'(x)
 _RE_TOL = 8 * np.finfo(float).eps  # relative convergence of Re x
 _IM_TOL = 1e-10  # relative convergence of Im x
 _Q_REL_WARN = 1e-3  # relative uncertainty of Q above which a mode is flagged
+_Q_LOWER_BOUND = 0.1  # relative uncertainty above which only a lower bound of Q is reported
 _STALL_TOL = 1e-9  # |Newton step| / |x| below which a non-shrinking step is rounding noise
+_SEPARATE_MAX_ITER = 60  # bisections to order a root and a node entry that share a grid interval
+_SEPARATE_TOL = 1e-13  # relative bracket width at which they are taken to coincide
 _SCAN_STEP = 0.15  # grid step in units of the radial-branch width scale (ν/2)^(1/3)/n_max
 
 
@@ -241,8 +244,12 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
         xa = x[idx]
         h = _NEWTON_FD_STEP * np.abs(xa)
         m = len(idx)
-        F, *_ = characteristic(stack, polarization, np.concatenate([orders[idx]] * 3),
-                               np.concatenate([xa, xa + h, xa + 1j * h]))
+        F, _, _, logv = characteristic(stack, polarization, np.concatenate([orders[idx]] * 3),
+                                       np.concatenate([xa, xa + h, xa + 1j * h]), want_logv=True)
+        # Newton on G = F v(x)/v(xa): the same zeros as F, but without F's poles (the zeros of
+        # the interior solution v at the surface), which can sit arbitrarily close to a root
+        with np.errstate(all="ignore"):
+            F = F * np.exp(logv - np.tile(logv[:m], 3))
         F0, Fr, Fi = F[:m], (F[m:2 * m] - F[:m]) / h, (F[2 * m:] - F[:m]) / h
         # Newton on (Re x, Im x) with the full 2x2 Jacobian: F is analytic for analytic
         # materials, but tabulated data are continued only to first order (not analytic), and
@@ -290,31 +297,94 @@ def _order_range(stack: LayeredStack, x_lo: float, x_hi: float, q_max: int, n_ma
     return max(lo, 1 if stack.offset == bessel.SPHERE else 0), max(hi, 1)
 
 
-def _scan(stack, pol, orders, x_grid, q_max):
-    """Real-axis scan: candidate roots (order, q, x_estimate, branch width)."""
-    _, y, d, logv = characteristic(stack, pol, orders, x_grid, table=True, real_index=True, want_logv=True)
+def _real_axis(stack, pol, orders, x, *, table=False):
+    """On the real axis (real indices): the pole-free matching function ``W`` and the sign of
+    the interior solution ``v(r_N)``.
+
+    ``W = sgn(v) (y − d) / sqrt(1 + y²)`` is continuous through the poles of ``y`` (zeros of
+    ``v``) and vanishes where the interior and exterior admittances match.
+    """
+    _, y, d, logv = characteristic(stack, pol, orders, x, table=table, real_index=True, want_logv=True)
     y, d = y.real, d.real
     sgn = np.where(np.cos(logv.imag) >= 0, 1.0, -1.0)
     with np.errstate(all="ignore"):
         W = sgn * (y - d) / np.sqrt(1.0 + y * y)
-        inv_y = 1.0 / y
-    out = []
+    return W, sgn
+
+
+def _separate(stack, pol, items):
+    """Bisect pairs of grid intervals (one holding a zero of W, one a sign change of v) that
+    are too close to be ordered from the grid, until the two brackets are disjoint.
+
+    ``items``: list of [l, z_lo, z_hi, p_lo, p_hi]; updated in place.
+    """
+    if not items:
+        return
+    arr = np.array(items, dtype=float)
+    l = arr[:, 0].astype(int)
+    for _ in range(_SEPARATE_MAX_ITER):
+        zl, zh, pl, ph = arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
+        todo = ~((zh < pl) | (ph < zl)) & ((zh - zl) > _SEPARATE_TOL * zh)
+        if not todo.any():
+            break
+        idx = np.nonzero(todo)[0]
+        zm, pm = 0.5 * (zl[idx] + zh[idx]), 0.5 * (pl[idx] + ph[idx])
+        W, sgn = _real_axis(stack, pol, np.concatenate([l[idx]] * 4),
+                            np.concatenate([zl[idx], zm, pl[idx], pm]) + 0j)
+        k = len(idx)
+        w_lo, w_mid, s_lo, s_mid = W[:k], W[k:2 * k], sgn[2 * k:3 * k], sgn[3 * k:]
+        left_z = np.sign(w_lo) * np.sign(w_mid) < 0
+        arr[idx, 2] = np.where(left_z, zm, zh[idx])
+        arr[idx, 1] = np.where(left_z, zl[idx], zm)
+        left_p = s_lo != s_mid
+        arr[idx, 4] = np.where(left_p, pm, ph[idx])
+        arr[idx, 3] = np.where(left_p, pl[idx], pm)
+    items[:] = arr.tolist()
+
+
+def _scan(stack, pol, orders, x_grid, q_max):
+    """Real-axis scan: candidate roots ``(l, q, x_estimate, branch_lo, branch_hi)``.
+
+    The q-th zero of ``W`` (counting the sign changes of ``v`` below it) is the mode of radial
+    order q; the neighbouring sign changes of ``v`` bound its radial branch.
+    """
+    W, sgn = _real_axis(stack, pol, orders, x_grid, table=True)
+    per_l = []
+    close = []
     for row, l in enumerate(orders):
-        w, s, iy = W[row], sgn[row], inv_y[row]
-        ok = np.isfinite(w) & np.isfinite(iy)
+        w, s = W[row], sgn[row]
+        ok = np.isfinite(w)
         pole_i = np.nonzero((s[:-1] != s[1:]) & ok[:-1] & ok[1:])[0]
         zero_i = np.nonzero((np.sign(w[:-1]) * np.sign(w[1:]) < 0) & ok[:-1] & ok[1:])[0]
-        # positions by linear interpolation (1/y vanishes linearly at a pole, W at a root)
-        pole_x = x_grid[pole_i] + (x_grid[pole_i + 1] - x_grid[pole_i]) * iy[pole_i] / (iy[pole_i] - iy[pole_i + 1])
-        zero_x = x_grid[zero_i] + (x_grid[zero_i + 1] - x_grid[zero_i]) * w[zero_i] / (w[zero_i] - w[zero_i + 1])
-        poles = np.sort(pole_x)
-        for xz in zero_x:
-            q = 1 + int(np.searchsorted(poles, xz))
+        poles = [[x_grid[i], x_grid[i + 1]] for i in pole_i]
+        zeros = []
+        for i in zero_i:
+            # linear interpolation of W inside its grid interval
+            xz = x_grid[i] + (x_grid[i + 1] - x_grid[i]) * w[i] / (w[i] - w[i + 1])
+            zeros.append([x_grid[i], x_grid[i + 1], xz])
+        # a zero and a node entry in the same or adjacent grid intervals cannot be ordered
+        # from the grid (high-Q modes behind a low-index layer, TM at high index contrast)
+        for zi, z in zip(zero_i, zeros):
+            for pi, pole in zip(pole_i, poles):
+                if abs(int(zi) - int(pi)) <= 1:
+                    close.append((row, z, pole, [int(l), z[0], z[1], pole[0], pole[1]]))
+        per_l.append((int(l), zeros, poles))
+    items = [c[3] for c in close]
+    _separate(stack, pol, items)
+    for (row, z, pole, _), it in zip(close, items):
+        z[0], z[1] = it[1], it[2]
+        z[2] = 0.5 * (it[1] + it[2])
+        pole[0], pole[1] = it[3], it[4]
+    out = []
+    for l, zeros, poles in per_l:
+        centres = np.sort([0.5 * (p[0] + p[1]) for p in poles])
+        for z_lo, z_hi, xz in zeros:
+            q = 1 + int(np.searchsorted(centres, xz))
             if q > q_max:
                 continue
-            lo = poles[q - 2] if q >= 2 else x_grid[0]
-            hi = poles[q - 1] if q - 1 < len(poles) else x_grid[-1]
-            out.append((int(l), q, float(xz), float(lo), float(hi)))
+            lo = centres[q - 2] if q >= 2 else x_grid[0]
+            hi = centres[q - 1] if q - 1 < len(centres) else x_grid[-1]
+            out.append((l, q, float(xz), float(lo), float(hi)))
     return out
 
 
@@ -439,16 +509,23 @@ def _to_records(modes, resonator, stack, search):
             fsr = None
         Q = x.real / (-2.0 * x.imag) if x.imag != 0 else math.inf
         notes = []
+        resolved = True
         if not in_branch:
             notes.append("radial order uncertain (root left its branch)")
         if not math.isfinite(Q) or abs(Q) > 1e300:
+            Q, resolved = math.inf, False
             notes.append("radiative Q beyond double-precision range")
+        elif q_err > _Q_LOWER_BOUND or Q < 0:
+            # rounding noise dominates Im x: report the Q that the noise still guarantees
+            Q = x.real / (2.0 * (abs(x.imag) + 3.0 * q_err * abs(x.imag)))
+            resolved = False
+            notes.append("Q is a lower bound (beyond double-precision resolution of a layered resonator)")
         elif q_err > _Q_REL_WARN:
-            notes.append(f"Q known to {q_err:.0e} only (rounding limit)")
+            notes.append(f"Q uncertain by {100 * q_err:.1g} % (rounding limit)")
         degeneracy = 2 * l + 1 if stack.offset == bessel.SPHERE else (2 if l > 0 else 1)
         records.append(Mode(polarization=pol, l=l, m=l, radial_order=q, wavelength_nm=lam, Q=Q,
                             fsr_nm=fsr, degeneracy=degeneracy,
-                            size_parameter=(x.real, x.imag),
+                            size_parameter=(x.real, x.imag), q_resolved=resolved,
                             note="; ".join(notes)))
     records.sort(key=lambda m: m.wavelength_nm)
     if not records:
@@ -464,7 +541,7 @@ def solve_order(resonator: Resonator, polarization: str, order: int, radial_orde
     n_max = max(float(n[0].real) for n in ns)
     nu = order + stack.offset
     step = _SCAN_STEP * (max(nu, 1.0) / 2) ** (1 / 3) / n_max
-    x_start = nu / n_max * 0.9
+    x_start = max(nu / n_max * 0.9, 0.05)
     x_end = (nu + 3 * asymptotic.airy_zero(radial_order + 1) * (nu / 2) ** (1 / 3) + 10) / float(nb[0].real)
     x_grid = np.arange(x_start, x_end, step)
     cands = [c for c in _scan(stack, polarization, np.array([order]), x_grid, radial_order)

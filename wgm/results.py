@@ -41,6 +41,14 @@ class Mode:
     fsr_nm : float or None
         Free spectral range of the mode's family at this mode (centred difference of the
         neighbours ``l ± 1``), nm.
+    degeneracy : int
+        ``2l + 1`` for a sphere, 2 for ``m > 0`` in the 2-D limit.
+    size_parameter : (float, float)
+        ``k0 × outer radius`` (real, imaginary) of the quasi-normal mode.
+    q_resolved : bool
+        False when ``Q`` is only a lower bound (numerical resolution reached).
+    note : str
+        Warnings about this mode, empty when there are none.
     """
 
     polarization: str
@@ -52,6 +60,7 @@ class Mode:
     fsr_nm: float | None = None
     degeneracy: int = 1
     size_parameter: tuple[float, float] = (math.nan, math.nan)
+    q_resolved: bool = True
     note: str = ""
 
     @property
@@ -83,7 +92,7 @@ class Mode:
 
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
-               "degeneracy", "note")
+               "degeneracy", "q_resolved", "note")
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,8 @@ class ModeSpectrum:
                 vals = [m.to_dict()[c] for m in self.modes]
                 if c in ("polarization", "note"):
                     g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
+                elif c == "q_resolved":
+                    g.create_dataset(c, data=np.array(vals, dtype=bool))
                 else:
                     g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
             f.attrs["config"] = json.dumps(self.config_dict())
