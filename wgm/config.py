@@ -73,17 +73,16 @@ _SHAPE_KEYS = {
     "ring": {"radius_um", "width_um", "height_um"},
 }
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
-_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep"}
+_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
 
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration: the resonator, the search, and the raw tables of later stages."""
+    """A validated configuration: the resonator and the search."""
 
     resonator: Resonator
     search: Search
-    extra: dict = field(default_factory=dict, compare=False)
     source: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:
@@ -329,8 +328,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
         polarizations=tuple(s_t.get("polarizations", ("TE", "TM"))) if isinstance(
             s_t.get("polarizations", ()), (list, tuple)) else s_t.get("polarizations"),
     )
-    extra = {k: copy.deepcopy(raw[k]) for k in ("fdtd", "sweep") if k in raw}
-    return Config(resonator, search, extra, source)
+    return Config(resonator, search, source=source)
 
 
 # --------------------------------------------------------------------------------------
@@ -386,5 +384,4 @@ def config_to_dict(cfg: Config) -> dict:
             "polarizations": list(cfg.search.polarizations),
         },
     }
-    d.update(copy.deepcopy(cfg.extra))
     return fix(d)
