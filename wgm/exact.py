@@ -53,6 +53,9 @@ _RE_TOL = 8 * np.finfo(float).eps  # relative convergence of Re x
 _IM_TOL = 1e-10  # relative convergence of Im x
 _Q_REL_WARN = 1e-3  # relative uncertainty of Q above which a mode is flagged
 _Q_LOWER_BOUND = 0.1  # relative uncertainty above which only a lower bound of Q is reported
+_POLE_FREE_UNTIL = 1e-6  # relative Newton step below which F itself is used (see find_root)
+_LAYERED_IM_NOISE = 30 * np.finfo(float).eps  # |error of Im x| / |x| through shells (measured ≲ 3 eps)
+_IM_EXTRA_ITER = 4  # Newton steps allowed for Im x after Re x has converged
 _STALL_TOL = 1e-9  # |Newton step| / |x| below which a non-shrinking step is rounding noise
 _SEPARATE_MAX_ITER = 60  # bisections to order a root and a node entry that share a grid interval
 _SEPARATE_TOL = 1e-13  # relative bracket width at which they are taken to coincide
@@ -231,10 +234,15 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
     orders = np.asarray(orders)
     x = np.asarray(x0, dtype=complex).copy()
     n = len(x)
+    # through shells Im x cannot be resolved below ~eps |x| (rounding of the transfer)
+    im_floor = _LAYERED_IM_NOISE if len(stack.radii_um) > 1 else 0.0
     active = np.ones(n, dtype=bool)
     converged = np.zeros(n, dtype=bool)
     last = np.full(n, np.inf)
+    last_re = np.full(n, np.inf)
     im_err = np.full(n, np.inf)
+    post = np.zeros(n, dtype=int)
+    small = np.zeros(n, dtype=int)
     cap = np.full(n, np.inf) if max_step is None else np.asarray(max_step, float)
     for _ in range(_NEWTON_MAX_ITER):
         idx = np.nonzero(active)[0]
@@ -246,10 +254,13 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
         m = len(idx)
         F, _, _, logv = characteristic(stack, polarization, np.concatenate([orders[idx]] * 3),
                                        np.concatenate([xa, xa + h, xa + 1j * h]), want_logv=True)
-        # Newton on G = F v(x)/v(xa): the same zeros as F, but without F's poles (the zeros of
-        # the interior solution v at the surface), which can sit arbitrarily close to a root
+        # Far from the root, Newton on G = F v(x)/v(xa): the same zeros as F but without F's
+        # poles (the zeros of the interior solution v at the surface), which can sit
+        # arbitrarily close to a root.  Near the root, on F itself: the rounding noise of the
+        # phase of v would otherwise turn the real residual of F into an error of Im x.
+        far = np.tile(last[idx] > _POLE_FREE_UNTIL * np.abs(xa), 3)
         with np.errstate(all="ignore"):
-            F = F * np.exp(logv - np.tile(logv[:m], 3))
+            F = np.where(far, F * np.exp(logv - np.tile(logv[:m], 3)), F)
         F0, Fr, Fi = F[:m], (F[m:2 * m] - F[:m]) / h, (F[2 * m:] - F[:m]) / h
         # Newton on (Re x, Im x) with the full 2x2 Jacobian: F is analytic for analytic
         # materials, but tabulated data are continued only to first order (not analytic), and
@@ -264,13 +275,21 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
         step = np.where(mag > cap[idx], step * cap[idx] / np.where(mag > 0, mag, 1), step)
         mag = np.abs(step)
         xn = xa + np.where(bad, 0, step)
-        precise = (np.abs(step.real) <= _RE_TOL * np.abs(xn.real)) & (
-            np.abs(step.imag) <= _IM_TOL * np.abs(xn.imag) + 1e-300)
-        # rounding noise: the step stops shrinking while already tiny
-        stalled = (mag <= _STALL_TOL * np.abs(xn)) & (mag >= 0.5 * last[idx])
-        done = precise | stalled | (F0 == 0)
+        # Re x converges to its tolerance or stops at rounding noise (a tiny step that no longer
+        # shrinks).  Im x, which can be 1e-37 of Re x, then gets up to _IM_EXTRA_ITER more
+        # steps to reach its own relative tolerance; if it jitters instead, the size of its
+        # last step is its uncertainty.
+        d_re, d_im = np.abs(step.real), np.abs(step.imag)
+        small[idx] = np.where(d_re <= _STALL_TOL * np.abs(xn), small[idx] + 1, 0)
+        re_ok = (d_re <= (_RE_TOL + im_floor) * np.abs(xn.real)) | (small[idx] > _IM_EXTRA_ITER) | (
+            (small[idx] > 0) & (d_re >= 0.5 * last_re[idx]))
+        post[idx] = np.where(re_ok, post[idx] + 1, 0)
+        im_ok = (d_im <= _IM_TOL * np.abs(xn.imag) + im_floor * np.abs(xn) + 1e-300) | (
+            post[idx] > _IM_EXTRA_ITER)
+        done = (re_ok & im_ok) | (F0 == 0)
         x[idx] = xn
-        im_err[idx] = np.abs(step.imag)
+        im_err[idx] = d_im
+        last_re[idx] = d_re
         last[idx] = mag
         converged[idx[done & ~bad]] = True
         active[idx[done | bad]] = False
@@ -467,7 +486,10 @@ def _refine(stack, pol, cands, x_band=None):
                 log.warning("exact: %s l=%d q=%d did not converge (start x=%.6g)", pol, l_arr[i], q_arr[i],
                             x0[i].real)
             continue
-        rel = im_err[i] / abs(x[i].imag) if x[i].imag else math.inf
+        # numerical uncertainty of Im x: the last Newton step, and for layered stacks the
+        # rounding floor of the transfer through the layers (~eps |x|, measured against mpmath)
+        floor = _LAYERED_IM_NOISE * abs(x[i]) if len(stack.radii_um) > 1 else 0.0
+        rel = max(im_err[i], floor) / abs(x[i].imag) if x[i].imag else math.inf
         out.append((pol, int(l_arr[i]), int(q_arr[i]), complex(x[i]), bool(in_branch[i]), float(rel)))
     return out
 
@@ -521,11 +543,12 @@ def _to_records(modes, resonator, stack, search):
             resolved = False
             notes.append("Q is a lower bound (beyond double-precision resolution of a layered resonator)")
         elif q_err > _Q_REL_WARN:
-            notes.append(f"Q uncertain by {100 * q_err:.1g} % (rounding limit)")
+            notes.append(f"Q uncertain by {100 * q_err:.2g} % (rounding limit)")
         degeneracy = 2 * l + 1 if stack.offset == bessel.SPHERE else (2 if l > 0 else 1)
         records.append(Mode(polarization=pol, l=l, m=l, radial_order=q, wavelength_nm=lam, Q=Q,
                             fsr_nm=fsr, degeneracy=degeneracy,
                             size_parameter=(x.real, x.imag), q_resolved=resolved,
+                            q_rel_error=min(q_err, 1.0) if resolved else None,
                             note="; ".join(notes)))
     records.sort(key=lambda m: m.wavelength_nm)
     if not records:

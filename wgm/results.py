@@ -47,6 +47,8 @@ class Mode:
         ``k0 × outer radius`` (real, imaginary) of the quasi-normal mode.
     q_resolved : bool
         False when ``Q`` is only a lower bound (numerical resolution reached).
+    q_rel_error : float or None
+        Estimated relative numerical uncertainty of ``Q`` (``None`` when not resolved).
     note : str
         Warnings about this mode, empty when there are none.
     """
@@ -61,6 +63,7 @@ class Mode:
     degeneracy: int = 1
     size_parameter: tuple[float, float] = (math.nan, math.nan)
     q_resolved: bool = True
+    q_rel_error: float | None = None
     note: str = ""
 
     @property
@@ -92,7 +95,7 @@ class Mode:
 
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
-               "degeneracy", "q_resolved", "note")
+               "degeneracy", "q_resolved", "q_rel_error", "note")
 
 
 @dataclass(frozen=True)
