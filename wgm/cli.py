@@ -32,12 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("modes", help="find the modes of a resonator",
                        description="Find every mode of the configured resonator in the search band.")
     m.add_argument("config", type=Path, help="TOML config file")
-    m.add_argument("--method", choices=["exact"], default="exact",
-                   help="exact: semi-analytic solver for spheres and the 2-D limit (default)")
+    m.add_argument("--method", choices=["exact", "fdtd"], default="exact",
+                   help="exact: semi-analytic solver for spheres and the 2-D limit (default); "
+                        "fdtd: Meep in cylindrical coordinates, any axisymmetric shape")
     m.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set resonator.radius_um=2.4 (repeatable)")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
     m.add_argument("--out", type=Path, metavar="DIR", help="write modes.json, modes.csv and spectrum.png to DIR")
+    m.add_argument("--fields", action="store_true",
+                   help="with --method fdtd and --out: per mode |E|² in the (r, z) plane and the x-y map "
+                        "(PNG), and the raw fields (fields.h5)")
     m.add_argument("-v", "--verbose", action="store_true", help="progress and diagnostics on stderr")
 
     mat = sub.add_parser("materials", help="list library materials or print their index",
@@ -53,21 +57,34 @@ def _format_table(spectrum) -> str:
              f"{spectrum.search.wavelength_nm[0]:g}-{spectrum.search.wavelength_nm[1]:g} nm ({spectrum.method})",
              f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {'Q':>12} {'linewidth_pm':>13} "
              f"{'fsr_nm':>9}  note"]
+    dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
     for md in spectrum.modes:
-        q = f"{md.Q:12.5g}" if math.isfinite(md.Q) else f"{'inf':>12}"
+        q = (f"{md.Q:12.5g}" if md.q_resolved else f">{md.Q:11.4g}") if math.isfinite(md.Q) else f"{'inf':>12}"
         lw = f"{1000 * md.linewidth_nm:13.4g}" if math.isfinite(md.linewidth_nm) else f"{'0':>13}"
         fsr = f"{md.fsr_nm:9.4f}" if md.fsr_nm is not None else f"{'-':>9}"
-        lines.append(f"{md.polarization:>4} {md.l:6d} {md.m:6d} {md.radial_order:3d} {md.wavelength_nm:14.5f} "
+        lines.append(f"{md.polarization:>4} {dash(md.l, '6d')} {md.m:6d} {dash(md.radial_order, '3d')} "
+                     f"{md.wavelength_nm:14.5f} "
                      f"{q} {lw} {fsr}  {md.note}")
     return "\n".join(lines)
 
 
-def _cmd_modes(args) -> int:
+def _cmd_modes(args, out) -> int:
+    from . import parallel
     from .config import load_config
-    from .exact import solve
 
     cfg = load_config(args.config, args.overrides)
-    spectrum = solve(cfg.resonator, cfg.search)
+    if args.fields and (args.method != "fdtd" or args.out is None):
+        raise UserError("--fields needs --method fdtd and --out DIR")
+    if args.method == "fdtd":
+        from . import fdtd
+
+        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    else:
+        from .exact import solve
+
+        spectrum = solve(cfg.resonator, cfg.search)
+    if not parallel.is_io_rank():
+        return 0
     if args.out is not None:
         from . import plotting
 
@@ -77,14 +94,17 @@ def _cmd_modes(args) -> int:
             raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
         written = spectrum.write(args.out)
         written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "spectrum.png"))
+        if args.fields:
+            written += plotting.save_field_maps(spectrum, args.out)
+            written.append(spectrum.profiles_to_hdf5(args.out / "fields.h5"))
         for path in written:
             log.info("wrote %s", path)
     if args.json:
-        sys.stdout.write(spectrum.to_json() + "\n")
+        out.write(spectrum.to_json() + "\n")
     elif args.out is None:
-        sys.stdout.write(_format_table(spectrum) + "\n")
+        out.write(_format_table(spectrum) + "\n")
     else:
-        sys.stdout.write(_format_table(spectrum) + "\n" + f"results in {args.out}/\n")
+        out.write(_format_table(spectrum) + "\n" + f"results in {args.out}/\n")
     return 0
 
 
@@ -112,12 +132,25 @@ def _cmd_materials(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the ``wgm`` console script."""
+    import os
+
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="wgm: %(message)s", stream=sys.stderr)
+    out = sys.stdout
+    saved = None
+    if args.command == "modes" and args.method == "fdtd":
+        from . import parallel
+
+        parallel.quiet_other_ranks()
+        # Meep's C++ core writes to file descriptor 1; keep stdout for our results only
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+        out = os.fdopen(os.dup(saved), "w")
     try:
         if args.command == "modes":
-            return _cmd_modes(args)
+            return _cmd_modes(args, out)
         return _cmd_materials(args)
     except UserError as exc:
         sys.stderr.write(f"wgm: error: {exc}\n")
@@ -125,6 +158,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("wgm: interrupted\n")
         return 130
+    finally:
+        if saved is not None:
+            out.close()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 if __name__ == "__main__":

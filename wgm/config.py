@@ -23,6 +23,9 @@ Keys (the ones marked * are required)::
     wavelength_nm = [520, 545]  # * band (nm)
     max_radial_order = 3        # modes of radial order 1..3
     polarizations = ["TE", "TM"]
+    [fdtd]                      # optional overrides of the FDTD engine (see FdtdSettings)
+    m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
+                                # symmetry, points_per_wavelength, min_layer_px, max_periods
 
 Material keys, exactly one of:
 
@@ -56,7 +59,7 @@ from .materials import (
     nanocrystal_film,
     read_nk_file,
 )
-from .resonator import Coating, Disk, Resonator, Ring, Search, Sphere
+from .resonator import Coating, Disk, FdtdSettings, Resonator, Ring, Search, Sphere
 
 __all__ = ["Config", "load_config", "parse_config", "apply_overrides", "parse_set", "config_to_dict",
            "SCHEMA_VERSION"]
@@ -73,16 +76,19 @@ _SHAPE_KEYS = {
     "ring": {"radius_um", "width_um", "height_um"},
 }
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
-_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search"}
+_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd"}
+_FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
+              "min_layer_px", "max_periods"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
 
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration: the resonator and the search."""
+    """A validated configuration: the resonator, the search, and FDTD settings."""
 
     resonator: Resonator
     search: Search
+    fdtd: FdtdSettings = field(default_factory=FdtdSettings)
     source: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:
@@ -328,7 +334,10 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
         polarizations=tuple(s_t.get("polarizations", ("TE", "TM"))) if isinstance(
             s_t.get("polarizations", ()), (list, tuple)) else s_t.get("polarizations"),
     )
-    return Config(resonator, search, source=source)
+    f_t = raw.get("fdtd", {})
+    _check_keys(f_t, _FDTD_KEYS, "fdtd")
+    fdtd = FdtdSettings(**f_t)
+    return Config(resonator, search, fdtd, source=source)
 
 
 # --------------------------------------------------------------------------------------
@@ -384,4 +393,9 @@ def config_to_dict(cfg: Config) -> dict:
             "polarizations": list(cfg.search.polarizations),
         },
     }
+    defaults = FdtdSettings()
+    fd = {k: (list(v) if isinstance(v, tuple) else v) for k in sorted(_FDTD_KEYS)
+          if (v := getattr(cfg.fdtd, k)) != getattr(defaults, k)}
+    if fd:
+        d["fdtd"] = fd
     return fix(d)

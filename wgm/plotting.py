@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from .results import atomic_path  # noqa: E402
 
-__all__ = ["spectrum_figure", "save", "FAMILY_STYLE"]
+__all__ = ["spectrum_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -86,6 +86,55 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
     ax2.set_xlim(lo, hi)
     ax2.set_ylim(0, 1.08 * top)
     return fig
+
+
+def _mode_label(mode) -> str:
+    lq = f", l={mode.l}" if mode.l is not None else ""
+    q = f", q={mode.radial_order}" if mode.radial_order is not None else ""
+    return f"{mode.polarization} m={mode.m}{lq}{q}, λ={mode.wavelength_nm:.3f} nm, Q={mode.Q:.4g}"
+
+
+def field_figure(profile):
+    """|E|² of one mode: the (r, z) half-plane, and the x-y map of its e^{imφ} pattern in
+    the equatorial plane (standing wave cos(mφ): the ±m pair)."""
+    r, z = np.asarray(profile.r_um), np.asarray(profile.z_um)
+    inten = np.asarray(profile.intensity())
+    inten = inten / inten.max() if inten.max() > 0 else inten
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
+    if len(z) > 1:
+        ax1.pcolormesh(r, z, inten.T, shading="auto", cmap="magma")
+        ax1.contour(r, z, np.asarray(profile.epsilon).T, levels=6, colors="w", linewidths=0.4, alpha=0.6)
+        ax1.set_ylabel("z (µm)")
+        ax1.set_aspect("equal")
+    else:
+        ax1.plot(r, inten[:, 0], color="k")
+        ax1.set_ylabel("|E|² (norm.)")
+    ax1.set_xlabel("r (µm)")
+    ax1.set_title("|E|² in the (r, z) plane", fontsize=10)
+    iz = int(np.argmin(np.abs(z)))
+    radial = inten[:, iz]
+    n = 361
+    x = np.linspace(-r.max(), r.max(), n)
+    X, Y = np.meshgrid(x, x)
+    rho, phi = np.hypot(X, Y), np.arctan2(Y, X)
+    amp = np.interp(rho, r, radial, right=0.0)
+    ax2.pcolormesh(x, x, amp * np.cos(profile.mode.m * phi) ** 2, shading="auto", cmap="magma")
+    ax2.set_aspect("equal")
+    ax2.set_xlabel("x (µm)")
+    ax2.set_ylabel("y (µm)")
+    ax2.set_title("|E|² in the x-y plane (z = 0), cos(mφ) standing wave", fontsize=10)
+    fig.suptitle(_mode_label(profile.mode), fontsize=11)
+    return fig
+
+
+def save_field_maps(spectrum, out_dir) -> list:
+    """One PNG per FDTD mode profile: ``field_<pol>_m<m>_<λ>nm.png``."""
+    out = []
+    for prof in spectrum.profiles:
+        md = prof.mode
+        name = f"field_{md.polarization}_m{md.m}_{md.wavelength_nm:.2f}nm.png"
+        out.append(save(field_figure(prof), Path(out_dir) / name))
+    return out
 
 
 def save(fig, path) -> Path:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from .errors import ConfigError
 from .materials import ConstantIndex, Material
 
-__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "Layer", "POLARIZATIONS"]
+__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "FdtdSettings", "Layer", "POLARIZATIONS"]
 
 POLARIZATIONS = ("TE", "TM")
 """Mie convention for every shape: TE has no electric field normal to the outer surface
@@ -215,3 +215,52 @@ class Search:
         if not pols or any(p not in POLARIZATIONS for p in pols) or len(set(pols)) != len(pols):
             raise ConfigError("search.polarizations", list(pols), "must be a non-empty list of distinct 'TE', 'TM'")
         object.__setattr__(self, "polarizations", pols)
+
+
+@dataclass(frozen=True)
+class FdtdSettings:
+    """Overrides of the FDTD engine's automatic choices (config table ``[fdtd]``).
+
+    Attributes
+    ----------
+    m : tuple of int, optional
+        Azimuthal numbers to simulate (default: those of the modes in the band, from the
+        exact solver or, for finite disks and rings, its slab-effective-index estimate).
+    resolution_px_per_um : float, optional
+        Grid resolution (default: ``points_per_wavelength`` per wavelength in the densest
+        material, and at least ``min_layer_px`` across the thinnest layer).
+    pad_um, pml_um : float, optional
+        Space between the resonator and the PML, and PML thickness (default: one wavelength
+        in the surrounding medium each; the cylindrical PML is only a quasi-PML).
+    symmetry : bool
+        Use the z mirror plane when the structure has one (halves the cost).
+    points_per_wavelength : float
+        Default-resolution rule (12: ~0.1 % in wavelength with Meep's subpixel averaging).
+    min_layer_px : float
+        Pixels across the thinnest layer for the default resolution.
+    max_periods : float
+        Longest ring-down of one narrow-band pass, in optical periods.
+    """
+
+    m: tuple[int, ...] | None = None
+    resolution_px_per_um: float | None = None
+    pad_um: float | None = None
+    pml_um: float | None = None
+    symmetry: bool = True
+    points_per_wavelength: float = 12.0
+    min_layer_px: float = 2.5
+    max_periods: float = 3000.0
+
+    def __post_init__(self):
+        if self.m is not None:
+            ms = tuple(self.m) if isinstance(self.m, (list, tuple)) else (self.m,)
+            if not ms or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ms):
+                raise ConfigError("fdtd.m", list(ms), "must be a list of integers >= 0, e.g. [28, 29, 30]")
+            object.__setattr__(self, "m", ms)
+        for key in ("resolution_px_per_um", "pad_um", "pml_um", "points_per_wavelength", "min_layer_px",
+                    "max_periods"):
+            v = getattr(self, key)
+            if v is not None:
+                object.__setattr__(self, key, _positive(f"fdtd.{key}", v))
+        if not isinstance(self.symmetry, bool):
+            raise ConfigError("fdtd.symmetry", self.symmetry, "must be true or false")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["Mode", "ModeSpectrum", "atomic_path", "atomic_write", "versions"]
+__all__ = ["Mode", "ModeSpectrum", "FieldProfile", "atomic_path", "atomic_write", "versions"]
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,17 @@ class Mode:
     q_resolved : bool
         False when ``Q`` is only a lower bound (numerical resolution reached).
     q_rel_error : float or None
-        Estimated relative numerical uncertainty of ``Q`` (``None`` when not resolved).
+        Estimated relative numerical uncertainty of ``Q`` (exact solver; ``None`` when not resolved).
+    harminv_error : float or None
+        Harminv's error estimate of the complex frequency (FDTD only), in Meep frequency units.
     note : str
         Warnings about this mode, empty when there are none.
     """
 
     polarization: str
-    l: int
+    l: int | None
     m: int
-    radial_order: int
+    radial_order: int | None
     wavelength_nm: float
     Q: float
     fsr_nm: float | None = None
@@ -64,6 +66,7 @@ class Mode:
     size_parameter: tuple[float, float] = (math.nan, math.nan)
     q_resolved: bool = True
     q_rel_error: float | None = None
+    harminv_error: float | None = None
     note: str = ""
 
     @property
@@ -73,8 +76,8 @@ class Mode:
 
     @property
     def family(self) -> str:
-        """``"TE1"``-style label of the (polarization, radial order) family."""
-        return f"{self.polarization}{self.radial_order}"
+        """``"TE1"``-style label of the (polarization, radial order) family (``"TE?"`` if unknown)."""
+        return f"{self.polarization}{self.radial_order if self.radial_order is not None else '?'}"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,7 +98,7 @@ class Mode:
 
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
-               "degeneracy", "q_resolved", "q_rel_error", "note")
+               "degeneracy", "q_resolved", "q_rel_error", "harminv_error", "note")
 
 
 @dataclass(frozen=True)
@@ -107,14 +110,15 @@ class ModeSpectrum:
     method: str
     modes: tuple[Mode, ...]
     versions: dict = field(default_factory=lambda: versions())
+    profiles: tuple = field(default=(), compare=False, repr=False)
 
     def __len__(self):
         return len(self.modes)
 
     def families(self) -> dict[str, list[Mode]]:
-        """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l."""
+        """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l (then m)."""
         out: dict[str, list[Mode]] = {}
-        for m in sorted(self.modes, key=lambda m: (m.family, m.l)):
+        for m in sorted(self.modes, key=lambda m: (m.family, m.l if m.l is not None else m.m, m.m)):
             out.setdefault(m.family, []).append(m)
         return out
 
@@ -174,6 +178,17 @@ class ModeSpectrum:
             f.attrs["versions"] = json.dumps(self.versions)
         return path
 
+    def profiles_to_hdf5(self, path) -> Path:
+        """Write every field profile (FDTD) to HDF5: one group per mode, ``mode_000`` ..."""
+        import h5py
+
+        path = Path(path)
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["config"] = json.dumps(self.config_dict())
+            for i, prof in enumerate(self.profiles):
+                prof.to_hdf5_group(f.create_group(f"mode_{i:03d}"))
+        return path
+
     @classmethod
     def from_json(cls, text: str) -> "ModeSpectrum":
         from .config import parse_config
@@ -182,6 +197,37 @@ class ModeSpectrum:
         cfg = parse_config(d["config"])
         return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
                    d.get("versions", {}))
+
+
+@dataclass(frozen=True)
+class FieldProfile:
+    """A mode's field in the (r, z) half-plane (FDTD), from a DFT at the mode frequency.
+
+    ``fields`` maps component names (``"Er"``, ``"Ep"``, ``"Ez"``, ``"Hr"``, ``"Hp"``, ``"Hz"``)
+    to complex arrays of shape ``(len(r_um), len(z_um))``; the full field is this times
+    ``exp(i m φ)``.
+    """
+
+    mode: Mode
+    r_um: object
+    z_um: object
+    epsilon: object
+    fields: dict
+    energy_fraction_ez: float
+    energy_fraction_hz: float
+
+    def intensity(self):
+        """|E|² on the (r, z) grid."""
+        return sum(abs(self.fields[c]) ** 2 for c in ("Er", "Ep", "Ez"))
+
+    def to_hdf5_group(self, group) -> None:
+        group.create_dataset("r_um", data=self.r_um)
+        group.create_dataset("z_um", data=self.z_um)
+        group.create_dataset("epsilon", data=self.epsilon)
+        for name, arr in self.fields.items():
+            group.create_dataset(name, data=arr)
+        for key, value in self.mode.to_dict().items():
+            group.attrs[key] = "" if value is None else value
 
 
 def _json_default(obj):
