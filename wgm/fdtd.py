@@ -11,9 +11,10 @@ symmetric in z) the engine
 3. runs a **narrow-band** pass per line, extending the ring-down in chunks until Harminv's
    frequency and Q settle (rather than for a fixed time), while DFT monitors record the
    mode's field over the (r, z) plane;
-4. classifies the polarization from the field energy in each component (TE: E mainly along
-   z, no E normal to the surface; TM: H mainly along z), and reports Q as a lower bound when
-   the decay is not resolved above Harminv's error.
+4. classifies the polarization from the field energy in each component (Mie convention: TE
+   has the smaller share of electric energy normal to the outer surface, TM of magnetic
+   energy), and reports Q as a lower bound when the decay is not resolved above Harminv's
+   error.
 
 Materials are taken at the band centre: ``ε = Re n²`` and a conductivity that gives the
 band-centre ``Im n²`` (absorption).  Dispersion across the band is not modelled in FDTD.
@@ -65,7 +66,7 @@ _CHUNK_PERIODS = 40  # ring-down added between two Harminv analyses in a narrow-
 _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analyses ...
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
-_NAN_CHECK_EVERY = 50  # time steps between blow-up checks
+_MAX_LEAKAGE = 0.2  # a line whose DFT field is more than this share its neighbours' gets a narrow-band pass
 
 
 def _need_meep():
@@ -295,12 +296,21 @@ def _simulation(res, pl: FdtdPlan, m: int, component, fcen, df, parity: int):
     if src_r * pl.resolution < abs(m) + 2:
         raise SolverError(f"the source at r = {src_r:.3g} µm is within |m| = {abs(m)} pixels of the axis "
                           f"(Meep {mp.__version__} blows up there); raise the resolution or use a larger m")
-    sources = [mp.Source(mp.GaussianSource(fcen, fwidth=df), component=component, center=mp.Vector3(src_r, 0, 0))]
+    sources = [mp.Source(mp.GaussianSource(fcen, fwidth=df), component=component, center=_points(pl, m)[0])]
     symmetries = [mp.Mirror(mp.Z, phase=parity)] if pl.mirror_z else []
     return mp.Simulation(cell_size=mp.Vector3(pl.cell_r_um, 0, pl.cell_z_um), geometry=geometry,
                          default_material=background, boundary_layers=[mp.PML(pl.pml_um)],
                          resolution=pl.resolution, sources=sources, dimensions=mp.CYLINDRICAL, m=m,
                          symmetries=symmetries, force_complex_fields=True)
+
+
+def _points(pl: FdtdPlan, m: int):
+    """Monitor points: just inside the rim at the equator (also the source), and (finite
+    cells) off the equator, where the l = m + 1, m + 2, ... modes have their maxima."""
+    pts = [mp.Vector3(pl.monitor_r_um, 0, 0)]
+    if pl.cell_z_um:
+        pts.append(mp.Vector3(pl.monitor_r_um, 0, 0.6 * pl.monitor_r_um / math.sqrt(m + 1.0)))
+    return pts
 
 
 # --------------------------------------------------------------------------------------
@@ -320,41 +330,53 @@ class _Line:
 
 
 class _Recorder:
-    """Samples the monitor field, checks for blow-up, logs progress (``step`` is the Meep step function)."""
+    """Samples the field at the monitor points every ``every`` steps, checks for blow-up, logs progress.
 
-    def __init__(self, component, point, label, t_expected):
-        self.component, self.point, self.label = component, point, label
-        self.samples = []
-        self.t0 = None
+    ``step`` is the Meep step function (Meep inspects a plain function's argument count).
+    """
+
+    def __init__(self, component, points, label, every):
+        self.component, self.points, self.label, self.every = component, points, label, every
+        self.samples = [[] for _ in points]
+        self.t_first = None
+        self.t_last = None
         self.wall0 = time.monotonic()
         self.last_log = self.wall0
-        self.t_expected = t_expected
+        self.t_expected = None
         self.steps = 0
 
-        def step(sim):  # Meep inspects a plain function's argument count
-            self(sim)
+        def step(sim):
+            t = sim.meep_time()
+            # Meep also calls step functions when a new run() starts: one sample per time
+            # step only, or Harminv sees a non-uniform series and reports spurious lines
+            if self.t_last is not None and t <= self.t_last + 1e-9:
+                return
+            self.t_last = t
+            self.steps += 1
+            if self.steps % self.every:
+                return
+            v = [sim.get_field_point(self.component, p) for p in self.points]
+            if self.t_first is None:
+                self.t_first = t
+            for series, value in zip(self.samples, v):
+                series.append(value)
+            if not np.all(np.isfinite(v)):
+                raise SolverError(
+                    f"{self.label}: fields blew up (NaN/Inf) at t = {sim.meep_time():.4g}; likely causes: a "
+                    f"source within |m| pixels of the axis, a Courant factor too large for the materials, or gain")
+            now = time.monotonic()
+            if now - self.last_log > 10.0 and self.t_expected:
+                t = sim.meep_time()
+                rate = t / (now - self.wall0)
+                log.info("fdtd %s: t = %.1f, expected up to %.1f (ETA <= %.0f s)", self.label, t,
+                         self.t_expected, max((self.t_expected - t) / rate, 0.0))
+                self.last_log = now
 
         self.step = step
 
-    def __call__(self, sim):
-        v = sim.get_field_point(self.component, self.point)
-        self.samples.append(v)
-        self.steps += 1
-        if self.steps % _NAN_CHECK_EVERY == 0 and not np.isfinite(v):
-            raise SolverError(
-                f"{self.label}: fields blew up (NaN/Inf) at t = {sim.meep_time():.4g}; likely causes: a source "
-                f"within |m| pixels of the axis, a Courant factor too large for the materials, or gain")
-        now = time.monotonic()
-        if now - self.last_log > 10.0:
-            t = sim.meep_time()
-            rate = t / (now - self.wall0) if now > self.wall0 else 0
-            eta = (self.t_expected - t) / rate if rate > 0 else float("nan")
-            log.info("fdtd %s: t = %.1f of ~%.1f, ETA %.0f s", self.label, t, self.t_expected, max(eta, 0.0))
-            self.last_log = now
-
 
 def _harminv(samples, dt, f_lo, f_hi):
-    if len(samples) < 10:
+    if len(samples) < 20:
         return []
     # (a list: Meep 1.25's wrapper aborts the process on a numpy array)
     bands = mp.py_do_harminv([complex(v) for v in samples], float(dt), float(f_lo), float(f_hi), 100, 1.1,
@@ -366,66 +388,128 @@ def _harminv(samples, dt, f_lo, f_hi):
     return [line for line in lines if abs(line.amp) >= _MIN_REL_AMP * top and line.freq > 0]
 
 
-def _broadband(res, pl, m, component, parity, label):
-    f_lo, f_hi = pl.f_lo, pl.f_hi
-    df = 1.3 * (f_hi - f_lo) + 0.05 * pl.f_centre
-    sim = _simulation(res, pl, m, component, pl.f_centre, df, parity)
-    pt = mp.Vector3(pl.monitor_r_um, 0, 0)
-    t_src = 2 * 5 / df  # Gaussian on until ~cutoff/width on both sides
-    t_run = _BROADBAND_PERIODS / pl.f_centre
-    rec = _Recorder(component, pt, label, t_src + t_run)
-    log.info("fdtd %s: broadband pass, %d cells x %d steps", label, pl.cells,
-             int((t_src + t_run) / (0.5 / pl.resolution)))
-    sim.run(mp.after_sources(rec.step), until_after_sources=t_run)
-    lines = _harminv(rec.samples, sim.fields.dt, 0.97 * f_lo, 1.03 * f_hi)
-    return lines
+def _harminv_points(series, dt, f_lo, f_hi):
+    """Lines seen at any monitor point; a line seen at several keeps the estimate with the
+    smallest error, and its largest amplitude."""
+    merged = []
+    for samples in series:
+        for ln in _harminv(samples, dt, f_lo, f_hi):
+            twin = next((o for o in merged if abs(o.freq - ln.freq) < 1e-4 * ln.freq), None)
+            if twin is None:
+                merged.append(ln)
+            elif ln.err < twin.err:
+                amp = max(abs(twin.amp), abs(ln.amp))
+                twin.freq, twin.decay, twin.err = ln.freq, ln.decay, ln.err
+                twin.amp = ln.amp if abs(ln.amp) >= amp else twin.amp
+            elif abs(ln.amp) > abs(twin.amp):
+                twin.amp = ln.amp
+    return sorted(merged, key=lambda c: c.freq)
 
 
-def _narrow(res, pl, m, component, parity, line, neighbours, label, max_periods):
-    """Ring-down of one line with a narrow-band source; returns the settled line and DFT fields."""
-    gap = min([abs(line.freq - f) for f in neighbours] + [0.05 * line.freq])
-    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay), 1e-4 * line.freq)
-    sim = _simulation(res, pl, m, component, line.freq, df, parity)
+def _leakage(i, lines, t_dft):
+    """Estimated share of line i's DFT that is really its neighbours' Lorentzian tails."""
+    li = lines[i]
+    leak = 0.0
+    for j, lj in enumerate(lines):
+        if j != i:
+            width = abs(lj.decay) / (2 * math.pi) + 1.0 / max(t_dft, 1e-9)
+            leak += abs(lj.amp) / math.hypot(1.0, (li.freq - lj.freq) / width)
+    return leak / max(abs(li.amp), 1e-300)
+
+
+def _gap(line, lines):
+    """Distance to the nearest other line (or 10 % of the frequency)."""
+    return min([abs(line.freq - o.freq) for o in lines if o is not line] + [0.1 * line.freq])
+
+
+def _dft_volume(pl):
     r_max = pl.cell_r_um - pl.pml_um
-    if pl.cell_z_um:
-        z_size = pl.cell_z_um - 2 * pl.pml_um
-        vol = mp.Volume(center=mp.Vector3(r_max / 2, 0, 0), size=mp.Vector3(r_max, 0, z_size))
-    else:
-        vol = mp.Volume(center=mp.Vector3(r_max / 2, 0, 0), size=mp.Vector3(r_max, 0, 0))
-    comps = [mp.Er, mp.Ep, mp.Ez, mp.Hr, mp.Hp, mp.Hz]
-    dft = sim.add_dft_fields(comps, line.freq, 0, 1, where=vol)
-    pt = mp.Vector3(pl.monitor_r_um, 0, 0)
-    t_src = 2 * 5 / df
-    chunk = _CHUNK_PERIODS / line.freq
-    rec = _Recorder(component, pt, label, t_src + 4 * chunk)
+    z_size = pl.cell_z_um - 2 * pl.pml_um if pl.cell_z_um else 0
+    return mp.Volume(center=mp.Vector3(r_max / 2, 0, 0), size=mp.Vector3(r_max, 0, z_size))
+
+
+_COMPONENTS = ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")
+
+
+def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=None):
+    """One simulation: a pulse, then the ring-down analysed in chunks until every line settles.
+
+    The lines are located by Harminv after a first stretch of ring-down; DFT monitors at
+    their frequencies are added then, so the field profiles integrate the pure ring-down.
+    Every chunk, Harminv analyses the whole record over the band; each line is followed to
+    the nearest line of the new analysis.
+
+    Returns ``[(line, settled, (fields, eps), leakage), ...]``: ``leakage`` estimates how much
+    of the line's DFT field is its neighbours' (then a narrow-band pass is needed).
+    """
+    f_lo, f_hi = pl.f_lo, pl.f_hi
+    if fcen is None:
+        fcen, df = pl.f_centre, 1.3 * (f_hi - f_lo) + 0.05 * pl.f_centre
+    sim = _simulation(res, pl, m, component, fcen, df, parity)
+    dt = 0.5 / pl.resolution  # Meep's Courant factor 0.5
+    # Sample every step: the grid carries content up to ~1/(π Δt), which decimation would
+    # alias into the band (seen as spurious lines); Harminv on 1e4-1e5 samples is cheap.
+    every = 1
+    rec = _Recorder(mp.Ez if component == mp.Ez else mp.Hz, _points(pl, m), label, every)
+    t_src = 2 * 5.0 / df
+    locate = _BROADBAND_PERIODS / pl.f_centre
+    rec.t_expected = t_src + locate + max_periods / pl.f_centre
+    log.info("fdtd %s: %d cells, %.0f steps per %d periods", label, pl.cells, 1 / pl.f_centre / dt,
+             1)
     sim.run(until=t_src)
-    prev, current, settled = None, None, False
-    t_limit = t_src + max_periods / line.freq
-    f_lo, f_hi = line.freq - df, line.freq + df
-    while sim.meep_time() < t_limit:
+    sim.run(rec.step, until=locate)
+    sdt = every * sim.fields.dt
+    lines = [ln for ln in _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
+             if 0.995 * f_lo <= ln.freq <= 1.005 * f_hi]
+    if not lines:
+        return []
+    comps = [getattr(mp, c) for c in _COMPONENTS]
+    dfts = [sim.add_dft_fields(comps, ln.freq, 0, 1, where=_dft_volume(pl)) for ln in lines]
+    t_dft0 = sim.meep_time()
+    prev = {i: None for i in range(len(lines))}
+    best = {i: ln for i, ln in enumerate(lines)}
+    settled = {i: False for i in range(len(lines))}
+    t_limit = sim.meep_time() + max_periods / pl.f_centre
+    chunk = _CHUNK_PERIODS / pl.f_centre
+    while not all(settled.values()) and sim.meep_time() < t_limit:
         sim.run(rec.step, until=chunk)
-        found = _harminv(rec.samples, sim.fields.dt, f_lo, f_hi)
-        if not found:
-            continue
-        current = min(found, key=lambda c: abs(c.freq - line.freq))
-        if prev is not None and abs(current.freq - prev.freq) <= _SETTLE_REL_F * current.freq and (
-                abs(current.Q - prev.Q) <= _SETTLE_REL_Q * abs(current.Q)):
-            settled = True
-            break
-        prev = current
-    if current is None:
-        return None, None, False
-    fields = {c: sim.get_dft_array(dft, c, 0) for c in comps}
-    eps = sim.get_array(component=mp.Dielectric, vol=vol)
-    return current, (fields, eps), settled
+        elapsed = sim.meep_time() - rec.t_first
+        found = _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
+        log.debug("fdtd %s: t = %.1f: %s", label, sim.meep_time(),
+                  ", ".join(f"{1000 / c.freq:.4f} nm Q {c.Q:.4g} err {c.err:.1e}" for c in found))
+        for i, ln in enumerate(lines):
+            if settled[i] or not found:
+                continue
+            cur = min(found, key=lambda c: abs(c.freq - ln.freq))
+            if abs(cur.freq - ln.freq) > 0.5 * _gap(ln, lines):
+                continue  # lost in this analysis; keep the previous estimate
+            best[i] = cur
+            p = prev[i]
+            if p is not None and abs(cur.freq - p.freq) <= _SETTLE_REL_F * cur.freq and (
+                    abs(cur.Q - p.Q) <= _SETTLE_REL_Q * abs(cur.Q)):
+                settled[i] = True
+            # nothing more to learn once the line has rung down by ~20 e-folds
+            if cur.decay < 0 and -2 * math.pi * cur.decay * elapsed > 20:
+                settled[i] = True
+            prev[i] = cur
+    log.info("fdtd %s: ring-down of %.0f periods, %d line(s), %d settled", label,
+             (sim.meep_time() - t_src) * pl.f_centre, len(lines), sum(settled.values()))
+    eps = sim.get_array(component=mp.Dielectric, vol=_dft_volume(pl))
+    t_dft = sim.meep_time() - t_dft0
+    final = [best[i] for i in range(len(lines))]
+    out = []
+    for i, ln in enumerate(lines):
+        fields = {c: sim.get_dft_array(dfts[i], getattr(mp, c), 0) for c in _COMPONENTS}
+        out.append((final[i], settled[i], (fields, eps), _leakage(i, final, t_dft)))
+    return out
 
 
-def _profile(fields_eps, pl: FdtdPlan):
+def _profile(fields_eps, pl: FdtdPlan, res: Resonator):
     """Arrange DFT arrays as (r, z) grids and measure the field energy per component."""
     fields, eps = fields_eps
     arrs = {}
     r_max = pl.cell_r_um - pl.pml_um
-    for c, a in fields.items():
+    for c, a in fields.items():  # keyed by component name
         a = np.atleast_2d(np.asarray(a))
         if pl.cell_z_um:
             a = a.T  # Meep returns cylindrical (r, z) slices as [z, r]
@@ -434,7 +518,7 @@ def _profile(fields_eps, pl: FdtdPlan):
         arrs[c] = a
     e = np.asarray(eps, dtype=float)
     e = e.T if pl.cell_z_um else e.reshape(-1, 1)
-    nr, nz = arrs[mp.Ez].shape
+    nr, nz = arrs["Ez"].shape
     r = np.linspace(0, r_max, nr)
     z = np.linspace(-(pl.cell_z_um / 2 - pl.pml_um), pl.cell_z_um / 2 - pl.pml_um, nz) if nz > 1 else np.zeros(1)
     w = r[:, None] * np.ones((1, nz))  # cylindrical volume element 2π r dr dz (constant factors drop)
@@ -442,17 +526,30 @@ def _profile(fields_eps, pl: FdtdPlan):
         e = np.ones((nr, nz))
     energy = {}
     for c, a in arrs.items():
-        weight = e if c in (mp.Er, mp.Ep, mp.Ez) else 1.0
+        weight = e if c.startswith("E") else 1.0
         energy[c] = float(np.sum(weight * np.abs(a) ** 2 * w))
+    # the components normal to the outer surface: r̂ of the sphere, or r̂ of a cylinder wall
+    if isinstance(res.shape, Sphere):
+        rho = np.hypot(r[:, None], z[None, :])
+        rho[rho == 0] = 1.0
+        cr, cz = r[:, None] / rho, z[None, :] / rho
+        e_n = cr * arrs["Er"] + cz * arrs["Ez"]
+        h_n = cr * arrs["Hr"] + cz * arrs["Hz"]
+    else:
+        e_n, h_n = arrs["Er"], arrs["Hr"]
+    energy["E_normal"] = float(np.sum(e * np.abs(e_n) ** 2 * w))
+    energy["H_normal"] = float(np.sum(np.abs(h_n) ** 2 * w))
     return r, z, e, arrs, energy
 
 
 def _classify(energy):
-    e_tot = energy[mp.Er] + energy[mp.Ep] + energy[mp.Ez]
-    h_tot = energy[mp.Hr] + energy[mp.Hp] + energy[mp.Hz]
-    ez = energy[mp.Ez] / e_tot if e_tot else 0.0
-    hz = energy[mp.Hz] / h_tot if h_tot else 0.0
-    return ("TE" if ez >= hz else "TM"), ez, hz
+    """Mie convention: TE has (almost) no electric field normal to the outer surface, TM no
+    magnetic field.  Returns the polarization and the two normal-energy fractions."""
+    e_tot = energy["Er"] + energy["Ep"] + energy["Ez"]
+    h_tot = energy["Hr"] + energy["Hp"] + energy["Hz"]
+    e_frac = energy["E_normal"] / e_tot if e_tot else 0.0
+    h_frac = energy["H_normal"] / h_tot if h_tot else 0.0
+    return ("TE" if e_frac < h_frac else "TM"), e_frac, h_frac
 
 
 def _identify(res, search, pol, m, lam_nm, reference):
@@ -472,7 +569,7 @@ def _identify(res, search, pol, m, lam_nm, reference):
 def _radial_order_from_nodes(r, z, arrs, res):
     """Count maxima of |E|² along the equator inside the resonator (finite shapes)."""
     iz = int(np.argmin(np.abs(z)))
-    e2 = sum(np.abs(arrs[c][:, iz]) ** 2 for c in (mp.Er, mp.Ep, mp.Ez))
+    e2 = sum(np.abs(arrs[c][:, iz]) ** 2 for c in ("Er", "Ep", "Ez"))
     r_out = _layers_outward(res)[-1][0]
     inside = e2[r <= r_out]
     if inside.size < 3:
@@ -480,6 +577,39 @@ def _radial_order_from_nodes(r, z, arrs, res):
     peak = inside.max()
     maxima = np.nonzero((inside[1:-1] > inside[:-2]) & (inside[1:-1] >= inside[2:]) & (inside[1:-1] > 0.05 * peak))[0]
     return int(len(maxima)) if len(maxima) else None
+
+
+def _record(res, search, pl, m, component, found, settled, fe, reference):
+    """A Mode and its FieldProfile from one settled line (None if outside the search)."""
+    r, z, eps, arrs, energy = _profile(fe, pl, res)
+    pol, e_normal, h_normal = _classify(energy)
+    if pl.cell_z_um == 0:  # the 2-D limit: E_z and H_z families are exactly separate
+        pol = "TE" if component == mp.Ez else "TM"
+    lam = units.wavelength_nm_from_freq(found.freq)
+    if not (search.wavelength_nm[0] <= lam <= search.wavelength_nm[1]) or pol not in search.polarizations:
+        return None, None
+    l, q = _identify(res, search, pol, m, lam, reference)
+    note = []
+    if q is None:
+        q = _radial_order_from_nodes(r, z, arrs, res)
+        if q is not None:
+            note.append("radial order from the field's radial maxima")
+    if q is not None and q > search.max_radial_order:
+        return None, None
+    resolved = found.decay < 0 and abs(found.decay) > _RESOLVED_DECAY_OVER_ERR * found.err
+    Q = found.Q
+    if not resolved:
+        Q = found.freq / (2 * (abs(found.decay) + _RESOLVED_DECAY_OVER_ERR * found.err))
+        note.append("Q is a lower bound (decay not resolved in the run)")
+    if not settled:
+        note.append("Harminv did not settle within the time limit")
+    R = res.outer_radius_um
+    mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
+                size_parameter=(2 * math.pi * found.freq * R, 2 * math.pi * found.decay * R),
+                q_resolved=resolved, harminv_error=float(found.err), note="; ".join(note))
+    prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=eps, fields=arrs,
+                        e_normal_fraction=e_normal, h_normal_fraction=h_normal)
+    return mode, prof
 
 
 def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) -> ModeSpectrum:
@@ -517,49 +647,29 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     log.info("fdtd: m = %s, resolution %g px/µm, cell %.3g x %.3g µm, pad %.3g, PML %.3g, mirror z: %s",
              list(pl.m_values), pl.resolution, pl.cell_r_um, pl.cell_z_um, pl.pad_um, pl.pml_um, pl.mirror_z)
     classes = [(mp.Ez, -1), (mp.Hz, +1)]
-    max_periods = settings.max_periods
     modes, profiles = [], []
     t_start = time.monotonic()
     for i_m, m in enumerate(pl.m_values):
         for component, parity in classes:
             label = f"m={m} {'Ez' if component == mp.Ez else 'Hz'}"
-            lines = _broadband(res, pl, m, component, parity, label)
-            in_band = [ln for ln in lines if pl.f_lo * 0.995 <= ln.freq <= pl.f_hi * 1.005]
-            for line in in_band:
-                others = [o.freq for o in lines if o is not line]
-                found, fe, settled = _narrow(res, pl, m, component, parity, line, others, label, max_periods)
-                if found is None:
-                    continue
-                r, z, eps, arrs, energy = _profile(fe, pl)
-                pol, ez_frac, hz_frac = _classify(energy)
-                if pl.cell_z_um == 0:
-                    pol = "TE" if component == mp.Ez else "TM"
-                lam = units.wavelength_nm_from_freq(found.freq)
-                if not (search.wavelength_nm[0] <= lam <= search.wavelength_nm[1]) or pol not in search.polarizations:
-                    continue
-                l, q = _identify(res, search, pol, m, lam, reference)
-                note = []
-                if q is None:
-                    q = _radial_order_from_nodes(r, z, arrs, res)
-                    if q is not None:
-                        note.append("radial order from the field's radial maxima")
-                resolved = abs(found.decay) > _RESOLVED_DECAY_OVER_ERR * found.err and found.decay < 0
-                Q = found.Q
-                if not resolved:
-                    Q = found.freq / (2 * (abs(found.decay) + _RESOLVED_DECAY_OVER_ERR * found.err))
-                    note.append("Q is a lower bound (decay not resolved in the run)")
-                if not settled:
-                    note.append("Harminv did not settle within the time limit")
-                if q is not None and q > search.max_radial_order:
-                    continue
-                mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None,
-                            degeneracy=2, size_parameter=(2 * math.pi * found.freq * res.outer_radius_um,
-                                                          2 * math.pi * found.decay * res.outer_radius_um),
-                            q_resolved=resolved, harminv_error=float(found.err), note="; ".join(note))
-                modes.append(mode)
-                profiles.append(FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=eps,
-                                             fields={_NAMES[c]: a for c, a in arrs.items()},
-                                             energy_fraction_ez=ez_frac, energy_fraction_hz=hz_frac))
+            results = _ringdown(res, pl, m, component, parity, label, settings.max_periods)
+            for k, (line, settled, fe, leak) in enumerate(results):
+                if not settled or leak > _MAX_LEAKAGE:
+                    # a narrow-band pass on this line alone: a clean signal for Harminv and a
+                    # field profile free of its (stronger) neighbours
+                    others = [o for j, (o, *_) in enumerate(results) if j != k]
+                    gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
+                    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi))
+                    log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
+                             "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
+                    again = _ringdown(res, pl, m, component, parity, label + " narrow", settings.max_periods,
+                                      fcen=line.freq, df=df)
+                    if again:
+                        line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
+                mode, prof = _record(res, search, pl, m, component, line, settled, fe, reference)
+                if mode is not None:
+                    modes.append(mode)
+                    profiles.append(prof)
         done = i_m + 1
         elapsed = time.monotonic() - t_start
         eta = elapsed / done * (len(pl.m_values) - done)
@@ -568,7 +678,3 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     return ModeSpectrum(resonator=res, search=search, method="fdtd", modes=tuple(modes[i] for i in order),
                         profiles=tuple(profiles[i] for i in order))
 
-
-_NAMES = {}
-if mp is not None:
-    _NAMES = {mp.Er: "Er", mp.Ep: "Ep", mp.Ez: "Ez", mp.Hr: "Hr", mp.Hp: "Hp", mp.Hz: "Hz"}

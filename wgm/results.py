@@ -205,7 +205,9 @@ class FieldProfile:
 
     ``fields`` maps component names (``"Er"``, ``"Ep"``, ``"Ez"``, ``"Hr"``, ``"Hp"``, ``"Hz"``)
     to complex arrays of shape ``(len(r_um), len(z_um))``; the full field is this times
-    ``exp(i m φ)``.
+    ``exp(i m φ)``.  ``e_normal_fraction`` (``h_normal_fraction``) is the share of the
+    electric (magnetic) energy in the component normal to the outer surface: small for TE
+    (TM) modes.
     """
 
     mode: Mode
@@ -213,8 +215,8 @@ class FieldProfile:
     z_um: object
     epsilon: object
     fields: dict
-    energy_fraction_ez: float
-    energy_fraction_hz: float
+    e_normal_fraction: float
+    h_normal_fraction: float
 
     def intensity(self):
         """|E|² on the (r, z) grid."""
