@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml .ci/install.sh environment.yml
 	bash .ci/install.sh
 	touch $@
 
-## the main job: the flagship CsPbBr3-coated silica microsphere -> results/coated_microsphere/
+## the main job: the flagship CsPbBr3-coated silica microsphere, exact solver and Meep FDTD side by
+## side -> results/coated_microsphere/ (exact), .../fdtd/ (FDTD, field maps), comparison.csv/.png
 run: setup
-	$(WGM) modes sims/coated_microsphere.toml --out results/coated_microsphere
+	$(WGM) modes sims/coated_microsphere.toml --method both --fields --out results/coated_microsphere -v
 
 ## the whole test suite, slow physics validations included (what CI runs)
 test: setup

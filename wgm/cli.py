@@ -17,11 +17,12 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import UserError
+from .errors import UserError, WgmError
 
 log = logging.getLogger("wgm")
 
 EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser("modes", help="find the modes of a resonator",
                        description="Find every mode of the configured resonator in the search band.")
     m.add_argument("config", type=Path, help="TOML config file")
-    m.add_argument("--method", choices=["exact", "fdtd"], default="exact",
+    m.add_argument("--method", choices=["exact", "fdtd", "both"], default="exact",
                    help="exact: semi-analytic solver for spheres and the 2-D limit (default); "
-                        "fdtd: Meep in cylindrical coordinates, any axisymmetric shape")
+                        "fdtd: Meep in cylindrical coordinates, any axisymmetric shape; "
+                        "both: the two, side by side (spheres and the 2-D limit)")
     m.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set resonator.radius_um=2.4 (repeatable)")
     m.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
@@ -68,14 +70,27 @@ def _format_table(spectrum) -> str:
     return "\n".join(lines)
 
 
+def _format_comparison(pairs) -> str:
+    lines = [f"{len(pairs)} modes found by both methods (exact: materials at the band centre, as in FDTD)",
+             f"{'pol':>4} {'l':>5} {'m':>5} {'q':>3} {'exact_nm':>12} {'fdtd_nm':>12} {'diff_%':>8} "
+             f"{'Q_exact':>10} {'Q_fdtd':>10} {'diff_%':>7}"]
+    for e, f in pairs:
+        qf = f"{f.Q:10.4g}" if f.q_resolved else f">{f.Q:9.3g}"
+        lines.append(f"{f.polarization:>4} {f.l:5d} {f.m:5d} {f.radial_order:3d} {e.wavelength_nm:12.4f} "
+                     f"{f.wavelength_nm:12.4f} {100 * (f.wavelength_nm / e.wavelength_nm - 1):8.4f} "
+                     f"{e.Q:10.4g} {qf} {100 * (f.Q / e.Q - 1):7.2f}")
+    return "\n".join(lines)
+
+
 def _cmd_modes(args, out) -> int:
     from . import parallel
     from .config import load_config
 
     cfg = load_config(args.config, args.overrides)
-    if args.fields and (args.method != "fdtd" or args.out is None):
-        raise UserError("--fields needs --method fdtd and --out DIR")
-    if args.method == "fdtd":
+    if args.fields and (args.method == "exact" or args.out is None):
+        raise UserError("--fields needs --method fdtd (or both) and --out DIR")
+    pairs = None
+    if args.method in ("fdtd", "both"):
         from . import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
@@ -83,22 +98,57 @@ def _cmd_modes(args, out) -> int:
         from .exact import solve
 
         spectrum = solve(cfg.resonator, cfg.search)
+    if args.method == "both":
+        from .exact import solve
+        from .results import match_modes
+
+        exact_spectrum = solve(cfg.resonator, cfg.search)
+        # FDTD takes materials at the band centre: compare with the exact modes of that model
+        lam_c = 2.0 / (1.0 / cfg.search.wavelength_nm[0] + 1.0 / cfg.search.wavelength_nm[1])
+        frozen = solve(cfg.resonator.frozen_at(lam_c), cfg.search)
+        pairs = match_modes(frozen, spectrum)
     if not parallel.is_io_rank():
         return 0
     if args.out is not None:
         from . import plotting
+        from .results import atomic_write, comparison_csv
 
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
-        written = spectrum.write(args.out)
-        written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "spectrum.png"))
+        if pairs is not None:
+            written = exact_spectrum.write(args.out)
+            written.append(plotting.save(plotting.spectrum_figure(exact_spectrum), args.out / "spectrum.png"))
+            (args.out / "fdtd").mkdir(exist_ok=True)
+            written += spectrum.write(args.out / "fdtd")
+            written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "fdtd" / "spectrum.png"))
+            atomic_write(args.out / "comparison.csv", comparison_csv(pairs))
+            written.append(args.out / "comparison.csv")
+            written.append(plotting.save(plotting.comparison_figure(frozen, spectrum, pairs),
+                                         args.out / "comparison.png"))
+            field_dir = args.out / "fdtd"
+        else:
+            written = spectrum.write(args.out)
+            written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "spectrum.png"))
+            field_dir = args.out
         if args.fields:
-            written += plotting.save_field_maps(spectrum, args.out)
-            written.append(spectrum.profiles_to_hdf5(args.out / "fields.h5"))
+            written += plotting.save_field_maps(spectrum, field_dir)
+            written.append(spectrum.profiles_to_hdf5(field_dir / "fields.h5"))
         for path in written:
             log.info("wrote %s", path)
+    if pairs is not None:
+        if args.json:
+            rows = [{"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
+                     "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
+                     "Q_exact": e.Q, "Q_fdtd": f.Q, "fdtd_q_resolved": f.q_resolved} for e, f in pairs]
+            doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": rows}
+            out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        else:
+            out.write(_format_comparison(pairs) + "\n")
+            if args.out is not None:
+                out.write(f"results in {args.out}/\n")
+        return 0
     if args.json:
         out.write(spectrum.to_json() + "\n")
     elif args.out is None:
@@ -139,7 +189,7 @@ def main(argv=None) -> int:
                         format="wgm: %(message)s", stream=sys.stderr)
     out = sys.stdout
     saved = None
-    if args.command == "modes" and args.method == "fdtd":
+    if args.command == "modes" and args.method in ("fdtd", "both"):
         from . import parallel
 
         parallel.quiet_other_ranks()
@@ -155,6 +205,9 @@ def main(argv=None) -> int:
     except UserError as exc:
         sys.stderr.write(f"wgm: error: {exc}\n")
         return EXIT_USER_ERROR
+    except WgmError as exc:  # a failed computation (e.g. fields blew up): the reason, no traceback
+        sys.stderr.write(f"wgm: failed: {exc}\n")
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("wgm: interrupted\n")
         return 130

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 
 from .results import atomic_path  # noqa: E402
 
-__all__ = ["spectrum_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE"]
+__all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -85,6 +85,36 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
     ax2.set_ylabel("Lorentzian lines")
     ax2.set_xlim(lo, hi)
     ax2.set_ylim(0, 1.08 * top)
+    return fig
+
+
+def comparison_figure(exact_spectrum, fdtd_spectrum, pairs):
+    """Exact (open markers) and FDTD (filled) modes on one wavelength-Q plot, with the
+    relative wavelength difference of every matched pair below."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [2.2, 1]}, constrained_layout=True)
+    for fam, modes in exact_spectrum.families().items():
+        st = FAMILY_STYLE(fam)
+        ax.semilogy([m.wavelength_nm for m in modes], [m.Q for m in modes], ls="none", marker=st["marker"],
+                    ms=10, mfc="none", color=st["color"], label=f"exact {fam}")
+    for fam, modes in fdtd_spectrum.families().items():
+        st = FAMILY_STYLE(fam) if not fam.endswith("?") else {"marker": "^", "color": "k"}
+        ax.semilogy([m.wavelength_nm for m in modes], [m.Q for m in modes], ls="none", marker=st["marker"],
+                    ms=5, color=st["color"], label=f"FDTD {fam}")
+    ax.set_ylabel("Q")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title(_title(fdtd_spectrum) + "  (exact: open, FDTD: filled)", fontsize=10)
+    if pairs:
+        ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs],
+                 "o", color="k", ms=4, label="wavelength")
+        ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.Q / e.Q - 1) / 10 for e, f in pairs],
+                 "s", mfc="none", color="C3", ms=5, label="Q / 10")
+        ax2.axhline(0, color="0.5", lw=0.8)
+        ax2.legend(fontsize=7)
+    ax2.set_ylabel("FDTD − exact (%)")
+    ax2.set_xlabel("wavelength (nm)")
+    ax2.set_xlim(*fdtd_spectrum.search.wavelength_nm)
     return fig
 
 

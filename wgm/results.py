@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["Mode", "ModeSpectrum", "FieldProfile", "atomic_path", "atomic_write", "versions"]
+__all__ = ["Mode", "ModeSpectrum", "FieldProfile", "match_modes", "comparison_csv", "atomic_path",
+           "atomic_write", "versions"]
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,31 @@ class FieldProfile:
             group.create_dataset(name, data=arr)
         for key, value in self.mode.to_dict().items():
             group.attrs[key] = "" if value is None else value
+
+
+def match_modes(reference: ModeSpectrum, other: ModeSpectrum) -> list[tuple[Mode, Mode]]:
+    """Pairs (reference mode, other mode) with equal polarization, l and radial order
+    (modes of ``other`` that are not identified are left out)."""
+    ref = {(m.polarization, m.l, m.radial_order): m for m in reference.modes}
+    pairs = []
+    for m in other.modes:
+        key = (m.polarization, m.l, m.radial_order)
+        if m.l is not None and key in ref:
+            pairs.append((ref[key], m))
+    return pairs
+
+
+def comparison_csv(pairs) -> str:
+    """CSV of matched modes: both wavelengths and Q, and their relative differences."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
+                "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved"])
+    for e, f in pairs:
+        w.writerow([f.polarization, f.l, f.m, f.radial_order, repr(e.wavelength_nm), repr(f.wavelength_nm),
+                    repr(f.wavelength_nm / e.wavelength_nm - 1), repr(e.Q), repr(f.Q), repr(f.Q / e.Q - 1),
+                    f.q_resolved])
+    return buf.getvalue()
 
 
 def _json_default(obj):
