@@ -92,16 +92,23 @@ class LayeredStack:
         return self.radii_um[-1]
 
     def indices(self, x, *, real: bool = False):
-        """Layer indices (list of arrays) and background index at size parameters ``x``."""
+        """Layer indices (list of arrays) and background index at size parameters ``x``.
+
+        With ``real`` (the real-axis scan): real parts at ``Re λ``, with ``λ`` clamped into
+        each material's data range.  The scan starts far below the band to count radial
+        nodes; clamping keeps the indices continuous there (a Sellmeier formula has poles in
+        the infrared) without changing anything inside the band.
+        """
         lam_um = 2 * np.pi * self.outer_radius_um / np.asarray(x, dtype=complex)
-        if real:
-            lam_um = lam_um.real + 0j
-        ns = [m.index(lam_um) for m in self.materials]
-        nb = self.background.index(lam_um)
-        if real:
-            ns = [n.real + 0j for n in ns]
-            nb = nb.real + 0j
-        return ns, nb
+        if not real:
+            return [m.index(lam_um) for m in self.materials], self.background.index(lam_um)
+
+        def at(mat):
+            lo, hi = mat.wavelength_range_nm
+            lam = np.clip(lam_um.real, lo / 1000.0, hi / 1000.0) + 0j
+            return mat.index(lam).real + 0j
+
+        return [at(m) for m in self.materials], at(self.background)
 
 
 def characteristic(stack: LayeredStack, polarization: str, orders, x, *, table: bool = False,

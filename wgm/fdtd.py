@@ -240,13 +240,14 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     pad = settings.pad_um if settings.pad_um is not None else _PAD_WAVELENGTHS * lam_c_um / n_b
     dpml = settings.pml_um if settings.pml_um is not None else _PML_WAVELENGTHS * lam_c_um / n_b
     r_out = layers[-1][0]
-    cell_r = r_out + pad + dpml
+    # whole pixels (Meep otherwise rounds the cell itself, and says so on stdout)
+    cell_r = math.ceil((r_out + pad + dpml) * resolution) / resolution
     if res.is_2d:
         cell_z = 0.0
         mirror = False
     else:
         half = layers[-1][1]
-        cell_z = 2 * (half + pad + dpml)
+        cell_z = 2 * math.ceil((half + pad + dpml) * resolution) / resolution
         mirror = settings.symmetry and res.substrate is None
     # monitor and source just inside the outer surface of the core (~0.1 λ/n inside)
     n_core = layers[0][2].n_at(1000 * lam_c_um).real
