@@ -66,6 +66,8 @@ _CHUNK_PERIODS = 40  # ring-down added between two Harminv analyses in a narrow-
 _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analyses ...
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
+_MUST_SETTLE_AMP = 0.02  # lines at least this fraction of the strongest must settle in the broadband run
+_PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default 5 only lengthens the run)
 _PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
 _PML_WAVELENGTHS = 2.0  # default PML thickness, in wavelengths in the surroundings
 _MAX_LEAKAGE = 0.2  # a line whose DFT field is more than this share its neighbours' gets a narrow-band pass
@@ -301,7 +303,8 @@ def _simulation(res, pl: FdtdPlan, m: int, component, fcen, df, parity: int):
     if src_r * pl.resolution < abs(m) + 2:
         raise SolverError(f"the source at r = {src_r:.3g} µm is within |m| = {abs(m)} pixels of the axis "
                           f"(Meep {mp.__version__} blows up there); raise the resolution or use a larger m")
-    sources = [mp.Source(mp.GaussianSource(fcen, fwidth=df), component=component, center=_points(pl, m)[0])]
+    pulse = mp.GaussianSource(fcen, fwidth=df, cutoff=_PULSE_CUTOFF)
+    sources = [mp.Source(pulse, component=component, center=_points(pl, m)[0])]
     symmetries = [mp.Mirror(mp.Z, phase=parity)] if pl.mirror_z else []
     return mp.Simulation(cell_size=mp.Vector3(pl.cell_r_um, 0, pl.cell_z_um), geometry=geometry,
                          default_material=background, boundary_layers=[mp.PML(pl.pml_um)],
@@ -436,13 +439,17 @@ def _dft_volume(pl):
 _COMPONENTS = ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")
 
 
-def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=None):
+def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=None, target=None):
     """One simulation: a pulse, then the ring-down analysed in chunks until every line settles.
 
     The lines are located by Harminv after a first stretch of ring-down; DFT monitors at
     their frequencies are added then, so the field profiles integrate the pure ring-down.
     Every chunk, Harminv analyses the whole record over the band; each line is followed to
     the nearest line of the new analysis.
+
+    The run stops when the lines that matter have settled: with ``target`` (a narrow-band
+    pass) the line nearest that frequency; otherwise every line at least ``_MUST_SETTLE_AMP``
+    as strong as the strongest (weaker lines get narrow-band passes of their own).
 
     Returns ``[(line, settled, (fields, eps), leakage), ...]``: ``leakage`` estimates how much
     of the line's DFT field is its neighbours' (then a narrow-band pass is needed).
@@ -456,7 +463,7 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     # alias into the band (seen as spurious lines); Harminv on 1e4-1e5 samples is cheap.
     every = 1
     rec = _Recorder(mp.Ez if component == mp.Ez else mp.Hz, _points(pl, m), label, every)
-    t_src = 2 * 5.0 / df
+    t_src = 2 * _PULSE_CUTOFF / df
     locate = _BROADBAND_PERIODS / pl.f_centre
     rec.t_expected = t_src + locate + max_periods / pl.f_centre
     n_min = (t_src + locate + 2 * _CHUNK_PERIODS / pl.f_centre) / dt
@@ -475,9 +482,14 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     prev = {i: None for i in range(len(lines))}
     best = {i: ln for i, ln in enumerate(lines)}
     settled = {i: False for i in range(len(lines))}
+    if target is not None:
+        must = {min(range(len(lines)), key=lambda i: abs(lines[i].freq - target))}
+    else:
+        top = max(abs(ln.amp) for ln in lines)
+        must = {i for i, ln in enumerate(lines) if abs(ln.amp) >= _MUST_SETTLE_AMP * top}
     t_limit = sim.meep_time() + max_periods / pl.f_centre
     chunk = _CHUNK_PERIODS / pl.f_centre
-    while not all(settled.values()) and sim.meep_time() < t_limit:
+    while not all(settled[i] for i in must) and sim.meep_time() < t_limit:
         sim.run(rec.step, until=chunk)
         elapsed = sim.meep_time() - rec.t_first
         found = _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
@@ -669,7 +681,7 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
                     log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
                              "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
                     again = _ringdown(res, pl, m, component, parity, label + " narrow", settings.max_periods,
-                                      fcen=line.freq, df=df)
+                                      fcen=line.freq, df=df, target=line.freq)
                     if again:
                         line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
                 mode, prof = _record(res, search, pl, m, component, line, settled, fe, reference)

@@ -263,7 +263,7 @@ class FdtdSettings:
     symmetry: bool = True
     points_per_wavelength: float = 16.0
     min_layer_px: float = 2.5
-    max_periods: float = 3000.0
+    max_periods: float = 2000.0
 
     def __post_init__(self):
         if self.m is not None:
