@@ -151,3 +151,20 @@ def test_mpi_two_ranks_match_serial(tmp_path):
         tol = 10 * max(a["harminv_error"], b["harminv_error"], 1e-12)
         assert abs(1000 / a["wavelength_nm"] - 1000 / b["wavelength_nm"]) <= max(tol, 1e-9)
         assert b["Q"] == pytest.approx(a["Q"], rel=1e-3)
+
+
+FDTD_SIMS = [p for p in sorted((Path(__file__).parent.parent / "sims").glob("*.toml"))
+             if p.name in ("microdisk.toml", "microring_on_substrate.toml")]
+
+
+@pytest.mark.parametrize("path", FDTD_SIMS, ids=[p.name for p in FDTD_SIMS])
+def test_fdtd_sims_run_at_low_resolution(path, tmp_path, capsys):
+    """Every FDTD-only example in sims/ runs end to end (coarse grid: a smoke test)."""
+    from wgm.cli import main
+
+    out = tmp_path / "out"
+    assert main(["modes", str(path), "--method", "fdtd", "--set", "fdtd.resolution_px_per_um=20",
+                 "--out", str(out), "--fields", "--json"]) == 0
+    modes = json.loads(capsys.readouterr().out)["modes"]
+    assert modes and all(m["polarization"] in ("TE", "TM") for m in modes)
+    assert list(out.glob("field_*.png")) and (out / "fields.h5").exists()
