@@ -66,6 +66,8 @@ _CHUNK_PERIODS = 40  # ring-down added between two Harminv analyses in a narrow-
 _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analyses ...
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
+_QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
+_MIN_NARROW_DF = 0.004  # narrowest narrow-band pulse, relative to the frequency
 _MUST_SETTLE_AMP = 0.02  # lines at least this fraction of the strongest must settle in the broadband run
 _PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default 5 only lengthens the run)
 _PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
@@ -227,7 +229,7 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
         resolution = settings.points_per_wavelength * n_max / lam_min_um
         if thin:
             resolution = max(resolution, settings.min_layer_px / min(thin))
-        resolution = 5 * math.ceil(resolution / 5)
+        resolution = 4 * math.ceil(resolution / 4)  # a multiple of 4: see the cell rounding below
     ppw = resolution * lam_min_um / n_max
     if ppw < 10:
         warnings.append(f"resolution {resolution:g} px/µm gives {ppw:.1f} px per wavelength in the densest "
@@ -242,14 +244,16 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     pad = settings.pad_um if settings.pad_um is not None else _PAD_WAVELENGTHS * lam_c_um / n_b
     dpml = settings.pml_um if settings.pml_um is not None else _PML_WAVELENGTHS * lam_c_um / n_b
     r_out = layers[-1][0]
-    # whole pixels (Meep otherwise rounds the cell itself, and says so on stdout)
-    cell_r = math.ceil((r_out + pad + dpml) * resolution) / resolution
+    # whole pixels (Meep otherwise rounds the cell itself, and says so on stdout): sizes are
+    # multiples of a quantum that is exact in binary and a whole number of pixels
+    quantum = _QUARTER if float(resolution * _QUARTER).is_integer() else 1.0
+    cell_r = quantum * math.ceil((r_out + pad + dpml) / quantum)
     if res.is_2d:
         cell_z = 0.0
         mirror = False
     else:
         half = layers[-1][1]
-        cell_z = 2 * math.ceil((half + pad + dpml) * resolution) / resolution
+        cell_z = 2 * quantum * math.ceil((half + pad + dpml) / quantum)
         mirror = settings.symmetry and res.substrate is None
     # monitor and source just inside the outer surface of the core (~0.1 λ/n inside)
     n_core = layers[0][2].n_at(1000 * lam_c_um).real
@@ -677,7 +681,10 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
                     # field profile free of its (stronger) neighbours
                     others = [o for j, (o, *_) in enumerate(results) if j != k]
                     gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
-                    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi))
+                    # the pulse lasts ~6/df: below _MIN_NARROW_DF the pass would cost more than it
+                    # isolates (near-degenerate lines stay mixed, and say so)
+                    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
+                             _MIN_NARROW_DF * line.freq)
                     log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
                              "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
                     again = _ringdown(res, pl, m, component, parity, label + " narrow", settings.max_periods,
