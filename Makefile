@@ -29,6 +29,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) bench/bench_exact.py
+	$(PY) bench/bench_fdtd.py
 
 clean:
 	rm -rf results .pytest_cache
