@@ -103,9 +103,10 @@ def _cmd_modes(args, out) -> int:
         from .results import match_modes
 
         exact_spectrum = solve(cfg.resonator, cfg.search)
-        # FDTD takes materials at the band centre: compare with the exact modes of that model
-        lam_c = 2.0 / (1.0 / cfg.search.wavelength_nm[0] + 1.0 / cfg.search.wavelength_nm[1])
-        frozen = solve(cfg.resonator.frozen_at(lam_c), cfg.search)
+        # FDTD takes materials at its band centre: compare with the exact modes of that model
+        band = cfg.fdtd.band(cfg.search)
+        lam_c = 2.0 / (1.0 / band.wavelength_nm[0] + 1.0 / band.wavelength_nm[1])
+        frozen = solve(cfg.resonator.frozen_at(lam_c), band)
         pairs = match_modes(frozen, spectrum)
     if not parallel.is_io_rank():
         return 0

@@ -78,7 +78,7 @@ _SHAPE_KEYS = {
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
 _TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd"}
 _FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
-              "min_layer_px", "max_periods"}
+              "min_layer_px", "max_periods", "wavelength_nm"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
 
 
@@ -336,7 +336,12 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     )
     f_t = raw.get("fdtd", {})
     _check_keys(f_t, _FDTD_KEYS, "fdtd")
-    fdtd = FdtdSettings(**f_t)
+    try:
+        fdtd = FdtdSettings(**f_t)
+    except ConfigError as exc:
+        if exc.key.startswith("search."):  # the sub-band is validated like a search band
+            raise ConfigError("fdtd." + exc.key.split(".", 1)[1], exc.value, exc.allowed) from None
+        raise
     return Config(resonator, search, fdtd, source=source)
 
 

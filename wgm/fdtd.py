@@ -67,7 +67,7 @@ _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analys
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
 _QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
-_MIN_NARROW_DF = 0.004  # narrowest narrow-band pulse, relative to the frequency
+_MIN_NARROW_DF = 0.01  # narrowest narrow-band pulse, relative to the frequency (its length is ~6/df)
 _MUST_SETTLE_AMP = 0.02  # lines at least this fraction of the strongest must settle in the broadband run
 _PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default 5 only lengthens the run)
 _PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
@@ -654,6 +654,7 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     """
     _need_meep()
     settings = settings or FdtdSettings()
+    search = settings.band(search)
     mp.verbosity(0)
     for key, mat in res.materials().items():
         field = "nk_file" if "nk_file" in mat.to_config() else "material"

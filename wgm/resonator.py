@@ -253,7 +253,10 @@ class FdtdSettings:
     min_layer_px : float
         Pixels across the thinnest layer for the default resolution.
     max_periods : float
-        Longest ring-down of one narrow-band pass, in optical periods.
+        Longest ring-down of one run, in optical periods.
+    wavelength_nm : (float, float), optional
+        A sub-band for FDTD (default: the search band): FDTD costs minutes where the exact
+        solver costs milliseconds.
     """
 
     m: tuple[int, ...] | None = None
@@ -264,6 +267,7 @@ class FdtdSettings:
     points_per_wavelength: float = 16.0
     min_layer_px: float = 2.5
     max_periods: float = 2000.0
+    wavelength_nm: tuple[float, float] | None = None
 
     def __post_init__(self):
         if self.m is not None:
@@ -278,3 +282,12 @@ class FdtdSettings:
                 object.__setattr__(self, key, _positive(f"fdtd.{key}", v))
         if not isinstance(self.symmetry, bool):
             raise ConfigError("fdtd.symmetry", self.symmetry, "must be true or false")
+        if self.wavelength_nm is not None:
+            band = Search(tuple(self.wavelength_nm) if isinstance(self.wavelength_nm, list) else self.wavelength_nm)
+            object.__setattr__(self, "wavelength_nm", band.wavelength_nm)
+
+    def band(self, search: "Search") -> "Search":
+        """The search restricted to the FDTD sub-band, if one is set."""
+        if self.wavelength_nm is None:
+            return search
+        return Search(self.wavelength_nm, search.max_radial_order, search.polarizations)
