@@ -67,6 +67,8 @@ _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analys
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
 _QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
+_SAME_LINE = 1e-5  # relative wavelength difference below which two lines of one m are one mode
+_WEAK_EXTRA_CHUNKS = 4  # extra ring-down chunks granted to weak lines before a narrow-band pass
 _MIN_NARROW_DF = 0.01  # narrowest narrow-band pulse, relative to the frequency (its length is ~6/df)
 _MUST_SETTLE_AMP = 0.02  # lines at least this fraction of the strongest must settle in the broadband run
 _PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default 5 only lengthens the run)
@@ -406,7 +408,9 @@ def _harminv_points(series, dt, f_lo, f_hi):
     merged = []
     for samples in series:
         for ln in _harminv(samples, dt, f_lo, f_hi):
-            twin = next((o for o in merged if abs(o.freq - ln.freq) < 1e-4 * ln.freq), None)
+            # one line seen at two points: closer than its linewidth or the two error bars
+            twin = next((o for o in merged if abs(o.freq - ln.freq) < max(
+                1e-4 * ln.freq, 3 * (o.err + ln.err), 0.5 * (abs(o.decay) + abs(ln.decay)))), None)
             if twin is None:
                 merged.append(ln)
             elif ln.err < twin.err:
@@ -493,7 +497,12 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
         must = {i for i, ln in enumerate(lines) if abs(ln.amp) >= _MUST_SETTLE_AMP * top}
     t_limit = sim.meep_time() + max_periods / pl.f_centre
     chunk = _CHUNK_PERIODS / pl.f_centre
-    while not all(settled[i] for i in must) and sim.meep_time() < t_limit:
+    extra = 0  # chunks spent on weak lines after the strong ones settled (cheaper than a new pass)
+    while sim.meep_time() < t_limit:
+        if all(settled[i] for i in must):
+            if all(settled.values()) or extra >= _WEAK_EXTRA_CHUNKS:
+                break
+            extra += 1
         sim.run(rec.step, until=chunk)
         elapsed = sim.meep_time() - rec.t_first
         found = _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
@@ -700,7 +709,14 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         elapsed = time.monotonic() - t_start
         eta = elapsed / done * (len(pl.m_values) - done)
         log.info("fdtd: m = %d done (%d/%d), %.0f s elapsed, ETA %.0f s", m, done, len(pl.m_values), elapsed, eta)
-    order = sorted(range(len(modes)), key=lambda i: modes[i].wavelength_nm)
+    # a narrow-band pass that lands on a line already found (a spurious Harminv line was its
+    # target) would report that mode twice: keep one per (m, polarization, frequency)
+    keep = []
+    for i, md in enumerate(modes):
+        if not any(modes[j].m == md.m and modes[j].polarization == md.polarization
+                   and abs(modes[j].wavelength_nm / md.wavelength_nm - 1) < _SAME_LINE for j in keep):
+            keep.append(i)
+    order = sorted(keep, key=lambda i: modes[i].wavelength_nm)
     return ModeSpectrum(resonator=res, search=search, method="fdtd", modes=tuple(modes[i] for i in order),
                         profiles=tuple(profiles[i] for i in order))
 
