@@ -433,11 +433,6 @@ def _leakage(i, lines, t_dft):
     return leak / max(abs(li.amp), 1e-300)
 
 
-def _gap(line, lines):
-    """Distance to the nearest other line (or 10 % of the frequency)."""
-    return min([abs(line.freq - o.freq) for o in lines if o is not line] + [0.1 * line.freq])
-
-
 def _dft_volume(pl):
     r_max = pl.cell_r_um - pl.pml_um
     z_size = pl.cell_z_um - 2 * pl.pml_um if pl.cell_z_um else 0
@@ -511,9 +506,11 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
         for i, ln in enumerate(lines):
             if settled[i] or not found:
                 continue
-            cur = min(found, key=lambda c: abs(c.freq - ln.freq))
-            if abs(cur.freq - ln.freq) > 0.5 * _gap(ln, lines):
-                continue  # lost in this analysis; keep the previous estimate
+            ref = best[i]
+            cur = min(found, key=lambda c: abs(c.freq - ref.freq))
+            if abs(cur.freq - ref.freq) > max(2 * (abs(cur.decay) + abs(ref.decay)), 10 * (cur.err + ref.err),
+                                              1e-5 * ref.freq):
+                continue  # not seen in this analysis (a weak line): keep the previous estimate
             best[i] = cur
             p = prev[i]
             if p is not None and abs(cur.freq - p.freq) <= _SETTLE_REL_F * cur.freq and (
