@@ -6,12 +6,14 @@ symmetric in z) the engine
 
 1. sizes the cell, PML and resolution from the wavelength, the densest material and the
    thinnest layer (all overridable in ``[fdtd]``);
-2. runs a **broadband** pass (Gaussian pulse over the band, point source and monitor just
-   inside the rim, never within |m| pixels of the axis) and locates the lines with Harminv;
-3. runs a **narrow-band** pass per line, extending the ring-down in chunks until Harminv's
-   frequency and Q settle (rather than for a fixed time), while DFT monitors record the
-   mode's field over the (r, z) plane;
-4. classifies the polarization from the field energy in each component (Mie convention: TE
+2. excites the structure with a broadband pulse (point source just inside the rim, never
+   within |m| pixels of the axis) and locates the lines with Harminv after a first stretch
+   of ring-down;
+3. adds DFT monitors at the line frequencies and continues the ring-down in chunks until
+   every line's frequency and Q settle (rather than for a fixed time);
+4. gives a **narrow-band pass** of its own to a line that does not settle, or whose DFT
+   field would be mostly its stronger neighbours';
+5. classifies the polarization from the field energy in each component (Mie convention: TE
    has the smaller share of electric energy normal to the outer surface, TM of magnetic
    energy), and reports Q as a lower bound when the decay is not resolved above Harminv's
    error.
@@ -61,8 +63,8 @@ log = logging.getLogger(__name__)
 
 _HARMINV_Q_THRESH = 5.0  # keep lines down to Q = 5 (Meep's default 50 would hide absorbing-film modes)
 _MIN_REL_AMP = 1e-3  # lines weaker than this fraction of the strongest are Harminv artefacts
-_BROADBAND_PERIODS = 60  # ring-down analysed in the broadband pass (periods at the band centre)
-_CHUNK_PERIODS = 40  # ring-down added between two Harminv analyses in a narrow-band pass
+_BROADBAND_PERIODS = 60  # ring-down before the lines are located (periods at the band centre)
+_CHUNK_PERIODS = 40  # ring-down added between two Harminv analyses
 _SETTLE_REL_Q = 0.01  # Q settled: relative change below this between two analyses ...
 _SETTLE_REL_F = 1e-6  # ... and frequency change below this
 _RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
@@ -672,7 +674,12 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         log.warning("fdtd: no azimuthal numbers with modes in the band; give [fdtd] m = [...]")
     reference = None
     if isinstance(res.shape, Sphere) or res.is_2d:
-        reference = exact.solve(res, Search(search.wavelength_nm, max(search.max_radial_order, 3) + 2))
+        # identify lines against the exact modes of the model FDTD simulates: materials frozen
+        # at the band centre (a wider band and more radial orders, so that no neighbour is missing)
+        lam_c = units.wavelength_nm_from_freq(pl.f_centre)
+        lo, hi = search.wavelength_nm
+        reference = exact.solve(res.frozen_at(lam_c), Search((0.99 * lo, 1.01 * hi),
+                                                             max(search.max_radial_order, 3) + 2))
     log.info("fdtd: m = %s, resolution %g px/µm, cell %.3g x %.3g µm, pad %.3g, PML %.3g, mirror z: %s",
              list(pl.m_values), pl.resolution, pl.cell_r_um, pl.cell_z_um, pl.pad_um, pl.pml_um, pl.mirror_z)
     classes = [(mp.Ez, -1), (mp.Hz, +1)]
