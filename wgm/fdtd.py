@@ -435,6 +435,11 @@ def _leakage(i, lines, t_dft):
     return leak / max(abs(li.amp), 1e-300)
 
 
+def _same_line(a, b) -> bool:
+    """Two Harminv estimates of one line: closer than their widths or error bars."""
+    return abs(a.freq - b.freq) <= max(2 * (abs(a.decay) + abs(b.decay)), 10 * (a.err + b.err), 1e-5 * a.freq)
+
+
 def _dft_volume(pl):
     r_max = pl.cell_r_um - pl.pml_um
     z_size = pl.cell_z_um - 2 * pl.pml_um if pl.cell_z_um else 0
@@ -510,8 +515,7 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
                 continue
             ref = best[i]
             cur = min(found, key=lambda c: abs(c.freq - ref.freq))
-            if abs(cur.freq - ref.freq) > max(2 * (abs(cur.decay) + abs(ref.decay)), 10 * (cur.err + ref.err),
-                                              1e-5 * ref.freq):
+            if not _same_line(cur, ref):
                 continue  # not seen in this analysis (a weak line): keep the previous estimate
             best[i] = cur
             p = prev[i]
@@ -689,22 +693,28 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         for component, parity in classes:
             label = f"m={m} {'Ez' if component == mp.Ez else 'Hz'}"
             results = _ringdown(res, pl, m, component, parity, label, settings.max_periods)
+            pool = []  # settled lines of this class's narrow-band passes, reused for their neighbours
             for k, (line, settled, fe, leak) in enumerate(results):
                 if not settled or leak > _MAX_LEAKAGE:
-                    # a narrow-band pass on this line alone: a clean signal for Harminv and a
-                    # field profile free of its (stronger) neighbours
-                    others = [o for j, (o, *_) in enumerate(results) if j != k]
-                    gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
-                    # the pulse lasts ~6/df: below _MIN_NARROW_DF the pass would cost more than it
-                    # isolates (near-degenerate lines stay mixed, and say so)
-                    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
-                             _MIN_NARROW_DF * line.freq)
-                    log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
-                             "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
-                    again = _ringdown(res, pl, m, component, parity, label + " narrow", settings.max_periods,
-                                      fcen=line.freq, df=df, target=line.freq)
-                    if again:
-                        line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
+                    reuse = [t for t in pool if _same_line(t[0], line)]
+                    if reuse:
+                        line, settled, fe = reuse[0][:3]
+                    else:
+                        # a narrow-band pass on this line alone: a clean signal for Harminv and a
+                        # field profile free of its (stronger) neighbours
+                        others = [o for j, (o, *_) in enumerate(results) if j != k]
+                        gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
+                        # the pulse lasts ~6/df: below _MIN_NARROW_DF the pass would cost more
+                        # than it isolates (near-degenerate lines stay mixed)
+                        df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
+                                 _MIN_NARROW_DF * line.freq)
+                        log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
+                                 "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
+                        again = _ringdown(res, pl, m, component, parity, label + " narrow",
+                                          settings.max_periods, fcen=line.freq, df=df, target=line.freq)
+                        pool += [t for t in again if t[1]]
+                        if again:
+                            line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
                 mode, prof = _record(res, search, pl, m, component, line, settled, fe, reference)
                 if mode is not None:
                     modes.append(mode)
