@@ -158,13 +158,16 @@ FDTD_SIMS = [p for p in sorted((Path(__file__).parent.parent / "sims").glob("*.t
 
 
 @pytest.mark.parametrize("path", FDTD_SIMS, ids=[p.name for p in FDTD_SIMS])
-def test_fdtd_sims_run_at_low_resolution(path, tmp_path, capsys):
-    """Every FDTD-only example in sims/ runs end to end (coarse grid: a smoke test)."""
+def test_fdtd_sims_run_at_low_resolution(path, tmp_path, capfd):
+    """Every FDTD-only example in sims/ runs end to end (coarse grid: a smoke test).
+
+    (capfd: with --method fdtd the CLI keeps file descriptor 1 for its results only and sends
+    Meep's own prints to stderr, so the output is captured at the descriptor level.)"""
     from wgm.cli import main
 
     out = tmp_path / "out"
     assert main(["modes", str(path), "--method", "fdtd", "--set", "fdtd.resolution_px_per_um=20",
                  "--out", str(out), "--fields", "--json"]) == 0
-    modes = json.loads(capsys.readouterr().out)["modes"]
+    modes = json.loads(capfd.readouterr().out)["modes"]
     assert modes and all(m["polarization"] in ("TE", "TM") for m in modes)
     assert list(out.glob("field_*.png")) and (out / "fields.h5").exists()
