@@ -36,7 +36,7 @@ def main():
     spec, t = timed(case, Search((500.0, 560.0), 3))
     fams = spec.families()
     print("exact solver benchmark (best of 5, one core)")
-    print(f"  15 µm silica sphere + 50 nm CsPbBr3-NC film (f = 0.5), TE+TM, q <= 3, 500-560 nm:")
+    print("  15 µm silica sphere + 50 nm CsPbBr3-NC film (f = 0.5), TE+TM, q <= 3, 500-560 nm:")
     print(f"    {len(spec.modes)} modes in {t:.3f} s   (goal: < 1 s)")
     for name, modes in fams.items():
         print(f"    {name}: {len(modes):3d} modes, l = {modes[0].l}..{modes[-1].l}, "

@@ -214,8 +214,8 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     """Decide cell, PML, resolution and m values (no Meep needed)."""
     f_lo, f_hi = _band_freqs(search)
     f_c = 0.5 * (f_lo + f_hi)
-    lam_min_um = 1.0 / f_hi
-    lam_c_um = 1.0 / f_c
+    lam_min_um = units.wavelength_nm_from_freq(f_hi) / 1000.0
+    lam_c_um = units.wavelength_nm_from_freq(f_c) / 1000.0
     layers = _layers_outward(res)
     mats = [lay[2] for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
     n_max = max(m.n_at(1000 * lam_c_um).real for m in mats)
@@ -509,7 +509,8 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
         elapsed = sim.meep_time() - rec.t_first
         found = _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
         log.debug("fdtd %s: t = %.1f: %s", label, sim.meep_time(),
-                  ", ".join(f"{1000 / c.freq:.4f} nm Q {c.Q:.4g} err {c.err:.1e}" for c in found))
+                  ", ".join(f"{units.wavelength_nm_from_freq(c.freq):.4f} nm Q {c.Q:.4g} err {c.err:.1e}"
+                            for c in found))
         for i, ln in enumerate(lines):
             if settled[i] or not found:
                 continue
@@ -639,7 +640,7 @@ def _record(res, search, pl, m, component, found, settled, fe, reference):
         note.append("Harminv did not settle within the time limit")
     R = res.outer_radius_um
     mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
-                size_parameter=(2 * math.pi * found.freq * R, 2 * math.pi * found.decay * R),
+                size_parameter=(units.wavenumber_per_um(found.freq) * R, units.wavenumber_per_um(found.decay) * R),
                 q_resolved=resolved, harminv_error=float(found.err), note="; ".join(note))
     prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=eps, fields=arrs,
                         e_normal_fraction=e_normal, h_normal_fraction=h_normal)
@@ -708,7 +709,8 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
                         # than it isolates (near-degenerate lines stay mixed)
                         df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
                                  _MIN_NARROW_DF * line.freq)
-                        log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label, 1000 / line.freq,
+                        log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label,
+                                 units.wavelength_nm_from_freq(line.freq),
                                  "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
                         again = _ringdown(res, pl, m, component, parity, label + " narrow",
                                           settings.max_periods, fcen=line.freq, df=df, target=line.freq)

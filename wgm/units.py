@@ -29,6 +29,13 @@ def wavelength_nm_from_freq(freq):
     return MEEP_LENGTH_UM * 1000.0 / freq
 
 
+def wavenumber_per_um(freq):
+    """Vacuum wavenumber k0 (1/µm) of a (possibly complex) Meep frequency."""
+    import math
+
+    return 2 * math.pi * freq / MEEP_LENGTH_UM
+
+
 def meep_time_to_fs(t: float) -> float:
     """A Meep time (units of a/c) in fs."""
     return t * MEEP_LENGTH_UM / C_UM_PER_FS
