@@ -434,11 +434,8 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     ConfigError
         For a finite disk/ring, or a band outside a material's data range.
     """
-    for key, mat in resonator.materials().items():
-        if key != "resonator.substrate":  # the 2-D limit has no substrate
-            field = "nk_file" if "nk_file" in mat.to_config() else "material"
-            mat.check_band(search.wavelength_nm, f"{key}.{field}")
-    stack = LayeredStack.from_resonator(resonator)
+    stack = LayeredStack.from_resonator(resonator)  # refuses finite disks/rings (and so substrates)
+    resonator.check_band(search.wavelength_nm)
     R = stack.outer_radius_um
     lam_lo, lam_hi = (w / 1000.0 for w in search.wavelength_nm)
     x_band = (2 * np.pi * R / lam_hi, 2 * np.pi * R / lam_lo)

@@ -669,9 +669,7 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     settings = settings or FdtdSettings()
     search = settings.band(search)
     mp.verbosity(0)
-    for key, mat in res.materials().items():
-        field = "nk_file" if "nk_file" in mat.to_config() else "material"
-        mat.check_band(search.wavelength_nm, f"{key}.{field}")
+    res.check_band(search.wavelength_nm)
     pl = plan(res, search, settings)
     for w in pl.warnings:
         log.warning("fdtd: %s", w)

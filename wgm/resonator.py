@@ -175,6 +175,12 @@ class Resonator:
             out["resonator.substrate"] = self.substrate
         return out
 
+    def check_band(self, band_nm: tuple[float, float]) -> None:
+        """Raise :class:`ConfigError` (naming the config key) if a material has no data in the band."""
+        for key, mat in self.materials().items():
+            field_ = "nk_file" if "nk_file" in mat.to_config() else "material"
+            mat.check_band(band_nm, f"{key}.{field_}")
+
     def frozen_at(self, wavelength_nm: float) -> "Resonator":
         """The same resonator with every material replaced by its constant index at one
         wavelength: what the FDTD engine simulates (it takes materials at the band centre)."""
