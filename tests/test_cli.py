@@ -157,3 +157,9 @@ def test_hpc_modes_script(tmp_path):
     assert modes and all(m["radial_order"] == 1 for m in modes)
     r = subprocess.run(["bash", str(ROOT / "hpc" / "modes.sbatch")], capture_output=True, text=True)
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_method_both_refuses_a_finite_shape_before_any_fdtd(capfd):
+    """--method both needs the exact solver: a finite disk is refused at once (exit 2)."""
+    assert main(["modes", str(ROOT / "sims" / "microdisk.toml"), "--method", "both"]) == 2
+    assert "needs --method fdtd" in capfd.readouterr().err

@@ -90,23 +90,23 @@ def _cmd_modes(args, out) -> int:
     if args.fields and (args.method == "exact" or args.out is None):
         raise UserError("--fields needs --method fdtd (or both) and --out DIR")
     pairs = None
-    if args.method in ("fdtd", "both"):
-        from . import fdtd
-
-        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
-    else:
+    if args.method in ("exact", "both"):
         from .exact import solve
 
-        spectrum = solve(cfg.resonator, cfg.search)
+        exact_spectrum = solve(cfg.resonator, cfg.search)  # fast; refuses shapes it cannot solve
+        spectrum = exact_spectrum
     if args.method == "both":
-        from .exact import solve
         from .results import match_modes
 
-        exact_spectrum = solve(cfg.resonator, cfg.search)
         # FDTD takes materials at its band centre: compare with the exact modes of that model
         band = cfg.fdtd.band(cfg.search)
         lam_c = 2.0 / (1.0 / band.wavelength_nm[0] + 1.0 / band.wavelength_nm[1])
         frozen = solve(cfg.resonator.frozen_at(lam_c), band)
+    if args.method in ("fdtd", "both"):
+        from . import fdtd
+
+        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    if args.method == "both":
         pairs = match_modes(frozen, spectrum)
     if not parallel.is_io_rank():
         return 0
