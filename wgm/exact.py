@@ -323,6 +323,11 @@ def _order_range(stack: LayeredStack, x_lo: float, x_hi: float, q_max: int, n_ma
     return max(lo, 1 if stack.offset == bessel.SPHERE else 0), max(hi, 1)
 
 
+def _scan_step(nu: float, n_max: float) -> float:
+    """Real-axis grid step: a fraction of the width of a radial branch, ~(ν/2)^(1/3)/n_max in x."""
+    return _SCAN_STEP * (nu / 2) ** (1 / 3) / n_max
+
+
 def _real_axis(stack, pol, orders, x, *, table=False):
     """On the real axis (real indices): the pole-free matching function ``W`` and the sign of
     the interior solution ``v(r_N)``.
@@ -455,7 +460,7 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     l_lo, l_hi = _order_range(stack, x_lo, x_hi, search.max_radial_order, n_max, n_min)
     orders = np.arange(l_lo, l_hi + 1)
     nu_lo = max(l_lo + stack.offset, 1.0)
-    step = _SCAN_STEP * (nu_lo / 2) ** (1 / 3) / n_max
+    step = _scan_step(nu_lo, n_max)
     x_start = max(min(nu_lo / n_max * 0.95, x_lo), 1e-3)
     x_grid = np.arange(x_start, x_hi + step, step)
     log.info("exact: %s, orders %d..%d, scan of %d points in x = %.4g..%.4g",
@@ -466,7 +471,7 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
         cands = [c for c in _scan(stack, pol, orders, x_grid, search.max_radial_order) if x_lo <= c[2] <= x_hi]
         modes += _refine(stack, pol, cands, x_band)
     modes = _dedupe(modes)
-    records = _to_records(modes, resonator, stack, search)
+    records = _to_records(modes, stack, search)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 
@@ -500,20 +505,18 @@ def _refine(stack, pol, cands, x_band=None):
 
 def _dedupe(modes):
     """Two scan candidates that converged to one root: keep the one that stayed in its branch."""
-    keep = {}
-    for m in sorted(modes, key=lambda m: (not m[4],)):
+    keep = []
+    for m in sorted(modes, key=lambda m: not m[4]):
         pol, l, q, x = m[:4]
-        key = (pol, l, round(x.real, 7))
-        dup = any(k[0] == pol and k[1] == l and abs(v[3] - x) < 1e-7 * abs(x) for k, v in keep.items())
-        if dup:
+        if any(k[0] == pol and k[1] == l and abs(k[3] - x) < 1e-7 * abs(x) for k in keep):
             continue
-        if (pol, l, q) in {(k[0], k[1], v[2]) for k, v in keep.items()}:
+        if any(k[:3] == (pol, l, q) for k in keep):
             log.warning("exact: two distinct roots labelled %s l=%d q=%d; keeping both", pol, l, q)
-        keep[key] = m
-    return list(keep.values())
+        keep.append(m)
+    return keep
 
 
-def _to_records(modes, resonator, stack, search):
+def _to_records(modes, stack, search):
     R = stack.outer_radius_um
     lam_lo, lam_hi = search.wavelength_nm
     fam = {}
@@ -567,7 +570,7 @@ def solve_order(resonator: Resonator, polarization: str, order: int, radial_orde
     ns, nb = stack.indices(np.array([1.0 + 0j]) * (2 * np.pi * R / 0.55), real=True)
     n_max = max(float(n[0].real) for n in ns)
     nu = order + stack.offset
-    step = _SCAN_STEP * (max(nu, 1.0) / 2) ** (1 / 3) / n_max
+    step = _scan_step(max(nu, 1.0), n_max)
     x_start = max(nu / n_max * 0.9, 0.05)
     x_end = (nu + 3 * asymptotic.airy_zero(radial_order + 1) * (nu / 2) ** (1 / 3) + 10) / float(nb[0].real)
     x_grid = np.arange(x_start, x_end, step)
@@ -577,4 +580,4 @@ def solve_order(resonator: Resonator, polarization: str, order: int, radial_orde
     if not found:
         raise SolverError(f"no {polarization} mode with order {order}, radial order {radial_order} found")
     search = Search((1.0, 1e9), radial_order, (polarization,))
-    return _to_records(found, None, stack, search)[0]
+    return _to_records(found, stack, search)[0]

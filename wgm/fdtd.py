@@ -346,20 +346,19 @@ class _Line:
 
 
 class _Recorder:
-    """Samples the field at the monitor points every ``every`` steps, checks for blow-up, logs progress.
+    """Samples the field at the monitor points every time step, checks for blow-up, logs progress.
 
     ``step`` is the Meep step function (Meep inspects a plain function's argument count).
     """
 
-    def __init__(self, component, points, label, every):
-        self.component, self.points, self.label, self.every = component, points, label, every
+    def __init__(self, component, points, label):
+        self.component, self.points, self.label = component, points, label
         self.samples = [[] for _ in points]
         self.t_first = None
         self.t_last = None
         self.wall0 = time.monotonic()
         self.last_log = self.wall0
         self.t_expected = None
-        self.steps = 0
 
         def step(sim):
             t = sim.meep_time()
@@ -368,9 +367,6 @@ class _Recorder:
             if self.t_last is not None and t <= self.t_last + 1e-9:
                 return
             self.t_last = t
-            self.steps += 1
-            if self.steps % self.every:
-                return
             v = [sim.get_field_point(self.component, p) for p in self.points]
             if self.t_first is None:
                 self.t_first = t
@@ -471,8 +467,7 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     dt = 0.5 / pl.resolution  # Meep's Courant factor 0.5
     # Sample every step: the grid carries content up to ~1/(π Δt), which decimation would
     # alias into the band (seen as spurious lines); Harminv on 1e4-1e5 samples is cheap.
-    every = 1
-    rec = _Recorder(mp.Ez if component == mp.Ez else mp.Hz, _points(pl, m), label, every)
+    rec = _Recorder(mp.Ez if component == mp.Ez else mp.Hz, _points(pl, m), label)
     t_src = 2 * _PULSE_CUTOFF / df
     locate = _BROADBAND_PERIODS / pl.f_centre
     rec.t_expected = t_src + locate + max_periods / pl.f_centre
@@ -481,7 +476,7 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
              label, pl.cells, n_min, n_min * pl.cells)
     sim.run(until=t_src)
     sim.run(rec.step, until=locate)
-    sdt = every * sim.fields.dt
+    sdt = sim.fields.dt
     lines = [ln for ln in _harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi)
              if 0.995 * f_lo <= ln.freq <= 1.005 * f_hi]
     if not lines:
@@ -587,7 +582,7 @@ def _classify(energy):
     return ("TE" if e_frac < h_frac else "TM"), e_frac, h_frac
 
 
-def _identify(res, search, pol, m, lam_nm, reference):
+def _identify(res, pol, m, lam_nm, reference):
     """(l, q) of the exact mode this FDTD line is (spheres, 2-D limit), else (None, None)."""
     if reference is None:
         return None, None
@@ -623,7 +618,7 @@ def _record(res, search, pl, m, component, found, settled, fe, reference):
     lam = units.wavelength_nm_from_freq(found.freq)
     if not (search.wavelength_nm[0] <= lam <= search.wavelength_nm[1]) or pol not in search.polarizations:
         return None, None
-    l, q = _identify(res, search, pol, m, lam, reference)
+    l, q = _identify(res, pol, m, lam, reference)
     note = []
     if q is None:
         q = _radial_order_from_nodes(r, z, arrs, res)
