@@ -1,6 +1,7 @@
 """The ``wgm`` command line: a thin layer over the library.
 
 ``wgm modes CONFIG [--method exact] [--set KEY=VALUE ...] [--json] [--out DIR]``
+``wgm sweep CONFIG --vary KEY=START:STOP:N [...] --out DIR [--method exact|fdtd] [--procs-per-sim K]``
 ``wgm materials [NAME ...] [--wavelength-nm W ...]``
 
 Mistakes in the input (files, keys, values) end with a one-line message on stderr and
@@ -45,6 +46,31 @@ def _parser() -> argparse.ArgumentParser:
                    help="with --method fdtd and --out: per mode |E|² in the (r, z) plane and the x-y map "
                         "(PNG), and the raw fields (fields.h5)")
     m.add_argument("-v", "--verbose", action="store_true", help="progress and diagnostics on stderr")
+
+    sw = sub.add_parser("sweep", help="parameter study: modes over a grid of config values (MPI, resumable)",
+                        description="Compute the modes at every point of a grid of config values. Run under "
+                                    "mpirun/srun to spread the points over the ranks. Finished points are "
+                                    "kept in DIR/points/: the same command run again resumes.")
+    sw.add_argument("config", type=Path, help="TOML config file (may hold a [sweep] table)")
+    sw.add_argument("--vary", action="append", default=[], metavar="KEY=VALUES",
+                    help="a swept key: KEY=START:STOP:N (N values, ends included), KEY=v1,v2,... or "
+                         "KEY=[v1, v2] (TOML array); repeatable, e.g. --vary resonator.radius_um=2:3:11")
+    sw.add_argument("--zip", action="store_true", default=None,
+                    help="pair the axes (equal lengths) instead of taking their product")
+    sw.add_argument("--method", choices=["exact", "fdtd"], default=None,
+                    help="solver for every point (default: [sweep] method, else exact)")
+    sw.add_argument("--out", type=Path, required=True, metavar="DIR",
+                    help="results: DIR/results.csv, DIR/sweep.json, plots, DIR/points/ (one file per point)")
+    sw.add_argument("--procs-per-sim", type=int, default=1, metavar="K",
+                    help="MPI ranks per simulation (FDTD domain decomposition); must divide the rank count")
+    sw.add_argument("--shard", default=None, metavar="I/N",
+                    help="only the points with index = I mod N (one task of a job array)")
+    sw.add_argument("--retry-failed", action="store_true", help="compute again the points that failed before")
+    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key for every point (repeatable)")
+    sw.add_argument("--no-plots", action="store_true", help="tables only")
+    sw.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    sw.add_argument("-v", "--verbose", action="store_true", help="progress and diagnostics on stderr")
 
     mat = sub.add_parser("materials", help="list library materials or print their index",
                          description="List the material library, or print n + ik of materials at given wavelengths.")
@@ -159,6 +185,48 @@ def _cmd_modes(args, out) -> int:
     return 0
 
 
+def _parse_shard(text):
+    if text is None:
+        return (0, 1)
+    parts = text.split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise UserError(f"--shard {text!r}: expected I/N with whole numbers, e.g. 0/4")
+    i, n = (int(p) for p in parts)
+    if not (n >= 1 and 0 <= i < n):
+        raise UserError(f"--shard {text!r}: need N >= 1 and 0 <= I < N")
+    return (i, n)
+
+
+def _cmd_sweep(args, out) -> int:
+    from . import parallel
+    from .sweep import load_sweep, run_sweep
+
+    sweep = load_sweep(args.config, args.vary, args.overrides, zip_axes=args.zip, method=args.method)
+    shard = _parse_shard(args.shard)
+    try:
+        result = run_sweep(sweep, args.out, procs_per_sim=args.procs_per_sim, shard=shard,
+                           plots=not args.no_plots)
+    except UserError:
+        raise  # raised alike on every rank
+    except BaseException as exc:
+        if parallel.size() > 1:  # one rank failed: end the job instead of leaving the others waiting
+            sys.stderr.write(f"wgm: rank {parallel.rank()}: {type(exc).__name__}: {exc}\n")
+            sys.stderr.flush()
+            parallel.abort(1)
+        raise
+    if result is None:  # not the I/O rank
+        return 0
+    c = result.counts
+    out.write(f"sweep of {c['points']} points ({sweep.method}): {c['done']} done, {c['failed']} failed"
+              + (f", {c['pending']} left to other shards" if c["pending"] else "")
+              + f"; {len(result.rows())} mode rows; results in {args.out}/\n")
+    if c["failed"]:
+        sys.stderr.write(f"wgm: {c['failed']} points failed; reasons in {args.out}/sweep.json "
+                         "(--retry-failed computes them again)\n")
+        return EXIT_FAILURE
+    return 0
+
+
 def _cmd_materials(args) -> int:
     from .materials import LIBRARY, library_material
 
@@ -190,10 +258,12 @@ def main(argv=None) -> int:
                         format="wgm: %(message)s", stream=sys.stderr)
     out = sys.stdout
     saved = None
-    if args.command == "modes" and args.method in ("fdtd", "both"):
+    if args.command == "modes" and args.method in ("fdtd", "both") or args.command == "sweep":
         from . import parallel
 
         parallel.quiet_other_ranks()
+        if args.command == "sweep" and not args.quiet and not args.verbose and parallel.is_io_rank():
+            logging.getLogger("wgm.sweep").setLevel(logging.INFO)  # one progress line per finished point
         # Meep's C++ core writes to file descriptor 1; keep stdout for our results only
         sys.stdout.flush()
         saved = os.dup(1)
@@ -202,6 +272,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "modes":
             return _cmd_modes(args, out)
+        if args.command == "sweep":
+            return _cmd_sweep(args, out)
         return _cmd_materials(args)
     except UserError as exc:
         sys.stderr.write(f"wgm: error: {exc}\n")

@@ -61,7 +61,8 @@ from .materials import (
 )
 from .resonator import Coating, Disk, FdtdSettings, Resonator, Ring, Search, Sphere
 
-__all__ = ["Config", "load_config", "parse_config", "apply_overrides", "parse_set", "config_to_dict",
+__all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
+           "set_value", "config_to_dict",
            "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
@@ -76,7 +77,7 @@ _SHAPE_KEYS = {
     "ring": {"radius_um", "width_um", "height_um"},
 }
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
-_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd"}
+_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep"}  # sweep: wgm.sweep
 _FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
               "min_layer_px", "max_periods", "wavelength_nm"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
@@ -99,8 +100,8 @@ class Config:
 # reading and overriding
 
 
-def load_config(path, overrides=()) -> Config:
-    """Read a TOML config file, apply ``KEY=VALUE`` overrides, validate and build."""
+def read_config_file(path) -> dict:
+    """Read a TOML config file into plain data (no validation)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -109,11 +110,15 @@ def load_config(path, overrides=()) -> Config:
     except OSError as exc:
         raise UserError(f"cannot read config file '{path}': {exc.strerror}") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: malformed TOML: {exc}") from None
-    raw = apply_overrides(raw, overrides)
-    return parse_config(raw, base_dir=path.parent, source=str(path))
+
+
+def load_config(path, overrides=()) -> Config:
+    """Read a TOML config file, apply ``KEY=VALUE`` overrides, validate and build."""
+    raw = apply_overrides(read_config_file(path), overrides)
+    return parse_config(raw, base_dir=Path(path).parent, source=str(path))
 
 
 def parse_set(item: str) -> tuple[list[str], object]:
@@ -148,37 +153,44 @@ def apply_overrides(raw: dict, overrides) -> dict:
     raw = copy.deepcopy(raw)
     for item in overrides:
         path, value = parse_set(item)
-        node = raw
-        for i, part in enumerate(path[:-1]):
-            where = ".".join(path[: i + 1])
-            nxt = path[i + 1]
-            if isinstance(node, list):
-                idx = int(part)
-                if idx == len(node):
-                    node.append({})
-                elif idx > len(node):
-                    raise UserError(f"--set {item}: {'.'.join(path[:i])} has {len(node)} entries; "
-                                    f"index {idx} would leave a gap")
-                node = node[idx]
-                continue
-            if part.isdigit():
-                raise UserError(f"--set {item}: '{'.'.join(path[:i])}' is not an array")
-            if part not in node:
-                node[part] = [] if nxt.isdigit() else {}
-            node = node[part]
-            if not isinstance(node, (dict, list)):
-                raise UserError(f"--set {item}: '{where}' is a value, not a table")
-        last = path[-1]
-        if isinstance(node, list):
-            raise UserError(f"--set {item}: cannot replace a whole table of '{'.'.join(path[:-1])}'")
-        if last in _MATERIAL_KINDS:
-            # setting one kind of material replaces the table's other kind (and its parameters)
-            for other, params in _MATERIAL_KINDS.items():
-                if other != last:
-                    for key in (other, *params):
-                        node.pop(key, None)
-        node[last] = value
+        set_value(raw, path, value, f"--set {item}")
     return raw
+
+
+def set_value(raw: dict, path: list[str], value, label: str) -> None:
+    """Set the dotted key ``path`` of ``raw`` to ``value`` in place (see :func:`apply_overrides`);
+    ``label`` names the source of the change in error messages."""
+    item = label
+    node = raw
+    for i, part in enumerate(path[:-1]):
+        where = ".".join(path[: i + 1])
+        nxt = path[i + 1]
+        if isinstance(node, list):
+            idx = int(part)
+            if idx == len(node):
+                node.append({})
+            elif idx > len(node):
+                raise UserError(f"{item}: {'.'.join(path[:i])} has {len(node)} entries; "
+                                f"index {idx} would leave a gap")
+            node = node[idx]
+            continue
+        if part.isdigit():
+            raise UserError(f"{item}: '{'.'.join(path[:i])}' is not an array")
+        if part not in node:
+            node[part] = [] if nxt.isdigit() else {}
+        node = node[part]
+        if not isinstance(node, (dict, list)):
+            raise UserError(f"{item}: '{where}' is a value, not a table")
+    last = path[-1]
+    if isinstance(node, list):
+        raise UserError(f"{item}: cannot replace a whole table of '{'.'.join(path[:-1])}'")
+    if last in _MATERIAL_KINDS:
+        # setting one kind of material replaces the table's other kind (and its parameters)
+        for other, params in _MATERIAL_KINDS.items():
+            if other != last:
+                for key in (other, *params):
+                    node.pop(key, None)
+    node[last] = value
 
 
 # --------------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def _import_meep():
 
 mp = _import_meep()  # Meep is optional for the rest of wgm; this module needs it
 
-__all__ = ["solve", "FdtdPlan", "plan"]
+__all__ = ["solve", "FdtdPlan", "plan", "use_process_groups"]
 
 log = logging.getLogger(__name__)
 
@@ -640,6 +640,19 @@ def _record(res, search, pl, m, component, found, settled, fe, reference):
     prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=eps, fields=arrs,
                         e_normal_fraction=e_normal, h_normal_fraction=h_normal)
     return mode, prof
+
+
+def use_process_groups(n_groups: int) -> None:
+    """Run each later simulation within one of ``n_groups`` equal groups of MPI ranks
+    (contiguous blocks of ranks), for independent simulations side by side (sweeps).
+
+    Meep 1.25's ``merge_subgroup_data`` is broken with numpy >= 1.24; nothing here needs
+    it: the sweep scheduler passes results between groups with mpi4py.
+    """
+    if mp is None:
+        raise UserError("--method fdtd needs Meep (python3-meep-mpi-default or conda-forge pymeep)")
+    if n_groups > 1:
+        mp.divide_parallel_processes(n_groups)
 
 
 def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) -> ModeSpectrum:

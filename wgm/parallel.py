@@ -1,17 +1,34 @@
 """The one module that knows about MPI ranks.
 
-``wgm`` runs unchanged under ``mpirun``: Meep splits each simulation over the ranks
-(domain decomposition), every rank executes the same library calls, and only the I/O
-rank writes files, prints results or logs progress.  Without MPI (or without mpi4py) the
-single process is the I/O rank.
+``wgm`` runs unchanged under ``mpirun`` / ``srun``:
+
+* ``wgm modes``: Meep splits the one simulation over all ranks (domain decomposition);
+  every rank executes the same library calls and only the I/O rank writes or logs.
+* ``wgm sweep``: :func:`map_dynamic` spreads independent tasks (sweep points) over groups
+  of ranks with dynamic scheduling: each group asks rank 0 for its next task when it is
+  free, so cheap and expensive points mix without leaving ranks idle.  Rank 0 computes
+  too: a light dispatcher thread answers the other groups while its main thread works.
+
+Without MPI (or without mpi4py) the single process is the I/O rank and tasks run in order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+from typing import Callable, Sequence
 
-__all__ = ["rank", "size", "is_io_rank", "quiet_other_ranks"]
+from .errors import SolverError, UserError
+
+__all__ = ["rank", "size", "is_io_rank", "quiet_other_ranks", "on_io_rank", "map_dynamic", "abort"]
+
+log = logging.getLogger("wgm.parallel")
+
+_TAG_ASK = 71     # group leader -> rank 0: (finished task, its record), asking for the next
+_TAG_TASK = 72    # rank 0 -> group leader: the next task index, or None (no more work)
+_POLL_S = 0.005   # the dispatcher sleeps between polls: no busy core on rank 0
 
 
 def _comm():
@@ -48,3 +65,172 @@ def quiet_other_ranks() -> None:
     """Silence logging on every rank but the I/O rank (errors still show)."""
     if not is_io_rank():
         logging.getLogger("wgm").setLevel(logging.ERROR)
+
+
+def abort(code: int = 1) -> None:
+    """End every rank of the job (after an error on one rank, so that none waits forever)."""
+    comm = _comm()
+    if comm is not None and comm.Get_size() > 1:
+        comm.Abort(code)
+
+
+def on_io_rank(fn: Callable[[], object]):
+    """Run ``fn`` on the I/O rank only and return its result on every rank.
+
+    A :class:`UserError` raised there is raised on every rank, so all ranks stop together
+    (instead of the others waiting for a rank that has left).
+    """
+    comm = _comm()
+    if comm is None or comm.Get_size() == 1:
+        return fn()
+    outcome = None
+    if comm.Get_rank() == 0:
+        try:
+            outcome = ("ok", fn())
+        except UserError as exc:
+            outcome = ("error", str(exc))
+    outcome = comm.bcast(outcome, root=0)
+    if outcome[0] == "error":
+        raise UserError(outcome[1])
+    return outcome[1]
+
+
+def map_dynamic(order: Sequence[int], work: Callable[[int], object], *, procs_per_task: int = 1,
+                on_groups: Callable[[int, int], None] | None = None,
+                on_leader: Callable[[int, object], None] | None = None,
+                on_result: Callable[[int, object], None] | None = None) -> None:
+    """Run ``work(i)`` for each task ``i`` of ``order`` over MPI, dynamically scheduled.
+
+    Parameters
+    ----------
+    order : sequence of int
+        Task indices in the order they are handed out (give the costliest first).  Only
+        rank 0's copy is used.
+    work : callable
+        ``work(i) -> record``, called on every rank of one group for task ``i`` (the ranks
+        of a group cooperate, e.g. in one domain-decomposed Meep simulation).
+    procs_per_task : int
+        Ranks per group; must divide the number of ranks.
+    on_groups : callable, optional
+        ``on_groups(n_groups, my_group)``, called once on every rank after the split
+        (e.g. to tell Meep to run its simulations within the group).
+    on_leader : callable, optional
+        ``on_leader(i, record)`` on the group's first rank when task ``i`` is done (e.g. to
+        write its result file: every finished task is saved at once).
+    on_result : callable, optional
+        ``on_result(i, record)`` on rank 0 for every finished task, one call at a time
+        (progress, collection).
+
+    Without MPI the tasks run in ``order`` in this process.  Records must be picklable.
+    """
+    comm = _comm()
+    if procs_per_task < 1:
+        raise UserError(f"--procs-per-sim {procs_per_task}: must be at least 1")
+    if comm is None or comm.Get_size() == 1:
+        if procs_per_task > 1:
+            raise UserError(f"--procs-per-sim {procs_per_task} needs at least {procs_per_task} MPI ranks "
+                            "(run under mpirun / srun)")
+        if on_groups is not None:
+            on_groups(1, 0)
+        for i in order:
+            rec = work(i)
+            if on_leader is not None:
+                on_leader(i, rec)
+            if on_result is not None:
+                on_result(i, rec)
+        return
+    _map_mpi(comm, list(order), work, procs_per_task, on_groups, on_leader, on_result)
+
+
+def _map_mpi(comm, order, work, k, on_groups, on_leader, on_result) -> None:
+    from mpi4py import MPI
+
+    n_ranks, me = comm.Get_size(), comm.Get_rank()
+    if n_ranks % k:
+        raise UserError(f"--procs-per-sim {k} must divide the number of MPI ranks ({n_ranks})")
+    if n_ranks // k > 1 and MPI.Query_thread() < MPI.THREAD_MULTIPLE:
+        raise SolverError("the MPI library does not provide MPI_THREAD_MULTIPLE, which the sweep "
+                          "scheduler on rank 0 needs; use an MPI built with thread support")
+    n_groups, my_group = n_ranks // k, me // k
+    group = comm.Split(my_group, me)  # contiguous blocks of k ranks, as Meep's divide_parallel_processes
+    if on_groups is not None:
+        on_groups(n_groups, my_group)
+    leader = group.Get_rank() == 0
+
+    dispatcher = None
+    if me == 0:
+        dispatcher = _Dispatcher(comm, order, [g * k for g in range(1, n_groups)], on_result)
+        dispatcher.start()
+    try:
+        done = None  # (task, record) of the group's last finished task
+        while True:
+            if leader:
+                if me == 0:
+                    task = dispatcher.local_next(done)
+                else:
+                    comm.send(done, dest=0, tag=_TAG_ASK)
+                    task = comm.recv(source=0, tag=_TAG_TASK)
+            task = group.bcast(task if leader else None, root=0)
+            if task is None:
+                break
+            rec = work(task)
+            if leader and on_leader is not None:
+                on_leader(task, rec)
+            done = (task, rec)
+    finally:
+        if dispatcher is not None:
+            dispatcher.join()
+    group.Free()
+
+
+class _Dispatcher:
+    """Rank 0's task queue: hands out tasks to rank 0's own group (a direct call) and, from a
+    thread, to the other groups' leaders (MPI messages); reports finished tasks."""
+
+    def __init__(self, comm, order, remote_leaders, on_result):
+        self._comm = comm
+        self._queue = list(reversed(order))  # pop() from the end = next in order
+        self._remote = set(remote_leaders)
+        self._on_result = on_result
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name="wgm-dispatcher", daemon=True)
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _take(self, done):
+        with self._lock:
+            if done is not None and self._on_result is not None:
+                self._on_result(*done)
+            return self._queue.pop() if self._queue else None
+
+    def local_next(self, done):
+        if self._error is not None:
+            raise self._error
+        return self._take(done)
+
+    def _serve(self) -> None:
+        from mpi4py import MPI
+
+        status = MPI.Status()
+        try:
+            while self._remote:
+                if not self._comm.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG_ASK, status=status):
+                    time.sleep(_POLL_S)
+                    continue
+                src = status.Get_source()
+                done = self._comm.recv(source=src, tag=_TAG_ASK)
+                task = self._take(done)
+                self._comm.send(task, dest=src, tag=_TAG_TASK)
+                if task is None:
+                    self._remote.discard(src)
+        except BaseException as exc:  # noqa: BLE001 - reported, then the whole job ends
+            self._error = exc
+            log.error("sweep dispatcher on rank 0 failed: %s: %s", type(exc).__name__, exc)
+            self._comm.Abort(1)

@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 
 from .results import atomic_path  # noqa: E402
 
-__all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE"]
+__all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
+           "sweep_figure", "save_sweep_figures"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -176,3 +177,94 @@ def save(fig, path) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+# --------------------------------------------------------------------------------------
+# sweeps
+
+_MAX_PANELS = 12
+_MAX_LABELLED_LINES = 40
+
+
+def _sweep_lines(rows, xkey):
+    """Rows grouped into lines that follow one mode as the swept value changes: same
+    polarization, radial order and angular number l (or m when l is unknown)."""
+    lines: dict[tuple, list] = {}
+    for r in rows:
+        num = r["l"] if r["l"] is not None else r["m"]
+        lines.setdefault((r["polarization"], r["radial_order"], num), []).append(r)
+    for pts in lines.values():
+        pts.sort(key=lambda r: r[xkey])
+    return lines
+
+
+def _panels(result):
+    """(title, rows) per combination of the axes other than the first (capped)."""
+    keys = result.sweep.keys
+    xkey, others = keys[0], keys[1:]
+    rows = [r for r in result.rows() if isinstance(r[xkey], (int, float))]
+    if not others or result.sweep.zip:
+        return xkey, [("", rows)]
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault(tuple(r[k] for k in others), []).append(r)
+    panels = [(", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in zip(others, vals)),
+               rs) for vals, rs in groups.items()]
+    return xkey, panels[:_MAX_PANELS]
+
+
+def sweep_figure(result, quantity: str):
+    """One panel per combination of the other swept keys: ``quantity`` (``"wavelength_nm"``,
+    ``"Q"`` or ``"fsr_nm"``) versus the first swept key; points of one mode (polarization,
+    radial order, l) connected, colour and marker by family, lines labelled with l at their
+    right end when there are few enough to read."""
+    xkey, panels = _panels(result)
+    n = len(panels)
+    ncol = min(n, 3)
+    nrow = math.ceil(n / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol + 1.5, 4.2 * nrow), squeeze=False,
+                             constrained_layout=True)
+    ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q",
+              "fsr_nm": "free spectral range (nm)"}[quantity]
+    for ax, (title, rows) in zip(axes.flat, panels):
+        lines = _sweep_lines(rows, xkey)
+        seen_fam = set()
+        label_lines = len(lines) <= _MAX_LABELLED_LINES
+        for (pol, q, num), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
+            x = np.array([p[xkey] for p in pts], dtype=float)
+            y = np.array([np.nan if p[quantity] is None else p[quantity] for p in pts], dtype=float)
+            if not np.isfinite(y).any():
+                continue
+            fam = f"{pol}{q if q is not None else '?'}"
+            st = FAMILY_STYLE(fam) if q is not None else {"marker": "^", "color": "0.4", "mfc": None, "ls": "-"}
+            ax.plot(x, y, ls=st["ls"], lw=1.0, marker=st["marker"], ms=3.5 if len(x) < 60 else 0,
+                    color=st["color"], mfc=st["mfc"], label=fam if fam not in seen_fam else None)
+            seen_fam.add(fam)
+            if label_lines:
+                ok = np.isfinite(y)
+                ax.annotate(f"{'l' if pts[0]['l'] is not None else 'm'}={num}", (x[ok][-1], y[ok][-1]),
+                            xytext=(3, 0), textcoords="offset points", fontsize=7, color=st["color"],
+                            va="center")
+        if quantity == "Q":
+            ax.set_yscale("log")
+        ax.set_xlabel(xkey)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title, fontsize=9)
+        if seen_fam:
+            ax.legend(fontsize=8, ncol=2, title="family", title_fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(f"{result.sweep.method} sweep: {ylabel} vs {xkey}", fontsize=10)
+    return fig
+
+
+def save_sweep_figures(result, out_dir) -> list:
+    """``mode_map.png`` (wavelength), ``q.png`` and, when the method gives it, ``fsr.png``."""
+    out_dir = Path(out_dir)
+    paths = [save(sweep_figure(result, "wavelength_nm"), out_dir / "mode_map.png"),
+             save(sweep_figure(result, "Q"), out_dir / "q.png")]
+    if any(r["fsr_nm"] is not None for r in result.rows()):
+        paths.append(save(sweep_figure(result, "fsr_nm"), out_dir / "fsr.png"))
+    return paths

@@ -192,9 +192,13 @@ class ModeSpectrum:
 
     @classmethod
     def from_json(cls, text: str) -> "ModeSpectrum":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModeSpectrum":
+        """Inverse of :meth:`to_dict`."""
         from .config import parse_config
 
-        d = json.loads(text)
         cfg = parse_config(d["config"])
         return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
                    d.get("versions", {}))

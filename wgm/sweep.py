@@ -1,0 +1,549 @@
+"""Parameter studies: one config, some of its keys varied over a grid, resumable.
+
+A sweep is a base config (a TOML file, with ``--set`` overrides) and one or more *axes*,
+each a dotted config key with a list of values::
+
+    resonator.radius_um=2:3:11                 # 11 values from 2 to 3 (inclusive)
+    resonator.coating.0.thickness_um=0.02,0.05 # a list
+    search.wavelength_nm=[[520,560],[560,600]] # a TOML array (any values)
+
+The points are the product of the axes (or, with ``zip``, the axes side by side).  Every
+point is identified by a hash of its complete, validated config and the method, and its
+result is written atomically to ``DIR/points/<id>.json`` as soon as it is done: a sweep run
+again with the same arguments skips the points already there (and a point keeps its file
+when the sweep is extended or reordered).  A point whose computation fails is recorded
+with the reason and the sweep goes on.
+
+The tables and plots (``results.csv``, ``sweep.json``, ``*.png``) are derived from the point
+files; they are rewritten as the sweep progresses and at its end.
+
+In a config the axes may be given as::
+
+    [sweep]
+    vary = ["resonator.radius_um=2:3:11"]
+    zip = false
+    method = "exact"
+
+Parallel runs (``mpirun``) are handled by :mod:`wgm.parallel`; this module does not know
+about ranks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import itertools
+import json
+import logging
+import math
+import os
+import re
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from . import parallel
+from .config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
+from .errors import ConfigError, UserError, WgmError
+from .results import CSV_COLUMNS, ModeSpectrum, atomic_write, versions
+
+__all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
+           "METHODS"]
+
+log = logging.getLogger("wgm.sweep")
+
+METHODS = ("exact", "fdtd")
+POINT_SCHEMA = "wgm.sweep.point/1"
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*")
+_SWEEP_KEYS = {"vary", "zip", "method"}
+_MAX_POINTS = 1_000_000
+
+
+# --------------------------------------------------------------------------------------
+# axes and points
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept config key and its values (numbers, strings, or any TOML value)."""
+
+    key: str
+    values: tuple
+
+    def __post_init__(self):
+        if not _KEY_RE.fullmatch(self.key):
+            raise ConfigError("sweep.vary", self.key, "a dotted config key like resonator.radius_um")
+        if not self.values:
+            raise ConfigError(f"sweep.vary {self.key}", [], "at least one value")
+
+    @property
+    def path(self) -> list[str]:
+        return self.key.split(".")
+
+
+def _literal(text: str, where: str):
+    """A value given as text: a TOML literal, or a bare word taken as a string."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        if re.fullmatch(r"[A-Za-z0-9_.\-+/]+", text):
+            return text
+        raise UserError(f"{where}: '{text}' is not a value (numbers, words, or TOML literals)") from None
+
+
+def parse_axis(text: str, where: str = "--vary") -> Axis:
+    """Parse ``KEY=START:STOP:N``, ``KEY=v1,v2,...`` or ``KEY=[v1, v2, ...]`` (a TOML array)."""
+    label = f"{where} {text!r}"
+    if "=" not in text:
+        raise UserError(f"{label}: expected KEY=START:STOP:N or KEY=v1,v2,... "
+                        "e.g. resonator.radius_um=2:3:11")
+    key, spec = (s.strip() for s in text.split("=", 1))
+    if not _KEY_RE.fullmatch(key):
+        raise UserError(f"{label}: '{key}' is not a dotted config key like resonator.radius_um")
+    if not spec:
+        raise UserError(f"{label}: no values after '='")
+    if spec.startswith("["):
+        values = _literal(spec, label)
+        if not isinstance(values, list):
+            raise UserError(f"{label}: '{spec}' is not a TOML array")
+    elif spec.count(":") == 2 and "," not in spec:
+        start_s, stop_s, n_s = spec.split(":")
+        start, stop, n = _literal(start_s, label), _literal(stop_s, label), _literal(n_s, label)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop)) \
+                or not all(math.isfinite(v) for v in (start, stop)):
+            raise UserError(f"{label}: START and STOP must be finite numbers")
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= _MAX_POINTS:
+            raise UserError(f"{label}: N = {n_s!r} must be a whole number of points, 1 to {_MAX_POINTS}")
+        if n == 1:
+            values = [float(start)]
+        else:
+            # evenly spaced, ends exact; round to 12 significant digits so that 2.1 is 2.1
+            values = [float(f"{start + (stop - start) * i / (n - 1):.12g}") for i in range(n)]
+    else:
+        values = [_literal(v, label) for v in spec.split(",") if v.strip()]
+    if not values:
+        raise UserError(f"{label}: no values")
+    return Axis(key, tuple(values))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sweep point: its index, the varied values, the validated config and its id."""
+
+    index: int
+    params: dict
+    config: Config = field(repr=False)
+    id: str
+
+
+def point_id(cfg: Config, method: str) -> str:
+    """A stable hash of everything that determines a point's result."""
+    d = config_to_dict(cfg)
+    if method != "fdtd":
+        d.pop("fdtd", None)
+    text = json.dumps({"method": method, "config": d}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: base config, axes, method, and its points."""
+
+    base: dict = field(repr=False)       # raw config (TOML data, overrides applied, no [sweep])
+    axes: tuple[Axis, ...]
+    zip: bool
+    method: str
+    base_dir: Path = field(default=Path("."), repr=False)
+    source: str = ""
+    points: tuple[Point, ...] = field(default=(), repr=False)
+
+    @property
+    def keys(self) -> list[str]:
+        return [a.key for a in self.axes]
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "method": self.method, "zip": self.zip,
+                "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
+                "base_config": self.base}
+
+
+def _expand(axes: tuple[Axis, ...], zip_axes: bool) -> list[tuple]:
+    if zip_axes:
+        lengths = {a.key: len(a.values) for a in axes}
+        if len(set(lengths.values())) > 1:
+            raise UserError(f"--zip needs axes of equal length; got {lengths}")
+        return list(zip(*(a.values for a in axes)))
+    total = math.prod(len(a.values) for a in axes)
+    if total > _MAX_POINTS:
+        raise UserError(f"the sweep has {total} points (product of the axes); at most {_MAX_POINTS}")
+    return list(itertools.product(*(a.values for a in axes)))
+
+
+def build_sweep(raw: dict, varies=(), *, zip_axes: bool | None = None, method: str | None = None,
+                base_dir=None, source: str = "") -> Sweep:
+    """Make a :class:`Sweep` from config data (with an optional ``[sweep]`` table) and axes
+    given as ``KEY=...`` strings (which replace config axes of the same key)."""
+    raw = dict(raw)
+    table = raw.pop("sweep", {}) or {}
+    if not isinstance(table, dict):
+        raise ConfigError("sweep", table, "must be a table with keys vary, zip, method")
+    unknown = set(table) - _SWEEP_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"sweep.{key}", table[key], f"allowed keys: {', '.join(sorted(_SWEEP_KEYS))}")
+    cfg_varies = table.get("vary", [])
+    if isinstance(cfg_varies, str):
+        cfg_varies = [cfg_varies]
+    if not isinstance(cfg_varies, list) or not all(isinstance(v, str) for v in cfg_varies):
+        raise ConfigError("sweep.vary", cfg_varies, 'a list of strings like "resonator.radius_um=2:3:11"')
+    axes: dict[str, Axis] = {}
+    for text in cfg_varies:
+        a = parse_axis(text, "sweep.vary")
+        axes[a.key] = a
+    for text in varies:
+        a = parse_axis(text, "--vary")
+        axes[a.key] = a
+    if not axes:
+        raise UserError("nothing to sweep: give --vary KEY=START:STOP:N (or vary = [...] in a [sweep] table)")
+    if zip_axes is None:
+        zip_axes = table.get("zip", False)
+        if not isinstance(zip_axes, bool):
+            raise ConfigError("sweep.zip", zip_axes, "true or false")
+    if method is None:
+        method = table.get("method", "exact")
+    if method not in METHODS:
+        raise ConfigError("sweep.method", method, f"allowed: {', '.join(METHODS)}")
+    axes_t = tuple(axes.values())
+    points = []
+    seen: dict[str, int] = {}
+    for i, values in enumerate(_expand(axes_t, zip_axes)):
+        params = dict(zip((a.key for a in axes_t), values))
+        point_raw = json.loads(json.dumps(raw))  # deep copy of plain data
+        for a, v in zip(axes_t, values):
+            set_value(point_raw, a.path, v, f"sweep axis {a.key}={v!r}")
+        try:
+            cfg = parse_config(point_raw, base_dir=base_dir, source=source)
+        except ConfigError as exc:
+            raise UserError(f"sweep point {i} ({_fmt_params(params)}): {exc}") from None
+        pid = point_id(cfg, method)
+        if pid in seen:
+            raise UserError(f"sweep points {seen[pid]} and {i} are the same config "
+                            f"({_fmt_params(params)}): repeated axis values?")
+        seen[pid] = i
+        points.append(Point(i, params, cfg, pid))
+    return Sweep(raw, axes_t, zip_axes, method, Path(base_dir or "."), source, tuple(points))
+
+
+def load_sweep(path, varies=(), overrides=(), *, zip_axes: bool | None = None,
+               method: str | None = None) -> Sweep:
+    """Read a config file, apply ``--set`` overrides and ``--vary`` axes: a :class:`Sweep`."""
+    raw = apply_overrides(read_config_file(path), overrides)
+    return build_sweep(raw, varies, zip_axes=zip_axes, method=method, base_dir=Path(path).parent,
+                       source=str(path))
+
+
+def _fmt_params(params: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+
+
+# --------------------------------------------------------------------------------------
+# results
+
+@dataclass(frozen=True)
+class PointResult:
+    """The outcome of one sweep point (``status`` is ``"done"`` or ``"failed"``)."""
+
+    point: int
+    id: str
+    params: dict
+    status: str
+    spectrum: ModeSpectrum | None
+    error: str = ""
+    seconds: float = math.nan
+    finished_utc: str = ""
+    run_id: str = ""
+    host: str = ""
+    rank: int = 0
+
+    def to_dict(self) -> dict:
+        return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id, "params": self.params,
+                "status": self.status, "error": self.error, "seconds": self.seconds,
+                "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
+                "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PointResult":
+        if d.get("schema") != POINT_SCHEMA:
+            raise ValueError(f"not a wgm sweep point (schema {d.get('schema')!r})")
+        spec = ModeSpectrum.from_dict(d["spectrum"]) if d.get("spectrum") else None
+        return cls(d["point"], d["id"], d["params"], d["status"], spec, d.get("error", ""),
+                   d.get("seconds", math.nan), d.get("finished_utc", ""), d.get("run_id", ""),
+                   d.get("host", ""), d.get("rank", 0))
+
+    def summary(self) -> dict:
+        """The record without the modes (for the metadata file)."""
+        d = self.to_dict()
+        del d["spectrum"], d["schema"]
+        d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
+        return d
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """All points of a sweep (done, failed or still pending), with the sweep that made them."""
+
+    sweep: Sweep
+    results: dict          # point index -> PointResult (finished points only)
+    versions: dict = field(default_factory=versions)
+
+    @property
+    def counts(self) -> dict:
+        done = sum(r.status == "done" for r in self.results.values())
+        failed = sum(r.status == "failed" for r in self.results.values())
+        return {"points": len(self.sweep.points), "done": done, "failed": failed,
+                "pending": len(self.sweep.points) - done - failed}
+
+    def rows(self) -> list[dict]:
+        """One row per mode per finished point: ``point``, the varied keys, the mode fields."""
+        out = []
+        for i in sorted(self.results):
+            r = self.results[i]
+            if r.spectrum is None:
+                continue
+            for m in r.spectrum.modes:
+                d = m.to_dict()
+                row = {"point": i, **r.params}
+                row.update({c: d[c] for c in CSV_COLUMNS})
+                out.append(row)
+        return out
+
+    def columns(self) -> list[str]:
+        return ["point", *self.sweep.keys, *CSV_COLUMNS]
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        cols = self.columns()
+        w.writerow(cols)
+        for row in self.rows():
+            w.writerow([_csv_cell(row[c]) for c in cols])
+        return buf.getvalue()
+
+    def to_dict(self) -> dict:
+        """Metadata: the sweep, versions, counts, and every point's status and timing."""
+        pts = []
+        for p in self.sweep.points:
+            r = self.results.get(p.index)
+            pts.append(r.summary() | {"point": p.index} if r is not None else
+                       {"point": p.index, "id": p.id, "params": p.params, "status": "pending"})
+        return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
+
+    def write(self, out_dir, *, plots: bool = True) -> list[Path]:
+        """Write ``results.csv``, ``sweep.json`` (and the plots) atomically; return the paths."""
+        out_dir = Path(out_dir)
+        paths = [out_dir / "results.csv", out_dir / "sweep.json"]
+        atomic_write(paths[0], self.to_csv())
+        atomic_write(paths[1], json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default))
+        if plots and self.rows():
+            from . import plotting
+
+            paths += plotting.save_sweep_figures(self, out_dir)
+        return paths
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    return repr(v) if isinstance(v, float) else v
+
+
+def _json_default(obj):
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+# --------------------------------------------------------------------------------------
+# the point store
+
+class PointStore:
+    """``DIR/points/<id>.json``: one file per finished point, written atomically."""
+
+    def __init__(self, out_dir):
+        self.dir = Path(out_dir) / "points"
+
+    def path(self, pid: str) -> Path:
+        return self.dir / f"{pid}.json"
+
+    def load(self, sweep: Sweep) -> dict[int, PointResult]:
+        """The finished points of ``sweep`` found on disk (by id; index as in this sweep)."""
+        found = {}
+        by_id = {p.id: p for p in sweep.points}
+        if not self.dir.is_dir():
+            return found
+        for f in self.dir.iterdir():
+            if f.name.startswith(".") or f.suffix != ".json" or f.stem not in by_id:
+                continue  # temporary files of an interrupted write, points of other sweeps
+            try:
+                rec = PointResult.from_dict(json.loads(f.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError, WgmError) as exc:
+                log.warning("ignoring unreadable point file %s (%s): the point will be recomputed", f, exc)
+                continue
+            p = by_id[f.stem]
+            found[p.index] = PointResult(p.index, p.id, p.params, rec.status, rec.spectrum, rec.error,
+                                         rec.seconds, rec.finished_utc, rec.run_id, rec.host, rec.rank)
+        return found
+
+    def save(self, rec: PointResult) -> Path:
+        path = self.path(rec.id)
+        atomic_write(path, json.dumps(rec.to_dict(), allow_nan=False, default=_json_default))
+        return path
+
+
+# --------------------------------------------------------------------------------------
+# running
+
+def _estimated_cost(point: Point, method: str) -> float:
+    """Relative cost for scheduling (costliest first): the exact solver scales with the
+    number of angular orders (∝ radius), FDTD with the cell area (∝ radius²)."""
+    res = point.config.resonator
+    radius = res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
+    return radius ** 2 if method == "fdtd" else radius
+
+
+def solve_point(cfg: Config, method: str) -> ModeSpectrum:
+    """The mode spectrum of one config by ``method``."""
+    if method == "fdtd":
+        from . import fdtd
+
+        return fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    from .exact import solve
+
+    return solve(cfg.resonator, cfg.search)
+
+
+def _fdtd_groups(n_groups: int, my_group: int) -> None:
+    from . import fdtd
+
+    fdtd.use_process_groups(n_groups)
+
+
+def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int, int] = (0, 1),
+              retry_failed: bool = False, write_every_s: float = 30.0, plots: bool = True):
+    """Compute every point of ``sweep`` not yet in ``out_dir`` and write the tables.
+
+    Runs serially, or under MPI over groups of ``procs_per_sim`` ranks.  ``shard = (i, n)``
+    restricts this run to the points with index ``≡ i (mod n)`` (one task of a job array).
+    Returns the :class:`SweepResult` on the I/O rank, ``None`` on the other ranks.
+    """
+    out_dir = Path(out_dir)
+    store = PointStore(out_dir)
+    run_id = uuid.uuid4().hex[:12]
+    i_shard, n_shard = shard
+    if not (n_shard >= 1 and 0 <= i_shard < n_shard):
+        raise UserError(f"--shard {i_shard}/{n_shard}: need 0 <= I < N")
+
+    have: dict[int, PointResult] = {}
+
+    def prepare():  # on the I/O rank; the others learn the list of points to do
+        try:
+            store.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {out_dir}: cannot create directory ({exc.strerror})") from None
+        have.update(store.load(sweep))
+        return [p.index for p in sweep.points if p.index % n_shard == i_shard and
+                (p.index not in have or (retry_failed and have[p.index].status == "failed"))]
+
+    todo = parallel.on_io_rank(prepare)
+    n_total = len(sweep.points)
+    if parallel.is_io_rank():
+        log.info("sweep of %d points (%s, %s): %d already done, %d to do%s", n_total, sweep.method,
+                 " x ".join(f"{a.key} [{len(a.values)}]" for a in sweep.axes), len(have), len(todo),
+                 f" (shard {i_shard}/{n_shard})" if n_shard > 1 else "")
+    if parallel.size() > 1:  # dynamic scheduling: costliest first keeps the ranks busy to the end
+        todo.sort(key=lambda i: -_estimated_cost(sweep.points[i], sweep.method))
+
+    results = dict(have)
+    progress = _Progress(sweep, todo)
+    last_write = [time.monotonic()]
+
+    def work(i: int) -> PointResult:
+        p = sweep.points[i]
+        t0 = time.perf_counter()
+        spectrum, error = None, ""
+        try:
+            spectrum = solve_point(p.config, sweep.method)
+        except WgmError as exc:
+            error = str(exc)
+        except (ArithmeticError, ValueError, RuntimeError) as exc:  # a numerical failure of this point
+            log.debug("point %d failed", i, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"
+        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed",
+                           replace(spectrum, profiles=()) if spectrum is not None else None,
+                           error, time.perf_counter() - t0,
+                           _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                           run_id, socket.gethostname(), parallel.rank())
+
+    def on_leader(i: int, rec: PointResult) -> None:
+        store.save(rec)
+
+    def on_result(i: int, rec: PointResult) -> None:
+        results[i] = rec
+        progress.done(rec)
+        if time.monotonic() - last_write[0] > write_every_s:  # tables readable while the sweep runs
+            SweepResult(sweep, dict(results)).write(out_dir, plots=False)
+            last_write[0] = time.monotonic()
+
+    parallel.map_dynamic(todo, work, procs_per_task=procs_per_sim,
+                         on_groups=_fdtd_groups if sweep.method == "fdtd" else None,
+                         on_leader=on_leader, on_result=on_result)
+    if not parallel.is_io_rank():
+        return None
+    # points finished meanwhile by other shards (job arrays) are in the store too
+    results = {**store.load(sweep), **results}
+    out = SweepResult(sweep, results)
+    out.write(out_dir, plots=plots)
+    return out
+
+
+class _Progress:
+    """One log line per finished point: done/total, the point, its time, and an ETA from the
+    estimated cost of what is left and the throughput so far."""
+
+    def __init__(self, sweep: Sweep, todo):
+        self.sweep = sweep
+        self.cost = {i: _estimated_cost(sweep.points[i], sweep.method) for i in todo}
+        self.left = sum(self.cost.values())
+        self.done_cost = 0.0
+        self.n_todo, self.n_done = len(todo), 0
+        self.t0 = time.monotonic()
+
+    def done(self, rec: PointResult) -> None:
+        self.n_done += 1
+        c = self.cost.get(rec.point, 0.0)
+        self.left -= c
+        self.done_cost += c
+        elapsed = time.monotonic() - self.t0
+        eta = elapsed * self.left / self.done_cost if self.done_cost > 0 else math.nan
+        what = (f"{len(rec.spectrum.modes)} modes" if rec.status == "done" else f"FAILED: {rec.error}")
+        msg = (f"[{self.n_done}/{self.n_todo}] point {rec.point} ({_fmt_params(rec.params)}): {what}; "
+               f"{rec.seconds:.1f} s on rank {rec.rank}; ETA {_fmt_duration(eta)}")
+        (log.warning if rec.status == "failed" else log.info)(msg)
+
+
+def _fmt_duration(s: float) -> str:
+    if not math.isfinite(s):
+        return "?"
+    s = int(round(s))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
