@@ -30,6 +30,7 @@ about ranks.
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
 import hashlib
@@ -171,9 +172,9 @@ class Sweep:
         return [a.key for a in self.axes]
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "method": self.method, "zip": self.zip,
-                "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
-                "base_config": self.base}
+        return _finite({"source": self.source, "method": self.method, "zip": self.zip,
+                        "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
+                        "base_config": self.base})
 
 
 def _expand(axes: tuple[Axis, ...], zip_axes: bool) -> list[tuple]:
@@ -227,7 +228,7 @@ def build_sweep(raw: dict, varies=(), *, zip_axes: bool | None = None, method: s
     seen: dict[str, int] = {}
     for i, values in enumerate(_expand(axes_t, zip_axes)):
         params = dict(zip((a.key for a in axes_t), values))
-        point_raw = json.loads(json.dumps(raw))  # deep copy of plain data
+        point_raw = copy.deepcopy(raw)
         for a, v in zip(axes_t, values):
             set_value(point_raw, a.path, v, f"sweep axis {a.key}={v!r}")
         try:
@@ -275,7 +276,7 @@ class PointResult:
     rank: int = 0
 
     def to_dict(self) -> dict:
-        return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id, "params": self.params,
+        return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id, "params": _finite(self.params),
                 "status": self.status, "error": self.error, "seconds": self.seconds,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
                 "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None}
@@ -344,7 +345,7 @@ class SweepResult:
         for p in self.sweep.points:
             r = self.results.get(p.index)
             pts.append(r.summary() | {"point": p.index} if r is not None else
-                       {"point": p.index, "id": p.id, "params": p.params, "status": "pending"})
+                       {"point": p.index, "id": p.id, "params": _finite(p.params), "status": "pending"})
         return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
 
     def write(self, out_dir, *, plots: bool = True) -> list[Path]:
@@ -358,6 +359,18 @@ class SweepResult:
 
             paths += plotting.save_sweep_figures(self, out_dir)
         return paths
+
+
+def _finite(v):
+    """Plain data with non-finite floats as the strings "inf", "-inf", "nan" (as in config
+    files), since JSON has no infinity."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
 
 
 def _csv_cell(v):
@@ -449,7 +462,6 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
     """
     out_dir = Path(out_dir)
     store = PointStore(out_dir)
-    run_id = uuid.uuid4().hex[:12]
     i_shard, n_shard = shard
     if not (n_shard >= 1 and 0 <= i_shard < n_shard):
         raise UserError(f"--shard {i_shard}/{n_shard}: need 0 <= I < N")
@@ -462,10 +474,11 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         except OSError as exc:
             raise UserError(f"--out {out_dir}: cannot create directory ({exc.strerror})") from None
         have.update(store.load(sweep))
-        return [p.index for p in sweep.points if p.index % n_shard == i_shard and
+        todo = [p.index for p in sweep.points if p.index % n_shard == i_shard and
                 (p.index not in have or (retry_failed and have[p.index].status == "failed"))]
+        return uuid.uuid4().hex[:12], todo  # one run id for all ranks of this run
 
-    todo = parallel.on_io_rank(prepare)
+    run_id, todo = parallel.on_io_rank(prepare)
     n_total = len(sweep.points)
     if parallel.is_io_rank():
         log.info("sweep of %d points (%s, %s): %d already done, %d to do%s", n_total, sweep.method,

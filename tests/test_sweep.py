@@ -1,0 +1,269 @@
+"""Parameter sweeps: axes, points, the result tables, resuming, failures, sharding, the CLI.
+
+The physics of each point is the exact solver's (tested elsewhere); here every table is
+checked against direct calls of that solver, and the bookkeeping (what was computed when)
+against the run ids recorded in the point files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from wgm import cli
+from wgm.config import load_config
+from wgm.errors import UserError
+from wgm.exact import solve
+from wgm.sweep import PointStore, build_sweep, load_sweep, parse_axis, run_sweep
+
+SIMS = Path(__file__).resolve().parent.parent / "sims"
+SILICA = SIMS / "silica_microsphere.toml"  # bare 5 µm silica sphere, 525-545 nm: ~10 ms per point
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _run_ids(out_dir):
+    """point index -> run id of the run that computed it."""
+    meta = json.loads((Path(out_dir) / "sweep.json").read_text())
+    return {p["point"]: p.get("run_id") for p in meta["points"]}
+
+
+# --------------------------------------------------------------------------------------
+# axes
+
+@pytest.mark.parametrize("text, key, values", [
+    ("resonator.radius_um=2:3:5", "resonator.radius_um", (2.0, 2.25, 2.5, 2.75, 3.0)),
+    ("resonator.radius_um=2.1:2.1:1", "resonator.radius_um", (2.1,)),
+    ("resonator.radius_um=0:0.3:4", "resonator.radius_um", (0.0, 0.1, 0.2, 0.3)),  # 0.1, not 0.1000000000001
+    ("resonator.coating.0.thickness_um=0.02,0.05", "resonator.coating.0.thickness_um", (0.02, 0.05)),
+    ("resonator.material=silica,cspbbr3", "resonator.material", ("silica", "cspbbr3")),
+    ("search.wavelength_nm=[[520, 540], [540, 560]]", "search.wavelength_nm", ([520, 540], [540, 560])),
+    ("fdtd.m = [[20], [21]]", "fdtd.m", ([20], [21])),
+])
+def test_axis_forms(text, key, values):
+    a = parse_axis(text)
+    assert a.key == key and a.values == values
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("radius", "expected KEY=START:STOP:N"),
+    ("resonator radius=1,2", "dotted config key"),
+    ("resonator.radius_um=", "no values"),
+    ("resonator.radius_um=2:3:0", "whole number of points"),
+    ("resonator.radius_um=2:3:2.5", "whole number of points"),
+    ("resonator.radius_um=2:x:3", "finite numbers"),
+    ("resonator.radius_um=[1, 2", "not a value"),
+])
+def test_axis_mistakes(text, fragment):
+    with pytest.raises(UserError, match=fragment):
+        parse_axis(text)
+
+
+def _raw():
+    return {"resonator": {"shape": "sphere", "radius_um": 2.0, "index": 1.46},
+            "search": {"wavelength_nm": [540.0, 560.0], "max_radial_order": 1}}
+
+
+def test_product_and_zip():
+    s = build_sweep(_raw(), ["resonator.radius_um=2,2.5,3", "resonator.index=1.45,1.46"])
+    assert len(s.points) == 6
+    assert s.points[1].params == {"resonator.radius_um": 2.0, "resonator.index": 1.46}
+    assert s.points[1].config.resonator.shape.radius_um == 2.0
+    z = build_sweep(_raw(), ["resonator.radius_um=2,2.5", "resonator.index=1.45,1.46"], zip_axes=True)
+    assert [p.params["resonator.index"] for p in z.points] == [1.45, 1.46]
+    with pytest.raises(UserError, match="equal length"):
+        build_sweep(_raw(), ["resonator.radius_um=2,2.5,3", "resonator.index=1.45,1.46"], zip_axes=True)
+
+
+def test_sweep_table_in_config_and_cli_axis_replaces_it():
+    raw = _raw() | {"sweep": {"vary": ["resonator.radius_um=2:3:3"], "method": "exact"}}
+    assert [p.params["resonator.radius_um"] for p in build_sweep(raw).points] == [2.0, 2.5, 3.0]
+    s = build_sweep(raw, ["resonator.radius_um=4,5"])
+    assert [p.params["resonator.radius_um"] for p in s.points] == [4, 5]
+    with pytest.raises(UserError, match="sweep.colour"):
+        build_sweep(_raw() | {"sweep": {"colour": 1}})
+    with pytest.raises(UserError, match="sweep.method"):
+        build_sweep(raw | {"sweep": {"vary": ["resonator.radius_um=2"], "method": "magic"}})
+    with pytest.raises(UserError, match="nothing to sweep"):
+        build_sweep(_raw())
+
+
+def test_invalid_point_names_point_and_key():
+    with pytest.raises(UserError, match=r"sweep point 1 \(resonator.radius_um=-1\).*resonator.radius_um"):
+        build_sweep(_raw(), ["resonator.radius_um=2,-1"])
+    with pytest.raises(UserError, match="radius_mm"):
+        build_sweep(_raw(), ["resonator.radius_mm=2,3"])
+    with pytest.raises(UserError, match="same config"):
+        build_sweep(_raw(), ["resonator.radius_um=2,2.0"])
+
+
+def test_point_ids_follow_the_physics():
+    a = build_sweep(_raw(), ["resonator.radius_um=2,3"])
+    b = build_sweep(_raw() | {"fdtd": {"resolution_px_per_um": 40}}, ["resonator.radius_um=3,2"])
+    assert {p.id for p in a.points} == {p.id for p in b.points}  # FDTD settings do not matter for exact
+    c = build_sweep(_raw() | {"fdtd": {"resolution_px_per_um": 40}}, ["resonator.radius_um=2,3"], method="fdtd")
+    assert not {p.id for p in a.points} & {p.id for p in c.points}
+
+
+# --------------------------------------------------------------------------------------
+# running
+
+def test_tables_match_direct_solves(tmp_path):
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4:5:3", "search.max_radial_order=1,2"])
+    result = run_sweep(sweep, tmp_path)
+    rows = _read_csv(tmp_path / "results.csv")
+    assert list(rows[0])[:3] == ["point", "resonator.radius_um", "search.max_radial_order"]
+    n = 0
+    for p in sweep.points:
+        cfg = load_config(SILICA, [f"resonator.radius_um={p.params['resonator.radius_um']}",
+                                   f"search.max_radial_order={p.params['search.max_radial_order']}"])
+        direct = solve(cfg.resonator, cfg.search).modes
+        mine = [r for r in rows if int(r["point"]) == p.index]
+        assert len(mine) == len(direct) > 0
+        for r, m in zip(mine, direct):
+            assert (r["polarization"], int(r["l"]), int(r["radial_order"])) == (m.polarization, m.l, m.radial_order)
+            assert float(r["wavelength_nm"]) == m.wavelength_nm and float(r["Q"]) == m.Q
+            assert float(r["resonator.radius_um"]) == p.params["resonator.radius_um"]
+        n += len(direct)
+    assert len(rows) == n == len(result.rows())
+    meta = json.loads((tmp_path / "sweep.json").read_text())
+    assert meta["counts"] == {"points": 6, "done": 6, "failed": 0, "pending": 0}
+    assert all(p["seconds"] > 0 and p["status"] == "done" for p in meta["points"])
+    assert meta["sweep"]["axes"][0] == {"key": "resonator.radius_um", "values": [4.0, 4.5, 5.0]}
+    for png in ("mode_map.png", "q.png", "fsr.png"):
+        assert (tmp_path / png).stat().st_size > 10_000
+
+
+def test_resume_computes_only_what_is_missing(tmp_path, caplog):
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4:5:6"])
+    run_sweep(sweep, tmp_path, plots=False)
+    first_csv = (tmp_path / "results.csv").read_text()
+    first = _run_ids(tmp_path)
+    assert len(set(first.values())) == 1
+    # lose two points (as if the job had been killed before them) and leave a stale temporary file
+    store = PointStore(tmp_path)
+    for p in sweep.points[1:3]:
+        store.path(p.id).unlink()
+    (store.dir / f".{sweep.points[4].id}.json.abc.tmp.json").write_text('{"schema": "half')
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        run_sweep(sweep, tmp_path, plots=False)
+    assert "4 already done, 2 to do" in caplog.text
+    second = _run_ids(tmp_path)
+    recomputed = {i for i in second if second[i] != first[0]}
+    assert recomputed == {1, 2}
+    assert (tmp_path / "results.csv").read_text() == first_csv
+    # a third run computes nothing; an extended sweep computes only the new radii
+    run_sweep(sweep, tmp_path, plots=False)
+    assert _run_ids(tmp_path) == second
+    wider = load_sweep(SILICA, ["resonator.radius_um=4:5:11"])  # the 6 old radii are among these 11
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        run_sweep(wider, tmp_path, plots=False)
+    assert "6 already done, 5 to do" in caplog.text
+
+
+def test_corrupt_point_file_is_recomputed_with_a_warning(tmp_path, caplog):
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4,5"])
+    run_sweep(sweep, tmp_path, plots=False)
+    expected = (tmp_path / "results.csv").read_text()
+    PointStore(tmp_path).path(sweep.points[0].id).write_text("{not json")
+    run_sweep(sweep, tmp_path, plots=False)
+    assert "unreadable point file" in caplog.text
+    assert (tmp_path / "results.csv").read_text() == expected
+
+
+def test_failed_point_is_recorded_and_the_rest_completes(tmp_path):
+    # 8 µm is beyond the silica data (210-6700 nm): that point fails, the others are computed
+    sweep = load_sweep(SILICA, ['search.wavelength_nm=[[525, 545], [8000, 8050], [600, 620]]'])
+    result = run_sweep(sweep, tmp_path, plots=False)
+    assert result.counts == {"points": 3, "done": 2, "failed": 1, "pending": 0}
+    meta = json.loads((tmp_path / "sweep.json").read_text())
+    bad = meta["points"][1]
+    assert bad["status"] == "failed" and "6700 nm" in bad["error"] and bad["n_modes"] == 0
+    rows = _read_csv(tmp_path / "results.csv")
+    assert {r["point"] for r in rows} == {"0", "2"}
+    # resuming does not retry a failed point unless asked
+    again = run_sweep(sweep, tmp_path, plots=False)
+    assert _run_ids(tmp_path)[1] == bad["run_id"] and again.counts["failed"] == 1
+    run_sweep(sweep, tmp_path, plots=False, retry_failed=True)
+    assert _run_ids(tmp_path)[1] != bad["run_id"]
+
+
+def test_shards_split_the_points_and_a_plain_run_completes(tmp_path):
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4:5:5"])
+    r0 = run_sweep(sweep, tmp_path, shard=(0, 2), plots=False)
+    assert r0.counts == {"points": 5, "done": 3, "failed": 0, "pending": 2}
+    run_sweep(sweep, tmp_path, shard=(1, 2), plots=False)
+    ids = _run_ids(tmp_path)
+    assert len({ids[0], ids[2], ids[4]}) == 1 and len({ids[1], ids[3]}) == 1 and ids[0] != ids[1]
+    final = run_sweep(sweep, tmp_path, plots=False)
+    assert final.counts["done"] == 5 and _run_ids(tmp_path) == ids  # nothing recomputed
+
+
+def test_two_axes_plot_one_panel_per_value(tmp_path):
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4:5:3", "resonator.index=1.45,1.47"])
+    run_sweep(sweep, tmp_path)
+    assert (tmp_path / "mode_map.png").stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------------------
+# the command line
+
+def test_cli_sweep(tmp_path, capfd):
+    out = tmp_path / "s"
+    code = cli.main(["sweep", str(SILICA), "--vary", "resonator.radius_um=4,5", "--out", str(out), "-q"])
+    assert code == 0
+    printed = capfd.readouterr()  # the summary goes to file descriptor 1 (Meep's output is moved to 2)
+    assert "2 done, 0 failed" in printed.out and printed.err == ""
+    assert len(_read_csv(out / "results.csv")) > 0
+
+
+def test_cli_progress_lines(tmp_path, caplog):
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        cli.main(["sweep", str(SILICA), "--vary", "resonator.radius_um=4,5", "--out", str(tmp_path)])
+    err = caplog.text
+    assert "[1/2] point 0 (resonator.radius_um=4)" in err and "[2/2]" in err and "ETA" in err
+
+
+def test_cli_failed_points_exit_1(tmp_path, capsys):
+    code = cli.main(["sweep", str(SILICA), "--vary", "search.wavelength_nm=[[525, 545], [8000, 8050]]",
+                     "--out", str(tmp_path), "-q"])
+    assert code == 1
+    assert "1 points failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--vary", "resonator.radius_um=4:5:x"], "whole number of points"),
+    (["--vary", "resonator.radius_um=4,-5"], "sweep point 1"),
+    (["--vary", "resonator.radius_um=4,5", "--shard", "2/2"], "0 <= I < N"),
+    (["--vary", "resonator.radius_um=4,5", "--shard", "a"], "expected I/N"),
+    (["--vary", "resonator.radius_um=4,5", "--procs-per-sim", "2"], "needs at least 2 MPI ranks"),
+    ([], "nothing to sweep"),
+])
+def test_cli_mistakes_exit_2(tmp_path, capsys, extra, fragment):
+    code = cli.main(["sweep", str(SILICA), "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    """An exception while a point file is written (disk full, kill) leaves no file behind."""
+    sweep = load_sweep(SILICA, ["resonator.radius_um=4"])
+    import wgm.results as results
+
+    def boom(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(results.os, "fsync", boom)
+    with pytest.raises(OSError):
+        run_sweep(sweep, tmp_path, plots=False)
+    assert [f.name for f in (tmp_path / "points").iterdir()] == []

@@ -1,0 +1,177 @@
+"""Sweeps as real processes: ``mpirun -np 2`` against serial, and jobs killed at any moment.
+
+Slow (each test runs whole ``wgm sweep`` processes, some under mpirun); ``make test`` runs
+them.  Results must be identical, not close: with one rank per point (``--procs-per-sim
+1``) a point is the same computation serially and under MPI (single-threaded BLAS/OpenMP,
+as the Makefile and the hpc scripts set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+COATED = ROOT / "sims" / "coated_microsphere.toml"    # ~0.1 s per point: a kill lands mid-sweep
+DISK = ROOT / "sims" / "disk_2d.toml"
+KILL_AXIS = "resonator.radius_um=2:3:101"
+ENV = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+       "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+
+
+def _mpirun():
+    exe = shutil.which("mpirun")
+    if exe is None:
+        pytest.skip("mpirun not installed")
+    return [exe, "-np", "2"]
+
+
+def _wgm(*args, mpi=False):
+    return [*(_mpirun() if mpi else []), sys.executable, "-m", "wgm", "sweep", *map(str, args)]
+
+
+def _run(cmd, timeout=600):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+
+def _points(out):
+    """Every point file parses (nothing half-written); return {point id: record}."""
+    recs = {}
+    for f in (Path(out) / "points").iterdir():
+        if f.name.startswith("."):
+            continue  # a temporary file of a write that was cut off: never read as a result
+        recs[f.stem] = json.loads(f.read_text())
+    return recs
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The 101-point exact sweep, serial and uninterrupted."""
+    out = tmp_path_factory.mktemp("reference")
+    _run(_wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q"))
+    return (out / "results.csv").read_text()
+
+
+def test_mpirun_exact_sweep_identical_to_serial(tmp_path, reference):
+    out = tmp_path / "mpi"
+    r = _run(_wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", mpi=True))
+    assert (out / "results.csv").read_text() == reference
+    meta = json.loads((out / "sweep.json").read_text())
+    assert {p["rank"] for p in meta["points"]} == {0, 1}  # both ranks computed
+    progress = [ln for ln in r.stderr.splitlines() if "ETA" in ln]
+    assert len(progress) == 101 and "[101/101]" in progress[-1]  # one line per point, from rank 0 only
+
+
+def test_mpirun_fdtd_sweep_identical_to_serial(tmp_path):
+    """Two small 2-D disks by FDTD: one point per rank, then both ranks on each point."""
+    args = [DISK, "--method", "fdtd", "--vary", "resonator.radius_um=1.0,1.1", "--set", "fdtd.m=[10]",
+            "--set", "search.wavelength_nm=[500, 700]", "--no-plots", "-q"]
+    _run(_wgm(*args, "--out", tmp_path / "serial"))
+    _run(_wgm(*args, "--out", tmp_path / "mpi", mpi=True))
+    serial = (tmp_path / "serial" / "results.csv").read_text()
+    assert (tmp_path / "mpi" / "results.csv").read_text() == serial
+    assert serial.count("\n") == 5  # header + TE and TM of each disk
+    # --procs-per-sim 2: Meep's domain decomposition; the same modes within Harminv's error
+    _run(_wgm(*args, "--out", tmp_path / "k2", "--procs-per-sim", "2", mpi=True))
+    import csv
+    a = list(csv.DictReader(open(tmp_path / "serial" / "results.csv")))
+    b = list(csv.DictReader(open(tmp_path / "k2" / "results.csv")))
+    assert [(r["point"], r["polarization"], r["l"]) for r in a] == [(r["point"], r["polarization"], r["l"]) for r in b]
+    for x, y in zip(a, b):
+        # Harminv's error estimate (Meep frequency units, f ~ 2): relative 1e-6 covers it here
+        assert abs(float(x["wavelength_nm"]) / float(y["wavelength_nm"]) - 1) < 1e-6
+        assert abs(float(x["Q"]) / float(y["Q"]) - 1) < 1e-4
+
+
+def _start_and_wait(cmd, out, n_points):
+    """Start a sweep and return the process once ``n_points`` point files exist."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        d = Path(out) / "points"
+        if d.is_dir() and sum(not f.name.startswith(".") for f in d.iterdir()) >= n_points:
+            return proc
+        if proc.poll() is not None:
+            pytest.fail(f"sweep ended early: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("sweep too slow to start")
+
+
+def _resume_and_check(cmd, out, reference, killed_run_points):
+    """Resume: only the missing points are computed, and the table is the uninterrupted one."""
+    _run(cmd)
+    assert (Path(out) / "results.csv").read_text() == reference
+    meta = json.loads((Path(out) / "sweep.json").read_text())
+    runs = {p["id"]: p["run_id"] for p in meta["points"]}
+    for pid, rec in killed_run_points.items():  # finished before the kill: kept, not recomputed
+        assert runs[pid] == rec["run_id"]
+    assert len(set(runs.values()) - {rec["run_id"] for rec in killed_run_points.values()}) == 1
+    assert sum(1 for v in runs.values() if v not in {r["run_id"] for r in killed_run_points.values()}) \
+        == 101 - len(killed_run_points)
+
+
+def test_sigkill_serial_then_resume(tmp_path, reference):
+    out = tmp_path / "s"
+    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q")
+    proc = _start_and_wait(cmd, out, 20)
+    proc.kill()
+    proc.wait(timeout=30)
+    before = _points(out)
+    assert 20 <= len(before) < 101
+    _resume_and_check(cmd, out, reference, before)
+
+
+def test_one_rank_killed_ends_the_job_then_resume(tmp_path, reference):
+    out = tmp_path / "k"
+    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
+    proc = _start_and_wait(cmd, out, 10)
+    rank1 = None
+    for pid in subprocess.run(["pgrep", "-f", "wgm sweep"], capture_output=True, text=True).stdout.split():
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"OMPI_COMM_WORLD_RANK=1" in environ:
+            rank1 = int(pid)
+    assert rank1 is not None, "rank 1 not found"
+    os.kill(rank1, signal.SIGKILL)
+    try:
+        code = proc.wait(timeout=60)  # the job must end, not hang with rank 0 waiting for rank 1
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("mpirun did not end after rank 1 was killed")
+    assert code != 0
+    before = _points(out)
+    assert 10 <= len(before) < 101
+    _resume_and_check(cmd, out, reference, before)
+
+
+def test_sigterm_to_mpirun_then_resume(tmp_path, reference):
+    """What Slurm does at the time limit or on scancel."""
+    out = tmp_path / "t"
+    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
+    proc = _start_and_wait(cmd, out, 10)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("mpirun did not end on SIGTERM")
+    assert code != 0
+    assert not subprocess.run(["pgrep", "-f", str(out)], capture_output=True).stdout  # no rank left behind
+    before = _points(out)
+    _resume_and_check(cmd, out, reference, before)
