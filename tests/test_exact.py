@@ -249,3 +249,19 @@ def test_unresolvable_q_is_a_flagged_lower_bound():
     for m in unresolved:
         assert m.Q > 1e12 and "lower bound" in m.note
     assert all(m.Q > 0 for m in spec.modes)
+
+
+def test_polarizations_share_one_evaluation():
+    """characteristic with one polarization per point (as the band search uses it: TE and TM
+    roots refined together) equals one call per polarization, to round-off."""
+    res = Resonator(Sphere(2.0, library_material("silica")), (Coating(0.05, nanocrystal_film(0.5)),))
+    stack = exact.LayeredStack.from_resonator(res)
+    orders = np.array([27, 28, 29, 28])
+    x = np.array([23.1 - 1e-4j, 23.5 - 2e-4j, 24.0 - 1e-3j, 23.7 - 5e-5j])
+    pols = np.array(["TE", "TM", "TE", "TM"])
+    F, y, d, logv = exact.characteristic(stack, pols, orders, x, want_logv=True)
+    for pol in ("TE", "TM"):
+        F1, y1, d1, logv1 = exact.characteristic(stack, pol, orders, x, want_logv=True)
+        sel = pols == pol
+        for a, b in ((F, F1), (y, y1), (d, d1), (np.exp(logv), np.exp(logv1))):
+            np.testing.assert_allclose(a[sel], b[sel], rtol=1e-12)

@@ -249,6 +249,12 @@ def _cmd_materials(args) -> int:
     return 0
 
 
+def parallel_io_rank() -> bool:
+    from . import parallel
+
+    return parallel.is_io_rank()
+
+
 def main(argv=None) -> int:
     """Entry point of the ``wgm`` console script."""
     import os
@@ -276,7 +282,8 @@ def main(argv=None) -> int:
             return _cmd_sweep(args, out)
         return _cmd_materials(args)
     except UserError as exc:
-        sys.stderr.write(f"wgm: error: {exc}\n")
+        if args.command != "sweep" or parallel_io_rank():  # a sweep's mistakes are raised on every rank alike
+            sys.stderr.write(f"wgm: error: {exc}\n")
         return EXIT_USER_ERROR
     except WgmError as exc:  # a failed computation (e.g. fields blew up): the reason, no traceback
         sys.stderr.write(f"wgm: failed: {exc}\n")

@@ -25,7 +25,8 @@ Search strategy (robust, no seeds from the user):
    resonator (Sturm oscillation), so a zero of ``W`` after ``q − 1`` of them is the mode of
    radial order ``q``.
 2. *Refine.*  Newton's method in the complex plane (derivative by forward difference),
-   all modes at once, with materials evaluated at the mode's own complex wavelength.
+   all modes of both polarizations at once, with materials evaluated at the mode's own
+   complex wavelength.
 3. *Families.*  Modes of equal (polarization, q) form families; the free spectral range of
    each mode is the centred difference of its neighbours' wavelengths.
 """
@@ -111,14 +112,14 @@ class LayeredStack:
         return [at(m) for m in self.materials], at(self.background)
 
 
-def characteristic(stack: LayeredStack, polarization: str, orders, x, *, table: bool = False,
+def characteristic(stack: LayeredStack, polarization, orders, x, *, table: bool = False,
                    real_index: bool = False, want_logv: bool = False):
     """Evaluate the resonance condition.
 
     Parameters
     ----------
     stack : LayeredStack
-    polarization : {"TE", "TM"}
+    polarization : {"TE", "TM"}, or an array of them (one per ``x``)
     orders : int array
         Angular number ``l`` (sphere) or ``m`` (2-D) per point, or a contiguous range with ``table``.
     x : complex array
@@ -141,15 +142,28 @@ def characteristic(stack: LayeredStack, polarization: str, orders, x, *, table: 
     logv : complex array
         ``log v(r_N)`` of the interior solution (only its phase is used: its sign on the real axis).
     """
+    terms = _radial_functions(stack, orders, x, table=table, real_index=real_index, want_logv=want_logv)
+    return _match(terms, polarization, want_logv)
+
+
+@dataclass
+class _RadialFunctions:
+    """The polarization-independent part of :func:`characteristic`: indices and the
+    log-derivatives / logarithms of the radial functions of every layer (TE and TM share them)."""
+
+    ns: list  # layer indices
+    nb: np.ndarray  # background index
+    core: tuple  # (D, L) of the regular function at the core surface
+    d_out: np.ndarray  # outgoing log-derivative outside
+    shells: list  # per shell: (f1, f2, g1, g2), each (D, L), of the chosen pair of solutions
+
+
+def _radial_functions(stack, orders, x, *, table=False, real_index=False, want_logv=False):
     x = np.atleast_1d(np.asarray(x, dtype=complex))
     orders = np.asarray(orders)
     ns, nb = stack.indices(x, real=real_index)
-    te = polarization == "TE"
-    p = [np.ones_like(n) if te else 1.0 / n**2 for n in ns]
-    pb = np.ones_like(nb) if te else 1.0 / nb**2
     frac = np.array(stack.radii_um) / stack.outer_radius_um
     nl = len(ns)
-    off = stack.offset
 
     # Gather the arguments of each kind of function into one call each (the recurrences
     # cost per order, not per point).  Shells need two independent solutions: {ψ, χ} is well
@@ -162,19 +176,16 @@ def characteristic(stack: LayeredStack, polarization: str, orders, x, *, table: 
     requests = [("regular", z_core, want_logv), ("outgoing", nb * x, False)]
     for kind in bessel.KINDS:
         requests += [(kind, z, True) for z in shell_z]
-    res = bessel.evaluate(requests, orders, off, table=table)
-    (Dc, Lc), (Dout, _) = res[0], res[1]
+    res = bessel.evaluate(requests, orders, stack.offset, table=table)
     nsz = len(shell_z)
     Dr, Lr = zip(*res[2:2 + nsz]) if nsz else ((), ())
     Di, Li = zip(*res[2 + nsz:2 + 2 * nsz]) if nsz else ((), ())
     Do, Lo = zip(*res[2 + 2 * nsz:2 + 3 * nsz]) if nsz else ((), ())
     Dn, Ln = zip(*res[2 + 3 * nsz:]) if nsz else ((), ())
 
+    shells = []
     with np.errstate(all="ignore"):
-        y = Dc
-        logv = Lc
         for j in range(1, nl):
-            y = y * (p[j - 1] * ns[j - 1]) / (p[j] * ns[j])
             a, b = 2 * j - 2, 2 * j - 1  # z1, z2 of this shell
             sep_std = np.abs(Dr[a] - Di[a]) / np.maximum(np.maximum(np.abs(Dr[a]), np.abs(Di[a])), 1.0)
             sep_han = np.abs(Do[a] - Dn[a]) / np.maximum(np.maximum(np.abs(Do[a]), np.abs(Dn[a])), 1.0)
@@ -182,11 +193,25 @@ def characteristic(stack: LayeredStack, polarization: str, orders, x, *, table: 
             pick = lambda s_, h_: np.where(use_std, s_, h_)  # noqa: E731
             f1, f2 = (pick(Dr[a], Do[a]), pick(Lr[a], Lo[a])), (pick(Dr[b], Do[b]), pick(Lr[b], Lo[b]))
             g1, g2 = (pick(Di[a], Dn[a]), pick(Li[a], Ln[a])), (pick(Di[b], Dn[b]), pick(Li[b], Ln[b]))
+            shells.append((f1, f2, g1, g2))
+    return _RadialFunctions(ns, nb, res[0], res[1][0], shells)
+
+
+def _match(terms: _RadialFunctions, polarization, want_logv):
+    """F, y, d, logv of :func:`characteristic` for one polarization (or one per point)."""
+    te = np.asarray(polarization) == "TE"
+    ns, nb = terms.ns, terms.nb
+    p = [np.where(te, 1.0 + 0j, 1.0 / n**2) for n in ns]
+    pb = np.where(te, 1.0 + 0j, 1.0 / nb**2)
+    with np.errstate(all="ignore"):
+        y, logv = terms.core
+        for j, (f1, f2, g1, g2) in enumerate(terms.shells, start=1):
+            y = y * (p[j - 1] * ns[j - 1]) / (p[j] * ns[j])
             y, dlogv = _transfer(y, f1, f2, g1, g2)
             if want_logv:
                 logv = logv + dlogv
         a_N = p[-1] * ns[-1]
-        d = pb * nb * Dout / a_N
+        d = pb * nb * terms.d_out / a_N
         F = a_N * (y - d)
     return F, y, d, logv
 
@@ -215,13 +240,14 @@ def _log1pexp(a):
     return np.where(big, a + np.log1p(np.exp(-np.where(big, a, 0))), np.log1p(np.exp(np.where(big, 0, a))))
 
 
-def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=None):
+def find_root(stack: LayeredStack, polarization, orders, x0, *, max_step=None):
     """Newton's method in the complex plane for many resonances at once.
 
     The Jacobian is taken by forward differences along the real and imaginary axes.
 
     Parameters
     ----------
+    polarization : {"TE", "TM"}, or an array of them (one per root)
     orders : int array
         Angular number per root.
     x0 : complex array
@@ -241,6 +267,7 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
     orders = np.asarray(orders)
     x = np.asarray(x0, dtype=complex).copy()
     n = len(x)
+    pols = np.broadcast_to(np.asarray(polarization), (n,))
     # through shells Im x cannot be resolved below ~eps |x| (rounding of the transfer)
     im_floor = _LAYERED_IM_NOISE if len(stack.radii_um) > 1 else 0.0
     active = np.ones(n, dtype=bool)
@@ -259,7 +286,7 @@ def find_root(stack: LayeredStack, polarization: str, orders, x0, *, max_step=No
         xa = x[idx]
         h = _NEWTON_FD_STEP * np.abs(xa)
         m = len(idx)
-        F, _, _, logv = characteristic(stack, polarization, np.concatenate([orders[idx]] * 3),
+        F, _, _, logv = characteristic(stack, np.tile(pols[idx], 3), np.concatenate([orders[idx]] * 3),
                                        np.concatenate([xa, xa + h, xa + 1j * h]), want_logv=True)
         # Far from the root, Newton on G = F v(x)/v(xa): the same zeros as F but without F's
         # poles (the zeros of the interior solution v at the surface), which can sit
@@ -328,19 +355,24 @@ def _scan_step(nu: float, n_max: float) -> float:
     return _SCAN_STEP * (nu / 2) ** (1 / 3) / n_max
 
 
-def _real_axis(stack, pol, orders, x, *, table=False):
+def _real_axis(stack, pols, orders, x, *, table=False):
     """On the real axis (real indices): the pole-free matching function ``W`` and the sign of
-    the interior solution ``v(r_N)``.
+    the interior solution ``v(r_N)``, as a list of ``(W, sgn)``, one per polarization in
+    ``pols`` (they share the radial functions, the bulk of the cost).
 
     ``W = sgn(v) (y − d) / sqrt(1 + y²)`` is continuous through the poles of ``y`` (zeros of
     ``v``) and vanishes where the interior and exterior admittances match.
     """
-    _, y, d, logv = characteristic(stack, pol, orders, x, table=table, real_index=True, want_logv=True)
-    y, d = y.real, d.real
-    sgn = np.where(np.cos(logv.imag) >= 0, 1.0, -1.0)
-    with np.errstate(all="ignore"):
-        W = sgn * (y - d) / np.sqrt(1.0 + y * y)
-    return W, sgn
+    terms = _radial_functions(stack, orders, x, table=table, real_index=True, want_logv=True)
+    out = []
+    for pol in pols:
+        _, y, d, logv = _match(terms, pol, want_logv=True)
+        y, d = y.real, d.real
+        sgn = np.where(np.cos(logv.imag) >= 0, 1.0, -1.0)
+        with np.errstate(all="ignore"):
+            W = sgn * (y - d) / np.sqrt(1.0 + y * y)
+        out.append((W, sgn))
+    return out
 
 
 def _separate(stack, pol, items):
@@ -360,8 +392,8 @@ def _separate(stack, pol, items):
             break
         idx = np.nonzero(todo)[0]
         zm, pm = 0.5 * (zl[idx] + zh[idx]), 0.5 * (pl[idx] + ph[idx])
-        W, sgn = _real_axis(stack, pol, np.concatenate([l[idx]] * 4),
-                            np.concatenate([zl[idx], zm, pl[idx], pm]) + 0j)
+        (W, sgn), = _real_axis(stack, (pol,), np.concatenate([l[idx]] * 4),
+                               np.concatenate([zl[idx], zm, pl[idx], pm]) + 0j)
         k = len(idx)
         w_lo, w_mid, s_lo, s_mid = W[:k], W[k:2 * k], sgn[2 * k:3 * k], sgn[3 * k:]
         left_z = np.sign(w_lo) * np.sign(w_mid) < 0
@@ -373,13 +405,21 @@ def _separate(stack, pol, items):
     items[:] = arr.tolist()
 
 
-def _scan(stack, pol, orders, x_grid, q_max):
-    """Real-axis scan: candidate roots ``(l, q, x_estimate, branch_lo, branch_hi)``.
+def _scan(stack, pols, orders, x_grid, q_max):
+    """Real-axis scan: candidate roots ``(pol, l, q, x_estimate, branch_lo, branch_hi)``,
+    polarization by polarization in the order of ``pols``.
 
     The q-th zero of ``W`` (counting the sign changes of ``v`` below it) is the mode of radial
     order q; the neighbouring sign changes of ``v`` bound its radial branch.
     """
-    W, sgn = _real_axis(stack, pol, orders, x_grid, table=True)
+    out = []
+    for pol, (W, sgn) in zip(pols, _real_axis(stack, pols, orders, x_grid, table=True)):
+        out += _scan_one(stack, pol, orders, x_grid, q_max, W, sgn)
+    return out
+
+
+def _scan_one(stack, pol, orders, x_grid, q_max, W, sgn):
+    """:func:`_scan` for one polarization, from its table of ``W`` and ``sgn``."""
     per_l = []
     close = []
     for row, l in enumerate(orders):
@@ -415,7 +455,7 @@ def _scan(stack, pol, orders, x_grid, q_max):
                 continue
             lo = centres[q - 2] if q >= 2 else x_grid[0]
             hi = centres[q - 1] if q - 1 < len(centres) else x_grid[-1]
-            out.append((l, q, float(xz), float(lo), float(hi)))
+            out.append((pol, l, q, float(xz), float(lo), float(hi)))
     return out
 
 
@@ -466,25 +506,25 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     log.info("exact: %s, orders %d..%d, scan of %d points in x = %.4g..%.4g",
              resonator.kind, l_lo, l_hi, len(x_grid), x_grid[0], x_grid[-1])
 
-    modes = []
-    for pol in search.polarizations:
-        cands = [c for c in _scan(stack, pol, orders, x_grid, search.max_radial_order) if x_lo <= c[2] <= x_hi]
-        modes += _refine(stack, pol, cands, x_band)
-    modes = _dedupe(modes)
+    cands = [c for c in _scan(stack, search.polarizations, orders, x_grid, search.max_radial_order)
+             if x_lo <= c[3] <= x_hi]
+    modes = _dedupe(_refine(stack, cands, x_band))
     records = _to_records(modes, stack, search)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 
-def _refine(stack, pol, cands, x_band=None):
-    """Newton-refine scan candidates; returns (pol, l, q, x, in_branch, q_rel_error) tuples."""
+def _refine(stack, cands, x_band=None):
+    """Newton-refine scan candidates (all polarizations in one run); returns
+    (pol, l, q, x, in_branch, q_rel_error) tuples."""
     if not cands:
         return []
-    l_arr = np.array([c[0] for c in cands])
-    q_arr = np.array([c[1] for c in cands])
-    x0 = np.array([c[2] for c in cands], dtype=complex)
-    lo = np.array([c[3] for c in cands])
-    hi = np.array([c[4] for c in cands])
-    x, ok, im_err = find_root(stack, pol, l_arr, x0, max_step=0.5 * (hi - lo))
+    pol_arr = np.array([c[0] for c in cands])
+    l_arr = np.array([c[1] for c in cands])
+    q_arr = np.array([c[2] for c in cands])
+    x0 = np.array([c[3] for c in cands], dtype=complex)
+    lo = np.array([c[4] for c in cands])
+    hi = np.array([c[5] for c in cands])
+    x, ok, im_err = find_root(stack, pol_arr, l_arr, x0, max_step=0.5 * (hi - lo))
     # a root of order q stays in its branch, between the (q-1)-th and q-th node entries
     width = hi - lo
     in_branch = (x.real > lo - 0.05 * width) & (x.real < hi + 0.05 * width)
@@ -492,14 +532,15 @@ def _refine(stack, pol, cands, x_band=None):
     for i in range(len(cands)):
         if not ok[i]:
             if x_band is None or x_band[0] <= x0[i].real <= x_band[1]:
-                log.warning("exact: %s l=%d q=%d did not converge (start x=%.6g)", pol, l_arr[i], q_arr[i],
-                            x0[i].real)
+                log.warning("exact: %s l=%d q=%d did not converge (start x=%.6g)", pol_arr[i], l_arr[i],
+                            q_arr[i], x0[i].real)
             continue
         # numerical uncertainty of Im x: the last Newton step, and for layered stacks the
         # rounding floor of the transfer through the layers (~eps |x|, measured against mpmath)
         floor = _LAYERED_IM_NOISE * abs(x[i]) if len(stack.radii_um) > 1 else 0.0
         rel = max(im_err[i], floor) / abs(x[i].imag) if x[i].imag else math.inf
-        out.append((pol, int(l_arr[i]), int(q_arr[i]), complex(x[i]), bool(in_branch[i]), float(rel)))
+        out.append((str(pol_arr[i]), int(l_arr[i]), int(q_arr[i]), complex(x[i]), bool(in_branch[i]),
+                    float(rel)))
     return out
 
 
@@ -574,9 +615,9 @@ def solve_order(resonator: Resonator, polarization: str, order: int, radial_orde
     x_start = max(nu / n_max * 0.9, 0.05)
     x_end = (nu + 3 * asymptotic.airy_zero(radial_order + 1) * (nu / 2) ** (1 / 3) + 10) / float(nb[0].real)
     x_grid = np.arange(x_start, x_end, step)
-    cands = [c for c in _scan(stack, polarization, np.array([order]), x_grid, radial_order)
-             if c[1] == radial_order]
-    found = _refine(stack, polarization, cands[:1])
+    cands = [c for c in _scan(stack, (polarization,), np.array([order]), x_grid, radial_order)
+             if c[2] == radial_order]
+    found = _refine(stack, cands[:1])
     if not found:
         raise SolverError(f"no {polarization} mode with order {order}, radial order {radial_order} found")
     search = Search((1.0, 1e9), radial_order, (polarization,))

@@ -482,7 +482,7 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
     n_total = len(sweep.points)
     if parallel.is_io_rank():
         log.info("sweep of %d points (%s, %s): %d already done, %d to do%s", n_total, sweep.method,
-                 " x ".join(f"{a.key} [{len(a.values)}]" for a in sweep.axes), len(have), len(todo),
+                 " x ".join(f"{a.key}: {len(a.values)} values" for a in sweep.axes), len(have), len(todo),
                  f" (shard {i_shard}/{n_shard})" if n_shard > 1 else "")
     if parallel.size() > 1:  # dynamic scheduling: costliest first keeps the ranks busy to the end
         todo.sort(key=lambda i: -_estimated_cost(sweep.points[i], sweep.method))
