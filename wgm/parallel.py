@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Callable, Sequence
@@ -29,6 +30,7 @@ log = logging.getLogger("wgm.parallel")
 _TAG_ASK = 71     # group leader -> rank 0: (finished task, its record), asking for the next
 _TAG_TASK = 72    # rank 0 -> group leader: the next task index, or None (no more work)
 _POLL_S = 0.005   # the dispatcher sleeps between polls: no busy core on rank 0
+_SWITCH_S = 1e-4  # Python thread switch interval on rank 0 while it dispatches
 
 
 def _comm():
@@ -161,26 +163,60 @@ def _map_mpi(comm, order, work, k, on_groups, on_leader, on_result) -> None:
     if me == 0:
         dispatcher = _Dispatcher(comm, order, [g * k for g in range(1, n_groups)], on_result)
         dispatcher.start()
+    asks = _Asks(comm) if leader and me != 0 else None
     try:
         done = None  # (task, record) of the group's last finished task
         while True:
             if leader:
-                if me == 0:
-                    task = dispatcher.local_next(done)
-                else:
-                    comm.send(done, dest=0, tag=_TAG_ASK)
-                    task = comm.recv(source=0, tag=_TAG_TASK)
+                task = dispatcher.local_next(done) if me == 0 else asks.next(done)
             task = group.bcast(task if leader else None, root=0)
             if task is None:
                 break
+            t0 = time.monotonic()
             rec = work(task)
             if leader and on_leader is not None:
                 on_leader(task, rec)
             done = (task, rec)
+            if asks is not None:
+                asks.short_tasks = time.monotonic() - t0 < _PREFETCH_BELOW_S
     finally:
         if dispatcher is not None:
             dispatcher.join()
     group.Free()
+
+
+_PREFETCH_BELOW_S = 1.0  # tasks shorter than this: keep the next one asked for in advance
+_BYE = "bye"
+
+
+class _Asks:
+    """A remote group leader's requests to rank 0.  For short tasks the next task is asked
+    for while the current one runs (rank 0 answers from a thread that must first get
+    Python's GIL: a few ms that would otherwise idle this group between tasks); for long
+    tasks only when free, so that no long task waits behind a busy group."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.pending = []   # receive requests of the asks not yet answered, oldest first
+        self.short_tasks = False
+
+    def _ask(self, done) -> None:
+        self.comm.send(done, dest=0, tag=_TAG_ASK)
+        self.pending.append(self.comm.irecv(source=0, tag=_TAG_TASK))
+
+    def next(self, done):
+        """Report ``done`` and return the next task (None: no more work)."""
+        if done is not None or not self.pending:
+            self._ask(done)
+        task = self.pending.pop(0).wait()
+        if task is None:
+            for req in self.pending:  # the queue is empty: the other answers are None too
+                req.wait()
+            self.pending.clear()
+            self.comm.send(_BYE, dest=0, tag=_TAG_ASK)
+        elif self.short_tasks and len(self.pending) == 0:
+            self._ask(None)
+        return task
 
 
 class _Dispatcher:
@@ -197,10 +233,16 @@ class _Dispatcher:
         self._error: BaseException | None = None
 
     def start(self) -> None:
+        # The thread needs Python's GIL for every MPI call it makes; by default a waiting thread
+        # gets it only after 5 ms, several times per request.  A short switch interval makes
+        # the answers prompt; it costs nothing while the thread sleeps.
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(_SWITCH_S)
         self._thread.start()
 
     def join(self) -> None:
         self._thread.join()
+        sys.setswitchinterval(self._interval)
         if self._error is not None:
             raise self._error
 
@@ -226,10 +268,10 @@ class _Dispatcher:
                     continue
                 src = status.Get_source()
                 done = self._comm.recv(source=src, tag=_TAG_ASK)
-                task = self._take(done)
-                self._comm.send(task, dest=src, tag=_TAG_TASK)
-                if task is None:
+                if isinstance(done, str) and done == _BYE:  # the leader has all its answers
                     self._remote.discard(src)
+                    continue
+                self._comm.send(self._take(done), dest=src, tag=_TAG_TASK)
         except BaseException as exc:  # noqa: BLE001 - reported, then the whole job ends
             self._error = exc
             log.error("sweep dispatcher on rank 0 failed: %s: %s", type(exc).__name__, exc)

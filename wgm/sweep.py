@@ -44,7 +44,7 @@ import re
 import socket
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
@@ -277,7 +277,8 @@ class PointResult:
 
     def to_dict(self) -> dict:
         return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id, "params": _finite(self.params),
-                "status": self.status, "error": self.error, "seconds": self.seconds,
+                "status": self.status, "error": self.error,
+                "seconds": self.seconds if math.isfinite(self.seconds) else None,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
                 "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None}
 
@@ -287,7 +288,8 @@ class PointResult:
             raise ValueError(f"not a wgm sweep point (schema {d.get('schema')!r})")
         spec = ModeSpectrum.from_dict(d["spectrum"]) if d.get("spectrum") else None
         return cls(d["point"], d["id"], d["params"], d["status"], spec, d.get("error", ""),
-                   d.get("seconds", math.nan), d.get("finished_utc", ""), d.get("run_id", ""),
+                   d.get("seconds") if d.get("seconds") is not None else math.nan,
+                   d.get("finished_utc", ""), d.get("run_id", ""),
                    d.get("host", ""), d.get("rank", 0))
 
     def summary(self) -> dict:
@@ -491,7 +493,9 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
     progress = _Progress(sweep, todo)
     last_write = [time.monotonic()]
 
-    def work(i: int) -> PointResult:
+    def work(i: int) -> tuple:
+        """Solve point ``i``; the outcome travels between ranks without the resonator (its
+        materials make a large pickle; every rank has the point's config)."""
         p = sweep.points[i]
         t0 = time.perf_counter()
         spectrum, error = None, ""
@@ -502,16 +506,24 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         except (ArithmeticError, ValueError, RuntimeError) as exc:  # a numerical failure of this point
             log.debug("point %d failed", i, exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
-        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed",
-                           replace(spectrum, profiles=()) if spectrum is not None else None,
-                           error, time.perf_counter() - t0,
-                           _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                           run_id, socket.gethostname(), parallel.rank())
+        return (spectrum.modes if spectrum is not None else None,
+                spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
+                _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
+                parallel.rank())
 
-    def on_leader(i: int, rec: PointResult) -> None:
-        store.save(rec)
+    def record(i: int, outcome: tuple) -> PointResult:
+        modes, vers, error, seconds, finished, host, rank = outcome
+        p = sweep.points[i]
+        spectrum = (ModeSpectrum(p.config.resonator, p.config.search, sweep.method, modes, vers)
+                    if modes is not None else None)
+        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, error,
+                           seconds, finished, run_id, host, rank)
 
-    def on_result(i: int, rec: PointResult) -> None:
+    def on_leader(i: int, outcome: tuple) -> None:
+        store.save(record(i, outcome))
+
+    def on_result(i: int, outcome: tuple) -> None:
+        rec = record(i, outcome)
         results[i] = rec
         progress.done(rec)
         if time.monotonic() - last_write[0] > write_every_s:  # tables readable while the sweep runs
