@@ -26,6 +26,7 @@ Keys (the ones marked * are required)::
     [fdtd]                      # optional overrides of the FDTD engine (see FdtdSettings)
     m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
                                 # symmetry, points_per_wavelength, min_layer_px, max_periods
+    [sweep]                     # read by wgm.sweep (ignored here): vary, zip, method
 
 Material keys, exactly one of:
 

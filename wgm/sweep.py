@@ -430,11 +430,23 @@ class PointStore:
 # running
 
 def _estimated_cost(point: Point, method: str) -> float:
-    """Relative cost for scheduling (costliest first): the exact solver scales with the
-    number of angular orders (∝ radius), FDTD with the cell area (∝ radius²)."""
+    """Relative cost of a point, for scheduling (costliest first) and the ETA.
+
+    Exact solver: ∝ the number of angular orders, i.e. the radius.  FDTD: cells × time
+    steps per period (∝ resolution) × the number of azimuthal numbers, from the engine's own
+    plan (which also finds points with no mode in the band: nearly free).
+    """
     res = point.config.resonator
-    radius = res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
-    return radius ** 2 if method == "fdtd" else radius
+    if method != "fdtd":
+        return res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
+    from . import fdtd
+
+    cfg = point.config
+    try:
+        pl = fdtd.plan(res, cfg.fdtd.band(cfg.search), cfg.fdtd)
+    except (WgmError, ArithmeticError, ValueError):
+        return 0.0  # the point will fail quickly, with its reason
+    return pl.cells * pl.resolution * max(len(pl.m_values), 0.05)
 
 
 def solve_point(cfg: Config, method: str) -> ModeSpectrum:
@@ -478,19 +490,21 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         have.update(store.load(sweep))
         todo = [p.index for p in sweep.points if p.index % n_shard == i_shard and
                 (p.index not in have or (retry_failed and have[p.index].status == "failed"))]
+        costs.update((i, _estimated_cost(sweep.points[i], sweep.method)) for i in todo)
+        if parallel.size() > 1:  # dynamic scheduling: costliest first keeps the ranks busy to the end
+            todo.sort(key=lambda i: -costs[i])
         return uuid.uuid4().hex[:12], todo  # one run id for all ranks of this run
 
+    costs: dict[int, float] = {}
     run_id, todo = parallel.on_io_rank(prepare)
     n_total = len(sweep.points)
     if parallel.is_io_rank():
         log.info("sweep of %d points (%s, %s): %d already done, %d to do%s", n_total, sweep.method,
                  " x ".join(f"{a.key}: {len(a.values)} values" for a in sweep.axes), len(have), len(todo),
                  f" (shard {i_shard}/{n_shard})" if n_shard > 1 else "")
-    if parallel.size() > 1:  # dynamic scheduling: costliest first keeps the ranks busy to the end
-        todo.sort(key=lambda i: -_estimated_cost(sweep.points[i], sweep.method))
 
     results = dict(have)
-    progress = _Progress(sweep, todo)
+    progress = _Progress(costs)
     last_write = [time.monotonic()]
 
     def work(i: int) -> tuple:
@@ -546,12 +560,11 @@ class _Progress:
     """One log line per finished point: done/total, the point, its time, and an ETA from the
     estimated cost of what is left and the throughput so far."""
 
-    def __init__(self, sweep: Sweep, todo):
-        self.sweep = sweep
-        self.cost = {i: _estimated_cost(sweep.points[i], sweep.method) for i in todo}
-        self.left = sum(self.cost.values())
+    def __init__(self, costs: dict):
+        self.cost = costs
+        self.left = sum(costs.values())
         self.done_cost = 0.0
-        self.n_todo, self.n_done = len(todo), 0
+        self.n_todo, self.n_done = len(costs), 0
         self.t0 = time.monotonic()
 
     def done(self, rec: PointResult) -> None:
