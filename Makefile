@@ -30,6 +30,7 @@ test-fast: setup
 bench: setup
 	$(PY) bench/bench_exact.py
 	$(PY) bench/bench_fdtd.py
+	$(PY) bench/bench_sweep.py
 
 clean:
 	rm -rf results .pytest_cache

@@ -141,6 +141,14 @@ def test_tables_match_direct_solves(tmp_path):
     assert meta["sweep"]["axes"][0] == {"key": "resonator.radius_um", "values": [4.0, 4.5, 5.0]}
     for png in ("mode_map.png", "q.png", "fsr.png"):
         assert (tmp_path / png).stat().st_size > 10_000
+    import h5py
+
+    with h5py.File(tmp_path / "results.h5") as f:  # the same table in HDF5
+        g = f["modes"]
+        assert [float(v) for v in g["wavelength_nm"][:]] == [float(r["wavelength_nm"]) for r in rows]
+        assert [v.decode() for v in g["polarization"][:]] == [r["polarization"] for r in rows]
+        assert list(g["resonator.radius_um"][:]) == [float(r["resonator.radius_um"]) for r in rows]
+        assert json.loads(f.attrs["metadata"])["counts"]["done"] == 6
 
 
 def test_resume_computes_only_what_is_missing(tmp_path, caplog):

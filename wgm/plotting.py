@@ -217,7 +217,7 @@ def sweep_figure(result, quantity: str):
     """One panel per combination of the other swept keys: ``quantity`` (``"wavelength_nm"``,
     ``"Q"`` or ``"fsr_nm"``) versus the first swept key; points of one mode (polarization,
     radial order, l) connected, colour and marker by family, lines labelled with l at their
-    right end when there are few enough to read."""
+    right end (every line, or every few when there are many)."""
     xkey, panels = _panels(result)
     n = len(panels)
     ncol = min(n, 3)
@@ -229,7 +229,8 @@ def sweep_figure(result, quantity: str):
     for ax, (title, rows) in zip(axes.flat, panels):
         lines = _sweep_lines(rows, xkey)
         seen_fam = set()
-        label_lines = len(lines) <= _MAX_LABELLED_LINES
+        # label every line's l at its end, or every step-th line of a family when there are many
+        step = max(1, math.ceil(len(lines) / _MAX_LABELLED_LINES))
         for (pol, q, num), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
             x = np.array([p[xkey] for p in pts], dtype=float)
             y = np.array([np.nan if p[quantity] is None else p[quantity] for p in pts], dtype=float)
@@ -240,7 +241,7 @@ def sweep_figure(result, quantity: str):
             ax.plot(x, y, ls=st["ls"], lw=1.0, marker=st["marker"], ms=3.5 if len(x) < 60 else 0,
                     color=st["color"], mfc=st["mfc"], label=fam if fam not in seen_fam else None)
             seen_fam.add(fam)
-            if label_lines:
+            if num % step == 0:
                 ok = np.isfinite(y)
                 ax.annotate(f"{'l' if pts[0]['l'] is not None else 'm'}={num}", (x[ok][-1], y[ok][-1]),
                             xytext=(3, 0), textcoords="offset points", fontsize=7, color=st["color"],

@@ -55,7 +55,7 @@ except ModuleNotFoundError:  # Python 3.10
 from . import parallel
 from .config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
 from .errors import ConfigError, UserError, WgmError
-from .results import CSV_COLUMNS, ModeSpectrum, atomic_write, versions
+from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, versions
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
@@ -350,12 +350,37 @@ class SweepResult:
                        {"point": p.index, "id": p.id, "params": _finite(p.params), "status": "pending"})
         return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
 
+    def to_hdf5(self, path) -> Path:
+        """Write the table of :meth:`rows` (one dataset per column under ``modes/``; numbers
+        as float with NaN for blanks, flags as bool, other values as JSON text) and the
+        metadata of :meth:`to_dict` (JSON attribute ``metadata``) to HDF5, atomically."""
+        import h5py
+        import numpy as np
+
+        rows = self.rows()
+        path = Path(path)
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            g = f.create_group("modes")
+            for c in self.columns():
+                vals = [r[c] for r in rows]
+                if vals and all(isinstance(v, bool) for v in vals):
+                    g.create_dataset(c, data=np.array(vals, dtype=bool))
+                elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals):
+                    g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
+                else:
+                    text = [v if isinstance(v, str) else json.dumps(_finite(v)) for v in vals]
+                    g.create_dataset(c, data=np.array(text, dtype=h5py.string_dtype()))
+            f.attrs["metadata"] = json.dumps(self.to_dict(), allow_nan=False, default=_json_default)
+        return path
+
     def write(self, out_dir, *, plots: bool = True) -> list[Path]:
-        """Write ``results.csv``, ``sweep.json`` (and the plots) atomically; return the paths."""
+        """Write ``results.csv``, ``results.h5``, ``sweep.json`` (and the plots) atomically;
+        return the paths."""
         out_dir = Path(out_dir)
         paths = [out_dir / "results.csv", out_dir / "sweep.json"]
         atomic_write(paths[0], self.to_csv())
         atomic_write(paths[1], json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default))
+        paths.append(self.to_hdf5(out_dir / "results.h5"))
         if plots and self.rows():
             from . import plotting
 
