@@ -8,10 +8,7 @@ against the run ids recorded in the point files.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import math
-import os
 from pathlib import Path
 
 import pytest

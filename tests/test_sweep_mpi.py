@@ -111,6 +111,15 @@ def _start_and_wait(cmd, out, n_points):
     pytest.fail("sweep too slow to start")
 
 
+def _ended(proc, when: str) -> int:
+    """The exit status of ``proc``, which must end within a minute (else: kill it, fail)."""
+    try:
+        return proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"the sweep did not end {when}")
+
+
 def _resume_and_check(cmd, out, reference, killed_run_points):
     """Resume: only the missing points are computed, and the table is the uninterrupted one."""
     _run(cmd)
@@ -140,7 +149,7 @@ def test_one_rank_killed_ends_the_job_then_resume(tmp_path, reference):
     cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
     proc = _start_and_wait(cmd, out, 10)
     rank1 = None
-    for pid in subprocess.run(["pgrep", "-f", "wgm sweep"], capture_output=True, text=True).stdout.split():
+    for pid in subprocess.run(["pgrep", "-f", f"wgm sweep.*{out}"], capture_output=True, text=True).stdout.split():
         try:
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
@@ -149,12 +158,7 @@ def test_one_rank_killed_ends_the_job_then_resume(tmp_path, reference):
             rank1 = int(pid)
     assert rank1 is not None, "rank 1 not found"
     os.kill(rank1, signal.SIGKILL)
-    try:
-        code = proc.wait(timeout=60)  # the job must end, not hang with rank 0 waiting for rank 1
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("mpirun did not end after rank 1 was killed")
-    assert code != 0
+    assert _ended(proc, "after rank 1 was killed") != 0  # not a hang with rank 0 waiting for rank 1
     before = _points(out)
     assert 10 <= len(before) < 101
     _resume_and_check(cmd, out, reference, before)
@@ -166,12 +170,7 @@ def test_sigterm_to_mpirun_then_resume(tmp_path, reference):
     cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
     proc = _start_and_wait(cmd, out, 10)
     proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("mpirun did not end on SIGTERM")
-    assert code != 0
+    assert _ended(proc, "on SIGTERM") != 0
     assert not subprocess.run(["pgrep", "-f", str(out)], capture_output=True).stdout  # no rank left behind
     before = _points(out)
     _resume_and_check(cmd, out, reference, before)

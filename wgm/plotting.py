@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from .results import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
-           "sweep_figure", "save_sweep_figures"]
+           "sweep_figure", "save_sweep_figures", "overlay_figure"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -269,3 +269,68 @@ def save_sweep_figures(result, out_dir) -> list:
     if any(r["fsr_nm"] is not None for r in result.rows()):
         paths.append(save(sweep_figure(result, "fsr_nm"), out_dir / "fsr.png"))
     return paths
+
+
+# --------------------------------------------------------------------------------------
+# measured spectra
+
+def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
+    """A measured spectrum (or its peaks) with the model's lines, and the residuals.
+
+    Parameters
+    ----------
+    modes : sequence of Mode
+        The model's modes in the measured range (all of them: unassigned ones are drawn thin).
+    assignments : sequence of Assignment
+        Measured peaks and the modes they are assigned to (``wgm.fitting.assign``).
+    measured : MeasuredSpectrum, optional
+        The measured curve; without it the peaks are drawn as stems.
+    """
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, constrained_layout=True,
+                                  gridspec_kw={"height_ratios": [2.4, 1]})
+    peaks = np.array([a.measured_nm for a in assignments])
+    if measured is not None:
+        y = np.asarray(measured.intensity, dtype=float)
+        span = np.nanmax(y) - np.nanmin(y)
+        ax.plot(measured.wavelength_nm, (y - np.nanmin(y)) / (span if span > 0 else 1), color="k", lw=0.8,
+                label="measured")
+        lo, hi = float(measured.wavelength_nm[0]), float(measured.wavelength_nm[-1])
+    else:
+        ax.vlines(peaks, 0, 1, color="k", lw=1.5, label="measured peaks")
+        pad = 0.05 * (peaks.max() - peaks.min() + 1)
+        lo, hi = float(peaks.min() - pad), float(peaks.max() + pad)
+    assigned = {a.label: a for a in assignments if a.label is not None}
+    seen = set()
+    for m in modes:
+        if not lo <= m.wavelength_nm <= hi:
+            continue
+        fam = m.family
+        st = FAMILY_STYLE(fam) if m.radial_order is not None else {"color": "0.5", "ls": "-"}
+        hit = (m.polarization, m.l, m.radial_order) in assigned
+        ax.axvline(m.wavelength_nm, color=st["color"], ls=st["ls"], lw=1.4 if hit else 0.6,
+                   alpha=0.9 if hit else 0.35, label=fam if fam not in seen else None)
+        seen.add(fam)
+        if hit:
+            ax.annotate(f"{fam} {m.l}", (m.wavelength_nm, 1.02), rotation=90, fontsize=7, color=st["color"],
+                        ha="center", va="bottom", annotation_clip=False)
+    spurious = [a.measured_nm for a in assignments if a.label is None]
+    if spurious:
+        ax.plot(spurious, [0.5] * len(spurious), "x", color="m", ms=8, label="unassigned peak")
+    ax.set_ylabel("intensity (normalised)")
+    ax.set_ylim(-0.05, 1.25)
+    ax.legend(fontsize=8, ncol=4, loc="upper right")
+    if title:
+        ax.set_title(title, fontsize=10, pad=28)
+    res = [(a.measured_nm, 1000 * a.residual_nm, 1000 * (a.measured_err_nm or 0), a.polarization, a.radial_order)
+           for a in assignments if a.residual_nm is not None]
+    for lam, r, e, pol, q in res:
+        st = FAMILY_STYLE(f"{pol}{q}")
+        ax2.errorbar(lam, r, yerr=e if e > 0 else None, marker=st["marker"], color=st["color"], mfc=st["mfc"],
+                     ls="none", capsize=2)
+    ax2.axhline(0, color="0.5", lw=0.8)
+    ax2.set_ylabel("model − measured (pm)")
+    ax2.set_xlabel("wavelength (nm)")
+    ax2.set_xlim(lo, hi)
+    for a_ in (ax, ax2):
+        a_.grid(alpha=0.3)
+    return fig

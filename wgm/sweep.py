@@ -39,7 +39,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import re
 import socket
 import time
