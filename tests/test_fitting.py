@@ -78,6 +78,7 @@ def test_recovers_radius_and_every_l(true_r, start_factor, seed):
     assert result.next_best is None or result.next_best.rms_residual_nm > 10 * result.best.rms_residual_nm
 
 
+@pytest.mark.slow  # 10 s: a 2-D scan
 def test_radius_and_coating_together():
     true_r, true_t = 2.25, 0.062
     peaks, truth = synthetic_peaks(true_r, (540.0, 600.0), thickness_um=true_t, seed=5, drop=0.0, spurious=0)
@@ -91,6 +92,7 @@ def test_radius_and_coating_together():
     _check_labels(result, truth)
 
 
+@pytest.mark.slow  # 10 s: six fits
 def test_stderr_is_honest_over_noise_realisations():
     """(fit - truth) / stderr over independent noise draws has an RMS near 1."""
     z = []

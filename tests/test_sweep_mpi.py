@@ -111,6 +111,20 @@ def _start_and_wait(cmd, out, n_points):
     pytest.fail("sweep too slow to start")
 
 
+def _pids_with(fragment: str) -> list[int]:
+    """Processes whose command line contains ``fragment`` (from /proc: no procps needed)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if fragment in cmd and int(d.name) != os.getpid():
+                pids.append(int(d.name))
+    return pids
+
+
 def _ended(proc, when: str) -> int:
     """The exit status of ``proc``, which must end within a minute (else: kill it, fail)."""
     try:
@@ -149,13 +163,13 @@ def test_one_rank_killed_ends_the_job_then_resume(tmp_path, reference):
     cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
     proc = _start_and_wait(cmd, out, 10)
     rank1 = None
-    for pid in subprocess.run(["pgrep", "-f", f"wgm sweep.*{out}"], capture_output=True, text=True).stdout.split():
+    for pid in _pids_with(str(out)):
         try:
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         except OSError:
             continue
         if b"OMPI_COMM_WORLD_RANK=1" in environ:
-            rank1 = int(pid)
+            rank1 = pid
     assert rank1 is not None, "rank 1 not found"
     os.kill(rank1, signal.SIGKILL)
     assert _ended(proc, "after rank 1 was killed") != 0  # not a hang with rank 0 waiting for rank 1
@@ -171,6 +185,6 @@ def test_sigterm_to_mpirun_then_resume(tmp_path, reference):
     proc = _start_and_wait(cmd, out, 10)
     proc.send_signal(signal.SIGTERM)
     assert _ended(proc, "on SIGTERM") != 0
-    assert not subprocess.run(["pgrep", "-f", str(out)], capture_output=True).stdout  # no rank left behind
+    assert not _pids_with(str(out))  # no rank left behind
     before = _points(out)
     _resume_and_check(cmd, out, reference, before)
