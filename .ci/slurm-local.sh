@@ -64,7 +64,7 @@ cmd_install() {
 write_conf() {
   local host cpus mem
   host=$(hostname -s)
-  cpus=$(nproc)
+  cpus=$(nproc --all)  # --all: plain nproc obeys OMP_NUM_THREADS, which the Makefile sets to 1
   mem=$(free -m | awk '/^Mem:/ {print $2}')
   mem=$((mem * 95 / 100))   # a little below the total: slurmd drains a node with less than RealMemory
   mkdir -p "$CONF_DIR"

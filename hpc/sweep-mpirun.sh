@@ -14,6 +14,7 @@ np=$1; config=$2; out=$3; shift 3
 export OMP_NUM_THREADS=1 MPLBACKEND=Agg
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 opts=()
-if [ "$np" -gt "$(nproc)" ]; then opts+=(--oversubscribe); fi
+# --all: plain nproc obeys OMP_NUM_THREADS (set to 1 above)
+if [ "$np" -gt "$(nproc --all)" ]; then opts+=(--oversubscribe); fi
 # shellcheck disable=SC2086  # WGM_MPIRUN_ARGS: several words
 exec mpirun -np "$np" "${opts[@]}" ${WGM_MPIRUN_ARGS:-} "${WGM:-.venv/bin/wgm}" sweep "$config" --out "$out" "$@"

@@ -47,6 +47,8 @@ _MAX_REASSIGN = 6         # assignment / refit rounds per candidate
 _BAND_MARGIN = 0.03       # model band: the measured range ± 3 % (tracks must cover it while they move)
 _SECOND_RANGE = 0.3       # the second free parameter is scanned over start × (1 ± 0.3) ...
 _SECOND_STEPS = 5         # ... in this many values
+_OUTLIER_SIGMAS = 5.0     # after the fit, a peak farther than 5 robust sigmas from its mode is unassigned
+_TOL_FLOOR = 0.02         # ... but the tightened tolerance stays above 2 % of the initial one
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,15 @@ class _Model:
             cfg = self.config(key)
             if len(self._cache) > 256:
                 self._cache.clear()
-            self._cache[key] = solve(cfg.resonator, Search(self.band, self.max_q, self.pols))
+            # hundreds of trial solves: the solver's per-solve notes would drown the fit's own
+            # log (the final model is solved again with them, see fit())
+            exact_log = logging.getLogger("wgm.exact")
+            level = exact_log.level
+            exact_log.setLevel(logging.ERROR)
+            try:
+                self._cache[key] = solve(cfg.resonator, Search(self.band, self.max_q, self.pols))
+            finally:
+                exact_log.setLevel(level)
         return self._cache[key]
 
     def lines(self, values, labels) -> np.ndarray:
@@ -403,12 +413,23 @@ def _refine(model, free, values, peaks, errs, tol) -> Solution:
     sigma = np.where(good, sigma, np.median(sigma[good]) if good.any() else 1.0)
     scale = np.array([abs(v) for v in values])
     previous = None
+    tol_now = tol
     for _ in range(_MAX_REASSIGN):
-        assigned = assign(peaks, model.spectrum(values).modes, tol, errs)
+        assigned = assign(peaks, model.spectrum(values).modes, tol_now, errs)
         labels = tuple(a.label for a in assigned)
         use = [i for i, a in enumerate(assigned) if a.label is not None]
-        if labels == previous or len(use) <= len(free):
-            break  # converged (or too few assigned peaks to fit: keep these values)
+        if len(use) <= len(free):
+            break  # too few assigned peaks to fit: keep these values
+        if labels == previous:
+            # converged; now that the fit is good, a peak far outside the spread of the
+            # others is better called unassigned than forced onto a mode: tighten and refit
+            r = np.abs([assigned[i].residual_nm for i in use])
+            tight = max(_OUTLIER_SIGMAS * 1.4826 * float(np.median(r)), _TOL_FLOOR * tol,
+                        3.0 * float(np.median(sigma)) if errs is not None else 0.0)
+            if tight >= tol_now or not (r > tight).any():
+                break
+            tol_now = tight
+            continue
         previous = labels
         fun = _residual_function(model, [assigned[i].label for i in use], peaks[use], sigma[use])
         values = tuple(float(v) for v in least_squares(fun, np.array(values), x_scale=scale, diff_step=1e-7,

@@ -286,7 +286,7 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
     measured : MeasuredSpectrum, optional
         The measured curve; without it the peaks are drawn as stems.
     """
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, constrained_layout=True,
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, constrained_layout=True,
                                   gridspec_kw={"height_ratios": [2.4, 1]})
     peaks = np.array([a.measured_nm for a in assignments])
     if measured is not None:
@@ -318,7 +318,7 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
         ax.plot(spurious, [0.5] * len(spurious), "x", color="m", ms=8, label="unassigned peak")
     ax.set_ylabel("intensity (normalised)")
     ax.set_ylim(-0.05, 1.25)
-    ax.legend(fontsize=8, ncol=4, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0))
     if title:
         ax.set_title(title, fontsize=10, pad=28)
     res = [(a.measured_nm, 1000 * a.residual_nm, 1000 * (a.measured_err_nm or 0), a.polarization, a.radial_order)
