@@ -132,3 +132,81 @@ def test_fit_does_not_modify_its_input():
     peaks, _ = synthetic_peaks(2.07, (540.0, 600.0), seed=1, spurious=0)
     fit(raw, peaks, ["resonator.radius_um"], search_range=0.05)
     assert raw == before
+
+
+# --------------------------------------------------------------------------------------
+# the command line, on the example of sims/measured
+
+EXAMPLE = SIMS / "measured" / "coated_microsphere_pl.csv"
+
+
+def _drawn_modes():
+    """The modes the example generator drew, from the CSV's header: {(pol, l, q)}."""
+    line = next(ln for ln in EXAMPLE.read_text().splitlines() if ln.startswith("# modes drawn:"))
+    out = set()
+    for item in line.split(":", 1)[1].split():
+        fam, l_ = item.split(":")
+        out.add((fam[:2], int(l_), int(fam[2:])))
+    return out
+
+
+@pytest.mark.slow  # ~15 s: a two-parameter fit
+def test_example_fit(capsys, tmp_path):
+    from wgm import cli
+
+    code = cli.main(["fit", str(EXAMPLE), str(COATED), "--free",
+                     "resonator.radius_um,resonator.coating.0.thickness_um", "--json", "--out", str(tmp_path)])
+    assert code == 0
+    doc = __import__("json").loads(capsys.readouterr().out)
+    p = doc["parameters"]
+    assert abs(p["resonator.radius_um"]["value"] / 2.07 - 1) < RADIUS_TOL       # truth of the generator
+    assert abs(p["resonator.coating.0.thickness_um"]["value"] / 0.058 - 1) < 0.02
+    labels = {(a["polarization"], a["l"], a["radial_order"]) for a in doc["assignments"] if a["l"] is not None}
+    assert labels == _drawn_modes()          # every drawn mode found and labelled, nothing else
+    assert doc["n_spurious"] >= 1            # the cosmic-ray spike is not assigned
+    assert doc["rms_residual_nm"] < 0.01
+    assert doc["ambiguity"]["next_best_rms_residual_nm"] > 10 * doc["rms_residual_nm"]
+    for name in ("fit.json", "assignments.csv", "fit.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_compare_at_the_true_parameters(capsys, tmp_path):
+    from wgm import cli
+
+    code = cli.main(["compare", str(EXAMPLE), str(COATED), "--set", "resonator.radius_um=2.07",
+                     "--set", "resonator.coating.0.thickness_um=0.058", "--json", "--out", str(tmp_path)])
+    assert code == 0
+    doc = __import__("json").loads(capsys.readouterr().out)
+    hits = [a for a in doc["assignments"] if a["l"] is not None]
+    assert {(a["polarization"], a["l"], a["radial_order"]) for a in hits} >= _drawn_modes()
+    # peak fits of Q ~ 2000-4000 lines on a 20 pm grid: centres to well under 10 pm
+    assert max(abs(a["residual_nm"]) for a in hits if (a["polarization"], a["l"], a["radial_order"])
+               in _drawn_modes()) < 0.01
+    assert (tmp_path / "compare.png").stat().st_size > 0
+
+
+def test_fit_a_peak_list(tmp_path, capsys):
+    from wgm import cli
+
+    peaks, truth = synthetic_peaks(2.07, (540.0, 600.0), seed=7, drop=0.0, spurious=0)
+    f = tmp_path / "peaks.txt"
+    f.write_text("# peak wavelengths (nm)\n" + "\n".join(f"{p:.4f}" for p in peaks) + "\n")
+    code = cli.main(["fit", str(f), str(COATED), "--free", "resonator.radius_um", "--set",
+                     "search.max_radial_order=2", "--search-range", "0.05"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "resonator.radius_um = 2.07" in out and "unassigned" not in out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["fit", "nope.csv", str(COATED), "--free", "resonator.radius_um"], "nope.csv"),
+    (["fit", str(EXAMPLE), str(COATED), "--free", "resonator.radius_mm"], "radius_mm"),
+    (["fit", str(EXAMPLE), str(COATED), "--free", "resonator.radius_um", "--search-range", "2"], "search-range"),
+    (["compare", str(EXAMPLE), "missing.toml"], "missing.toml"),
+])
+def test_cli_mistakes_exit_2(args, fragment, capsys):
+    from wgm import cli
+
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -307,6 +307,17 @@ def _assignments_csv(assignments) -> str:
     return buf.getvalue()
 
 
+def _json_safe(v):
+    """Plain data with NaN/inf (e.g. the error of a peak whose fit failed) as null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    return v
+
+
 def _write_measured_outputs(out_dir, doc, assignments, fig) -> list:
     from . import plotting
     from .results import atomic_write
@@ -332,7 +343,7 @@ def _cmd_fit(args, out) -> int:
     keys = [k.strip() for k in args.free.split(",") if k.strip()]
     result = fit(raw, peaks, keys, peak_errors_nm=errs, search_range=args.search_range,
                  tolerance_nm=args.tolerance_nm, base_dir=args.config.parent, source=str(args.spectrum))
-    doc = {"command": "fit", **result.to_dict(), "peaks": [p.to_dict() for p in records]}
+    doc = _json_safe({"command": "fit", **result.to_dict(), "peaks": [p.to_dict() for p in records]})
     if args.out is not None:
         fig = plotting.overlay_figure(result.model.modes, result.best.assignments, measured,
                                       title=f"fit of {args.spectrum.name}: " + ", ".join(
@@ -382,10 +393,10 @@ def _cmd_compare(args, out) -> int:
     assignments = assign(peaks, spectrum.modes, tol, errs)
     res = [a.residual_nm for a in assignments if a.residual_nm is not None]
     rms = math.sqrt(sum(r * r for r in res) / len(res)) if res else None
-    doc = {"command": "compare", "source": str(args.spectrum), "method": args.method, "tolerance_nm": tol,
-           "rms_residual_nm": rms, "n_peaks": len(peaks), "n_assigned": len(res),
-           "assignments": [a.to_dict() for a in assignments], "peaks": [p.to_dict() for p in records],
-           "model": spectrum.to_dict()}
+    doc = _json_safe({"command": "compare", "source": str(args.spectrum), "method": args.method,
+                      "tolerance_nm": tol, "rms_residual_nm": rms, "n_peaks": len(peaks), "n_assigned": len(res),
+                      "assignments": [a.to_dict() for a in assignments], "peaks": [p.to_dict() for p in records],
+                      "model": spectrum.to_dict()})
     if args.out is not None:
         fig = plotting.overlay_figure(spectrum.modes, assignments, measured,
                                       title=f"{args.spectrum.name} vs {args.method} modes of {args.config.name}")

@@ -358,8 +358,10 @@ def default_tolerance_nm(modes, peaks_nm, peak_errors_nm=None) -> float:
     lam = lam[(lam > peaks[0]) & (lam < peaks[-1])]
     spacing = float(np.median(np.diff(lam))) if len(lam) > 2 else float(peaks[-1] - peaks[0]) / max(len(peaks), 1)
     tol = 0.2 * spacing
-    if peak_errors_nm is not None and len(peak_errors_nm):
-        tol = max(tol, 3.0 * float(np.median(peak_errors_nm)))
+    errs = np.asarray(peak_errors_nm if peak_errors_nm is not None else [], dtype=float)
+    errs = errs[np.isfinite(errs)]
+    if len(errs):
+        tol = max(tol, 3.0 * float(np.median(errs)))
     return tol
 
 
