@@ -97,8 +97,6 @@ def test_read_peak_list(tmp_path):
 
 def test_read_measurement_of_the_example_spectrum():
     path = Path(__file__).resolve().parent.parent / "sims" / "measured" / "coated_microsphere_pl.csv"
-    if not path.exists():
-        pytest.skip("no example spectrum")
     sp = read_measurement(path)
     assert isinstance(sp, MeasuredSpectrum) and len(sp) > 1000
     peaks = find_peaks(sp)
