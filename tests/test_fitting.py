@@ -210,3 +210,32 @@ def test_cli_mistakes_exit_2(args, fragment, capsys):
     code = cli.main(args)
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # one small FDTD run (~10 s)
+def test_compare_with_fdtd(tmp_path, capfd):
+    """`wgm compare --method fdtd`: peaks of a 2-D disk (from the exact solver) against Meep's
+    modes of that disk: assigned to the same modes, within FDTD's discretisation error."""
+    from wgm import cli, fdtd
+
+    if fdtd.mp is None:
+        pytest.skip("Meep is not installed")
+
+    cfg_path = SIMS / "disk_2d.toml"
+    # constant indices: FDTD takes materials at its band centre, the exact solver at each mode
+    over = ["resonator.radius_um=1.5", "resonator.index=1.46", "resonator.coating.0.index=2.0", "fdtd.m=[21]",
+            "search.max_radial_order=1"]
+    cfg = load_config(cfg_path, over + ["search.wavelength_nm=[540, 620]"])
+    modes = [m for m in solve(cfg.resonator, cfg.search).modes if m.m == 21]  # TE and TM, Q ~ 400-700
+    assert len(modes) >= 2
+    f = tmp_path / "peaks.txt"
+    f.write_text("\n".join(f"{m.wavelength_nm:.4f}" for m in modes) + "\n")
+    code = cli.main(["compare", str(f), str(cfg_path), "--method", "fdtd", "--json",
+                     *[a for o in over for a in ("--set", o)]])
+    assert code == 0
+    doc = __import__("json").loads(capfd.readouterr().out)
+    by_label = {(a["polarization"], a["l"], a["radial_order"]): a for a in doc["assignments"]}
+    for m in modes:
+        a = by_label[(m.polarization, m.l, m.radial_order)]
+        # FDTD at its default resolution: within 0.1 % of the exact wavelength (README validation)
+        assert abs(a["residual_nm"]) < 1e-3 * m.wavelength_nm

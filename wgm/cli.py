@@ -379,8 +379,9 @@ def _cmd_compare(args, out) -> int:
     cfg = load_config(args.config, args.overrides)
     measured, peaks, errs, records = _read_peaks(args)
     lo, hi = (float(measured.wavelength_nm[0]), float(measured.wavelength_nm[-1])) if measured is not None \
-        else (min(peaks) - 1.0, max(peaks) + 1.0)
-    search = Search((lo, hi), cfg.search.max_radial_order, cfg.search.polarizations)
+        else (min(peaks), max(peaks))
+    pad = max(2.0, 0.01 * hi)  # modes just outside the range still pair with peaks near its edges
+    search = Search((lo - pad, hi + pad), cfg.search.max_radial_order, cfg.search.polarizations)
     if args.method == "fdtd":
         from . import fdtd
 
