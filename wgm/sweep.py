@@ -552,8 +552,8 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
     def record(i: int, outcome: tuple) -> PointResult:
         modes, vers, error, seconds, finished, host, rank = outcome
         p = sweep.points[i]
-        spectrum = (ModeSpectrum(p.config.resonator, p.config.search, sweep.method, modes, vers)
-                    if modes is not None else None)
+        search = p.config.fdtd.band(p.config.search) if sweep.method == "fdtd" else p.config.search
+        spectrum = ModeSpectrum(p.config.resonator, search, sweep.method, modes, vers) if modes is not None else None
         return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, error,
                            seconds, finished, run_id, host, rank)
 
