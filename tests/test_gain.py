@@ -1,0 +1,85 @@
+"""Gain figures of single modes (exact solver): confinement factors and thresholds.
+
+Independent checks: (1) scaling every index of the problem, surroundings included, by
+``1 + iρ`` changes ω by exactly ``1/(1 + iρ)``, so the confinement factors of all regions add
+up to 1; (2) the exact threshold (a root search in the gain) agrees with the first-order
+closed form 2π n_g/(λ Q Γ) up to the neglected second-order term, of relative size ~1/(QΓ).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from wgm.errors import ConfigError
+from wgm.exact import solve_order
+from wgm.gain import WithGain, confinement, mode_gain, with_gain
+from wgm.materials import ConstantIndex
+from wgm.resonator import Coating, Resonator, Sphere
+
+# the theory notes' coated sphere: 2 µm, n = 1.46, 50 nm n = 2.0 shell, in air
+RES = Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0)),), ConstantIndex(1.0))
+MODES = [("TE", 29, 1), ("TM", 29, 1), ("TE", 27, 2)]
+
+
+def _surroundings_gamma(res, pol, l, q, eta=1e-4):
+    def inv_q(rel):
+        m = solve_order(replace(res, surroundings=WithGain(res.surroundings, rel=rel)), pol, l, q)
+        return -2 * m.size_parameter[1] / m.size_parameter[0]
+    return (inv_q(eta / 2) - inv_q(-eta / 2)) / (2 * eta)
+
+
+@pytest.mark.parametrize("label", MODES)
+def test_confinement_factors_add_up_to_one(label):
+    core = confinement(RES, "core", *label)
+    coat = confinement(RES, "coating", *label)
+    out = _surroundings_gamma(RES, *label)
+    assert 0 < core < 1 and 0 < coat < 1 and 0 < out < 1
+    # exact identity of the scaled problem; the central difference is accurate to ~η² = 1e-8
+    assert core + coat + out == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("label", MODES)
+def test_exact_threshold_matches_closed_form(label):
+    g = mode_gain(RES, "coating", *label)
+    # the root is a real frequency: Q at threshold is infinite
+    at = solve_order(with_gain(RES, "coating", k_gain=g.threshold_gain_per_cm * g.threshold_wavelength_nm * 1e-7
+                               / (4 * 3.141592653589793)), *label)
+    assert abs(at.size_parameter[1]) < 1e-9 * at.size_parameter[0]
+    # non-dispersive shell: n_g = n = 2.0; first order neglects terms of relative size ~1/(QΓ)
+    assert g.group_index == pytest.approx(2.0)
+    assert g.closed_form_gain_per_cm == pytest.approx(g.threshold_gain_per_cm, rel=1.0 / (g.Q * g.confinement))
+
+
+def test_threshold_values_of_the_coated_sphere():
+    """Regression figures (measured with this code, consistent with the two checks above):
+    the TE1 mode has the lowest threshold: high Q and 42 % of its energy in the film."""
+    gains = {lab: mode_gain(RES, "coating", *lab) for lab in MODES}
+    te1 = gains[("TE", 29, 1)]
+    assert te1.confinement == pytest.approx(0.4238, abs=1e-3)
+    assert te1.threshold_gain_per_cm == pytest.approx(7.994, rel=1e-3)
+    assert min(gains.values(), key=lambda g: g.threshold_gain_per_cm) is te1
+
+
+def test_absorbing_film_needs_more_gain():
+    lossy = Resonator(RES.shape, (Coating(0.05, ConstantIndex(2.0, 1e-4)),), RES.surroundings)
+    a, b = mode_gain(RES, "coating", "TE", 29, 1), mode_gain(lossy, "coating", "TE", 29, 1)
+    # the gain must first cancel the film's own absorption 4πk/λ (~21 cm⁻¹ at 600 nm)
+    assert b.threshold_gain_per_cm - a.threshold_gain_per_cm == pytest.approx(4 * 3.14159265 * 1e-4 / 599.9e-7,
+                                                                              rel=0.02)
+
+
+@pytest.mark.parametrize("region, fragment", [
+    ("shell", "allowed: 'core', 'coating', 'coating.N'"),
+    ("coating.3", "has 1 coating"),
+])
+def test_bad_region(region, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        confinement(RES, region, "TE", 29, 1)
+
+
+def test_no_coating():
+    bare = Resonator(RES.shape, (), RES.surroundings)
+    with pytest.raises(ConfigError, match="no coating"):
+        mode_gain(bare, "coating", "TE", 29, 1)
