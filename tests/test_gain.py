@@ -47,8 +47,10 @@ def test_exact_threshold_matches_closed_form(label):
     at = solve_order(with_gain(RES, "coating", k_gain=g.threshold_gain_per_cm * g.threshold_wavelength_nm * 1e-7
                                / (4 * 3.141592653589793)), *label)
     assert abs(at.size_parameter[1]) < 1e-9 * at.size_parameter[0]
-    # non-dispersive shell: n_g = n = 2.0; first order neglects terms of relative size ~1/(QΓ)
+    # non-dispersive shell: n_g = n = 2.0, the energy share is the response confinement;
+    # first order neglects terms of relative size ~1/(QΓ)
     assert g.group_index == pytest.approx(2.0)
+    assert g.confinement == pytest.approx(g.response_confinement, rel=1e-6)
     assert g.closed_form_gain_per_cm == pytest.approx(g.threshold_gain_per_cm, rel=1.0 / (g.Q * g.confinement))
 
 
@@ -83,3 +85,29 @@ def test_no_coating():
     bare = Resonator(RES.shape, (), RES.surroundings)
     with pytest.raises(ConfigError, match="no coating"):
         mode_gain(bare, "coating", "TE", 29, 1)
+
+
+def test_threshold_command(tmp_path, capsys):
+    """`wgm threshold`: every mode with Γ and g_th; with a strong gain band at the TE1 mode of the
+    constant-index sphere, that mode lases first."""
+    import json
+
+    from wgm import cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('schema_version = 1\n[resonator]\nshape = "sphere"\nradius_um = 2.0\nindex = 1.46\n'
+                   '[[resonator.coating]]\nthickness_um = 0.05\nindex = 2.0\n'
+                   '[search]\nwavelength_nm = [590.0, 610.0]\nmax_radial_order = 1\n'
+                   '[gain]\npeak_gain_per_cm = 50.0\npeak_wavelength_nm = 600.0\nfwhm_nm = 10.0\n')
+    assert cli.main(["threshold", str(cfg), "--json", "--out", str(tmp_path / "o")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    first = doc["first_to_lase"]
+    assert (first["polarization"], first["l"], first["radial_order"]) == ("TE", 29, 1)
+    assert first["threshold_gain_per_cm"] == pytest.approx(7.994, rel=1e-3) and first["can_lase"]
+    assert all({"confinement", "threshold_gain_per_cm"} <= set(m) for m in doc["modes"])
+    assert (tmp_path / "o" / "threshold.png").stat().st_size > 10_000
+    # bad gain parameters: one line, exit 2
+    assert cli.main(["threshold", str(cfg), "--set", "gain.peak_gain_per_cm=-5"]) == 2
+    assert "gain.peak_gain_per_cm" in capsys.readouterr().err
+    assert cli.main(["threshold", str(cfg), "--gain-region", "shell"]) == 2
+    assert "allowed: 'core', 'coating', 'coating.N'" in capsys.readouterr().err

@@ -4,6 +4,7 @@
 ``wgm sweep CONFIG --vary KEY=START:STOP:N [...] --out DIR [--method exact|fdtd] [--procs-per-sim K]``
 ``wgm fit SPECTRUM CONFIG --free KEY[,KEY...] [--json] [--out DIR]``
 ``wgm compare SPECTRUM CONFIG [--method exact|fdtd] [--json] [--out DIR]``
+``wgm threshold CONFIG [--gain-region REGION] [--json] [--out DIR]``
 ``wgm materials [NAME ...] [--wavelength-nm W ...]``
 
 Mistakes in the input (files, keys, values) end with a one-line message on stderr and
@@ -106,6 +107,19 @@ def _parser() -> argparse.ArgumentParser:
                                     "assign each measured peak to the nearest mode.")
     measured_args(co)
     co.add_argument("--method", choices=["exact", "fdtd"], default="exact", help="solver (default exact)")
+
+    th = sub.add_parser("threshold", help="threshold gain of every mode of a resonator with a gain film",
+                        description="Confinement factor and threshold material gain (cm⁻¹) of every mode of the "
+                                    "search (exact solver), compared with the film's gain spectrum (the config's "
+                                    "[gain] table; default: a CsPbBr3-nanocrystal band, 500 cm⁻¹ at 525 nm).")
+    th.add_argument("config", type=Path, help="TOML config file")
+    th.add_argument("--gain-region", default=None, metavar="REGION",
+                    help="core, coating (all coatings) or coating.N (default: [gain] region, else coating)")
+    th.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set gain.peak_gain_per_cm=800 (repeatable)")
+    th.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    th.add_argument("--out", type=Path, metavar="DIR", help="write threshold.json, threshold.csv, threshold.png")
+    th.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
 
     mat = sub.add_parser("materials", help="list library materials or print their index",
                          description="List the material library, or print n + ik of materials at given wavelengths.")
@@ -413,6 +427,58 @@ def _cmd_compare(args, out) -> int:
     return 0
 
 
+def _cmd_threshold(args, out) -> int:
+    import csv
+    import io
+    from dataclasses import replace
+
+    from . import plotting
+    from .config import apply_overrides, parse_config, read_config_file
+    from .gain import parse_gain, thresholds
+    from .results import atomic_write
+
+    raw = apply_overrides(read_config_file(args.config), args.overrides)
+    cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
+    gain = parse_gain(raw.get("gain"))
+    if args.gain_region is not None:
+        gain = replace(gain, region=args.gain_region)
+    result = thresholds(cfg.resonator, cfg.search, gain)
+    doc = _json_safe(result.to_dict())
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
+        atomic_write(args.out / "threshold.json", json.dumps(doc, indent=2, allow_nan=False))
+        buf = io.StringIO()
+        cols = ["polarization", "l", "radial_order", "wavelength_nm", "Q", "confinement", "threshold_gain_per_cm",
+                "closed_form_gain_per_cm", "threshold_wavelength_nm", "available_gain_per_cm", "pump_margin",
+                "can_lase"]
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        for m in doc["modes"]:
+            w.writerow(["" if m[c] is None else (repr(m[c]) if isinstance(m[c], float) else m[c]) for c in cols])
+        atomic_write(args.out / "threshold.csv", buf.getvalue())
+        plotting.save(plotting.threshold_figure(result), args.out / "threshold.png")
+    if args.json:
+        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return 0
+    g = result.gain
+    lines = [f"{len(result.modes)} modes, gain in {g.region}: available {g.peak_gain_per_cm:g} cm⁻¹ at "
+             f"{g.peak_wavelength_nm:g} nm (FWHM {g.fwhm_nm:g} nm); {len(result.lasing)} can lase",
+             f"{'pol':>4} {'l':>5} {'q':>3} {'wavelength_nm':>14} {'Q':>10} {'Gamma':>7} {'g_th_cm-1':>11} "
+             f"{'closed_form':>11} {'available':>10} {'margin':>8}"]
+    for lm in result.modes:
+        m, mg = lm.mode, lm.gain
+        lines.append(f"{m.polarization:>4} {m.l:5d} {m.radial_order:3d} {m.wavelength_nm:14.4f} {m.Q:10.4g} "
+                     f"{mg.confinement:7.4f} {mg.threshold_gain_per_cm:11.4g} {mg.closed_form_gain_per_cm:11.4g} "
+                     f"{lm.available_gain_per_cm:10.4g} {lm.pump_margin:8.3g}{'  lases' if lm.can_lase else ''}")
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
 def _cmd_materials(args) -> int:
     from .materials import LIBRARY, library_material
 
@@ -471,6 +537,8 @@ def main(argv=None) -> int:
             return _cmd_fit(args, out)
         if args.command == "compare":
             return _cmd_compare(args, out)
+        if args.command == "threshold":
+            return _cmd_threshold(args, out)
         return _cmd_materials(args)
     except UserError as exc:
         if args.command != "sweep" or _io_rank():  # a sweep's mistakes are raised on every rank alike

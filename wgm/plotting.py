@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from .results import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
-           "sweep_figure", "save_sweep_figures", "overlay_figure"]
+           "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -333,4 +333,44 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
     ax2.set_xlim(lo, hi)
     for a_ in (ax, ax2):
         a_.grid(alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# lasing
+
+def threshold_figure(result):
+    """Threshold gain of every mode against the film's gain spectrum (log scale; filled:
+    the mode can lase), and the modes that can lase as lines whose height is their pump
+    margin above 1 (a ranking of which lase first, not a rate-equation spectrum)."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, constrained_layout=True,
+                                  gridspec_kw={"height_ratios": [2.2, 1]})
+    lo, hi = result.search.wavelength_nm
+    lam = np.linspace(lo, hi, 400)
+    ax.semilogy(lam, result.gain.at(lam), color="k", lw=1.5,
+                label=f"available gain ({result.gain.peak_gain_per_cm:g} cm⁻¹ at {result.gain.peak_wavelength_nm:g} nm)")
+    seen = set()
+    for lm in result.modes:
+        fam = lm.mode.family
+        st = FAMILY_STYLE(fam)
+        ax.semilogy(lm.gain.threshold_wavelength_nm, lm.gain.threshold_gain_per_cm, ls="none", marker=st["marker"],
+                    color=st["color"], mfc=st["color"] if lm.can_lase else "none",
+                    label=fam if fam not in seen else None)
+        seen.add(fam)
+        if lm.can_lase:
+            ax.annotate(f"{lm.mode.l}", (lm.gain.threshold_wavelength_nm, lm.gain.threshold_gain_per_cm),
+                        xytext=(3, 3), textcoords="offset points", fontsize=7, color=st["color"])
+    ax.set_ylabel("threshold gain (cm⁻¹)")
+    ax.legend(fontsize=8, ncol=3)
+    ax.grid(alpha=0.3, which="both")
+    ax.set_title(f"{_title(result)}: gain in {result.gain.region}", fontsize=10)
+    for lm in result.lasing:
+        st = FAMILY_STYLE(lm.mode.family)
+        ax2.vlines(lm.gain.threshold_wavelength_nm, 0, lm.pump_margin - 1, color=st["color"], lw=2)
+    if not result.lasing:
+        ax2.text(0.5, 0.5, "no mode reaches threshold", transform=ax2.transAxes, ha="center", va="center")
+    ax2.set_ylabel("available / threshold − 1")
+    ax2.set_xlabel("wavelength (nm)")
+    ax2.set_xlim(lo, hi)
+    ax2.grid(alpha=0.3)
     return fig
