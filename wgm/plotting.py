@@ -360,6 +360,8 @@ def threshold_figure(result):
         if lm.can_lase:
             ax.annotate(f"{lm.mode.l}", (lm.gain.threshold_wavelength_nm, lm.gain.threshold_gain_per_cm),
                         xytext=(3, 3), textcoords="offset points", fontsize=7, color=st["color"])
+    ths = [lm.gain.threshold_gain_per_cm for lm in result.modes]
+    ax.set_ylim(bottom=min(ths + [result.gain.peak_gain_per_cm]) / 20)  # not the gain band's far tails
     ax.set_ylabel("threshold gain (cm⁻¹)")
     ax.legend(fontsize=8, ncol=3)
     ax.grid(alpha=0.3, which="both")
