@@ -125,3 +125,62 @@ def test_uniform_gain_sphere_matches_the_theory_notes():
         if m.polarization == "TE":
             assert 0.90 <= g.confinement <= 0.94
         assert g.closed_form_gain_per_cm == pytest.approx(g.threshold_gain_per_cm, rel=1e-4)
+
+
+# --------------------------------------------------------------------------------------
+# two-photon pumping
+
+def test_pump_model_round_trip():
+    """The fluence returned creates, by two-photon absorption, exactly the excitons that give the
+    requested gain: ⟨N⟩ = σ₂F²/(2τ_p(hν)²)·s and g = σ_g N_nc (⟨N⟩ − N_tr)."""
+    from wgm.gain import TwoPhotonPump
+
+    p = TwoPhotonPump(exciton_lifetime_ps=1e9)  # s -> 1: no decay during the pulse
+    h, c = 6.62607015e-34, 2.99792458e8
+    for g in (0.0, 10.0, 500.0, 5000.0):
+        f = p.threshold_fluence_mj_per_cm2(g) * 1e-3            # J/cm²
+        photons = f / (h * c / 800e-9)                            # photons/cm²
+        n = p.two_photon_cross_section_gm * 1e-50 * photons ** 2 / (2 * 100e-15)
+        gain = p.gain_cross_section_cm2 * p.nanocrystal_density_per_cm3 * (n - p.transparency_excitons)
+        assert gain == pytest.approx(g, abs=1e-9 * 5000)
+    # a larger cross-section lowers the threshold as 1/sqrt(σ₂); decay during the pulse raises it
+    assert TwoPhotonPump(two_photon_cross_section_gm=4e6).threshold_fluence_mj_per_cm2(100) == pytest.approx(
+        TwoPhotonPump().threshold_fluence_mj_per_cm2(100) / 2, rel=1e-12)
+    assert TwoPhotonPump(exciton_lifetime_ps=0.05).threshold_fluence_mj_per_cm2(100) > \
+        TwoPhotonPump().threshold_fluence_mj_per_cm2(100)
+
+
+@pytest.mark.parametrize("table, fragment", [
+    ({"pulse_fs": -1}, "pump.pulse_fs"),
+    ({"two_photon_cross_section": 1e6}, "did you mean"),
+    ({"nanocrystal_density_per_cm3": "lots"}, "must be a positive number"),
+])
+def test_bad_pump_parameters(table, fragment):
+    from wgm.gain import parse_pump
+
+    with pytest.raises(ConfigError, match=fragment):
+        parse_pump(table)
+
+
+def test_pump_threshold_versus_radius(tmp_path, capsys):
+    import json
+
+    from wgm import cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('schema_version = 1\n[resonator]\nshape = "sphere"\nradius_um = 2.0\nindex = 1.46\n'
+                   '[[resonator.coating]]\nthickness_um = 0.05\nindex = 2.0\n'
+                   '[search]\nwavelength_nm = [590.0, 610.0]\nmax_radial_order = 1\n'
+                   '[gain]\npeak_gain_per_cm = 50.0\npeak_wavelength_nm = 600.0\nfwhm_nm = 10.0\n'
+                   '[pump]\ngain_cross_section_cm2 = 1e-16\n')
+    assert cli.main(["threshold", str(cfg), "--radii-um", "2.0,2.05", "--json", "--out", str(tmp_path / "o")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    rows = doc["pump"]["vs_radius"]
+    assert [r["radius_um"] for r in rows] == [2.0, 2.05]
+    r0 = rows[0]
+    assert (r0["polarization"], r0["l"]) == ("TE", 29)
+    from wgm.gain import TwoPhotonPump
+
+    expected = TwoPhotonPump(gain_cross_section_cm2=1e-16).threshold_fluence_mj_per_cm2(r0["peak_gain_needed_per_cm"])
+    assert r0["threshold_fluence_mj_per_cm2"] == pytest.approx(expected)
+    assert (tmp_path / "o" / "pump_threshold.png").stat().st_size > 5_000

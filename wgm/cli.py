@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="core, coating (all coatings) or coating.N (default: [gain] region, else coating)")
     th.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config key, e.g. --set gain.peak_gain_per_cm=800 (repeatable)")
+    th.add_argument("--radii-um", default=None, metavar="START:STOP:N",
+                    help="also: the first mode to lase and its two-photon pump threshold ([pump] table) for N "
+                         "core radii -> pump_threshold.csv/.png (with --out) and 'pump' in --json")
     th.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
     th.add_argument("--out", type=Path, metavar="DIR", help="write threshold.json, threshold.csv, threshold.png")
     th.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
@@ -434,7 +437,7 @@ def _cmd_threshold(args, out) -> int:
 
     from . import plotting
     from .config import apply_overrides, parse_config, read_config_file
-    from .gain import parse_gain, thresholds
+    from .gain import parse_gain, parse_pump, threshold_vs_radius, thresholds
     from .results import atomic_write
 
     raw = apply_overrides(read_config_file(args.config), args.overrides)
@@ -442,8 +445,20 @@ def _cmd_threshold(args, out) -> int:
     gain = parse_gain(raw.get("gain"))
     if args.gain_region is not None:
         gain = replace(gain, region=args.gain_region)
+    pump = parse_pump(raw.get("pump"))
+    radii = None
+    if args.radii_um is not None:
+        from .sweep import parse_axis
+
+        radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
+        if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
+            raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
     result = thresholds(cfg.resonator, cfg.search, gain)
     doc = _json_safe(result.to_dict())
+    rows = None
+    if radii is not None:
+        rows = threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)
+        doc["pump"] = _json_safe({"model": pump.to_dict(), "vs_radius": rows})
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
@@ -460,6 +475,16 @@ def _cmd_threshold(args, out) -> int:
             w.writerow(["" if m[c] is None else (repr(m[c]) if isinstance(m[c], float) else m[c]) for c in cols])
         atomic_write(args.out / "threshold.csv", buf.getvalue())
         plotting.save(plotting.threshold_figure(result), args.out / "threshold.png")
+        if rows is not None:
+            buf = io.StringIO()
+            keys = ["radius_um", "diameter_um", "polarization", "l", "radial_order", "wavelength_nm", "Q",
+                    "confinement", "threshold_gain_per_cm", "peak_gain_needed_per_cm", "threshold_fluence_mj_per_cm2"]
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(keys)
+            for r in rows:
+                w.writerow(["" if r.get(k) is None else r[k] for k in keys])
+            atomic_write(args.out / "pump_threshold.csv", buf.getvalue())
+            plotting.save(plotting.pump_figure(rows, pump), args.out / "pump_threshold.png")
     if args.json:
         out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
         return 0
@@ -473,6 +498,13 @@ def _cmd_threshold(args, out) -> int:
         lines.append(f"{m.polarization:>4} {m.l:5d} {m.radial_order:3d} {m.wavelength_nm:14.4f} {m.Q:10.4g} "
                      f"{mg.confinement:7.4f} {mg.threshold_gain_per_cm:11.4g} {mg.closed_form_gain_per_cm:11.4g} "
                      f"{lm.available_gain_per_cm:10.4g} {lm.pump_margin:8.3g}{'  lases' if lm.can_lase else ''}")
+    if rows is not None:
+        lines.append(f"two-photon pump threshold at {pump.wavelength_nm:g} nm vs core radius (model: [pump]):")
+        for r in rows:
+            f = r["threshold_fluence_mj_per_cm2"]
+            lines.append(f"  R = {r['radius_um']:8.4g} µm: " + ("no mode lases" if f is None else
+                         f"{r['polarization']}{r['radial_order']} l={r['l']} at {r['wavelength_nm']:.2f} nm, "
+                         f"g_th {r['threshold_gain_per_cm']:.3g} cm⁻¹, F_th {f:.3g} mJ/cm²"))
     if args.out is not None:
         lines.append(f"results in {args.out}/")
     out.write("\n".join(lines) + "\n")

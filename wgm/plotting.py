@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from .results import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
-           "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure"]
+           "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure", "pump_figure"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -375,4 +375,28 @@ def threshold_figure(result):
     ax2.set_xlabel("wavelength (nm)")
     ax2.set_xlim(lo, hi)
     ax2.grid(alpha=0.3)
+    return fig
+
+
+def pump_figure(rows, pump):
+    """Threshold pump fluence (two-photon pumping) versus the sphere's outer diameter, each point
+    labelled with the mode that lases first."""
+    fig, ax = plt.subplots(figsize=(8, 4.8), constrained_layout=True)
+    pts = [r for r in rows if r["threshold_fluence_mj_per_cm2"] is not None]
+    if pts:
+        d = [r["diameter_um"] for r in pts]
+        f = [r["threshold_fluence_mj_per_cm2"] for r in pts]
+        ax.plot(d, f, "o-", color="#1f77b4")
+        for r in pts:
+            ax.annotate(f"{r['polarization']}{r['radial_order']} {r['l']}", (r["diameter_um"],
+                        r["threshold_fluence_mj_per_cm2"]), xytext=(3, 4), textcoords="offset points", fontsize=7)
+    none = [r["diameter_um"] for r in rows if r["threshold_fluence_mj_per_cm2"] is None]
+    if none:
+        ax.plot(none, [ax.get_ylim()[0] if pts else 0] * len(none), "x", color="m", label="no mode lases")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("outer diameter (µm)")
+    ax.set_ylabel(f"threshold fluence at {pump.wavelength_nm:g} nm (mJ/cm²)")
+    ax.set_title(f"two-photon pumping: σ₂ = {pump.two_photon_cross_section_gm:.2g} GM, "
+                 f"{pump.pulse_fs:g} fs pulses (model parameters: see [pump])", fontsize=9)
+    ax.grid(alpha=0.3)
     return fig
