@@ -184,3 +184,29 @@ def test_pump_threshold_versus_radius(tmp_path, capsys):
     expected = TwoPhotonPump(gain_cross_section_cm2=1e-16).threshold_fluence_mj_per_cm2(r0["peak_gain_needed_per_cm"])
     assert r0["threshold_fluence_mj_per_cm2"] == pytest.approx(expected)
     assert (tmp_path / "o" / "pump_threshold.png").stat().st_size > 5_000
+
+
+@pytest.mark.slow  # three FDTD runs, ~2.5 min
+def test_fdtd_gain_extrapolates_to_the_exact_threshold():
+    """FDTD with the film's gain as a negative conductivity: Q at 0, 30 and 60 % of the exact
+    threshold gain; 1/Q is linear in the gain and its zero is the FDTD threshold (issue: within
+    5 % of the exact one; measured here 1.5 %)."""
+    import numpy as np
+
+    from wgm import fdtd
+    from wgm.resonator import FdtdSettings, Search
+
+    if fdtd.mp is None:
+        pytest.skip("Meep is not installed")
+    g = mode_gain(RES, "coating", "TE", 29, 1)
+    k_th = g.threshold_gain_per_cm * g.threshold_wavelength_nm * 1e-7 / (4 * np.pi)
+    ks, inv_q = [], []
+    for frac in (0.0, 0.3, 0.6):
+        sp = fdtd.solve(with_gain(RES, "coating", k_gain=frac * k_th), Search((590.0, 610.0), 1),
+                        FdtdSettings(m=(29,)))
+        (mode,) = [m for m in sp.modes if (m.polarization, m.l, m.radial_order) == ("TE", 29, 1)]
+        assert mode.q_resolved
+        ks.append(frac * k_th)
+        inv_q.append(1.0 / mode.Q)
+    slope, intercept = np.polyfit(ks, inv_q, 1)
+    assert -intercept / slope == pytest.approx(k_th, rel=0.05)
