@@ -282,19 +282,24 @@ class GainSpectrum:
                 "peak_wavelength_nm": self.peak_wavelength_nm, "fwhm_nm": self.fwhm_nm}
 
 
-def parse_gain(table) -> GainSpectrum:
-    """The config's ``[gain]`` table (absent: the defaults)."""
+def _from_table(table, name: str, keys: set, cls):
+    """Build ``cls`` from a config table, naming unknown keys (absent table: the defaults)."""
     if table is None:
-        return GainSpectrum()
+        return cls()
     if not isinstance(table, dict):
-        raise ConfigError("gain", table, "must be a table with keys " + ", ".join(sorted(_GAIN_KEYS)))
+        raise ConfigError(name, table, "must be a table with keys " + ", ".join(sorted(keys)))
     from .errors import did_you_mean
 
     for key in table:
-        if key not in _GAIN_KEYS:
-            raise ConfigError(f"gain.{key}", table[key], f"unknown key{did_you_mean(key, _GAIN_KEYS)}; "
-                              f"allowed here: {', '.join(sorted(_GAIN_KEYS))}")
-    return GainSpectrum(**table)
+        if key not in keys:
+            raise ConfigError(f"{name}.{key}", table[key], f"unknown key{did_you_mean(key, keys)}; "
+                              f"allowed here: {', '.join(sorted(keys))}")
+    return cls(**table)
+
+
+def parse_gain(table) -> GainSpectrum:
+    """The config's ``[gain]`` table (absent: the defaults)."""
+    return _from_table(table, "gain", _GAIN_KEYS, GainSpectrum)
 
 
 @dataclass(frozen=True)
@@ -433,17 +438,7 @@ class TwoPhotonPump:
 
 def parse_pump(table) -> TwoPhotonPump:
     """The config's ``[pump]`` table (absent: the defaults)."""
-    if table is None:
-        return TwoPhotonPump()
-    if not isinstance(table, dict):
-        raise ConfigError("pump", table, "must be a table with keys " + ", ".join(sorted(_PUMP_KEYS)))
-    from .errors import did_you_mean
-
-    for key in table:
-        if key not in _PUMP_KEYS:
-            raise ConfigError(f"pump.{key}", table[key], f"unknown key{did_you_mean(key, _PUMP_KEYS)}; "
-                              f"allowed here: {', '.join(sorted(_PUMP_KEYS))}")
-    return TwoPhotonPump(**table)
+    return _from_table(table, "pump", _PUMP_KEYS, TwoPhotonPump)
 
 
 def threshold_vs_radius(res: Resonator, search, gain: GainSpectrum, pump: TwoPhotonPump, radii_um) -> list[dict]:
