@@ -20,8 +20,9 @@ import math
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, parallel  # parallel: ranks only; mpi4py is imported under mpirun alone
 from .errors import UserError, WgmError
+from .results import csv_cell, with_finite_floats
 
 log = logging.getLogger("wgm")
 
@@ -161,7 +162,6 @@ def _format_comparison(pairs) -> str:
 
 
 def _cmd_modes(args, out) -> int:
-    from . import parallel
     from .config import load_config
 
     cfg = load_config(args.config, args.overrides)
@@ -250,7 +250,6 @@ def _parse_shard(text):
 
 
 def _cmd_sweep(args, out) -> int:
-    from . import parallel
     from .sweep import load_sweep, run_sweep
 
     sweep = load_sweep(args.config, args.vary, args.overrides, zip_axes=args.zip, method=args.method)
@@ -320,19 +319,8 @@ def _assignments_csv(assignments) -> str:
     w.writerow(cols)
     for a in assignments:
         d = a.to_dict()
-        w.writerow(["" if d[c] is None else (repr(d[c]) if isinstance(d[c], float) else d[c]) for c in cols])
+        w.writerow([csv_cell(d[c]) for c in cols])
     return buf.getvalue()
-
-
-def _json_safe(v):
-    """Plain data with NaN/inf (e.g. the error of a peak whose fit failed) as null."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _json_safe(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_safe(x) for x in v]
-    return v
 
 
 def _write_measured_outputs(out_dir, doc, assignments, fig) -> list:
@@ -360,7 +348,7 @@ def _cmd_fit(args, out) -> int:
     keys = [k.strip() for k in args.free.split(",") if k.strip()]
     result = fit(raw, peaks, keys, peak_errors_nm=errs, search_range=args.search_range,
                  tolerance_nm=args.tolerance_nm, base_dir=args.config.parent, source=str(args.spectrum))
-    doc = _json_safe({"command": "fit", **result.to_dict(), "peaks": [p.to_dict() for p in records]})
+    doc = with_finite_floats({"command": "fit", **result.to_dict(), "peaks": [p.to_dict() for p in records]})
     if args.out is not None:
         fig = plotting.overlay_figure(result.model.modes, result.best.assignments, measured,
                                       title=f"fit of {args.spectrum.name}: " + ", ".join(
@@ -411,7 +399,7 @@ def _cmd_compare(args, out) -> int:
     assignments = assign(peaks, spectrum.modes, tol, errs)
     res = [a.residual_nm for a in assignments if a.residual_nm is not None]
     rms = math.sqrt(sum(r * r for r in res) / len(res)) if res else None
-    doc = _json_safe({"command": "compare", "source": str(args.spectrum), "method": args.method,
+    doc = with_finite_floats({"command": "compare", "source": str(args.spectrum), "method": args.method,
                       "tolerance_nm": tol, "rms_residual_nm": rms, "n_peaks": len(peaks), "n_assigned": len(res),
                       "assignments": [a.to_dict() for a in assignments], "peaks": [p.to_dict() for p in records],
                       "model": spectrum.to_dict()})
@@ -454,11 +442,11 @@ def _cmd_threshold(args, out) -> int:
         if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
             raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
     result = thresholds(cfg.resonator, cfg.search, gain)
-    doc = _json_safe(result.to_dict())
+    doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
         rows = threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)
-        doc["pump"] = _json_safe({"model": pump.to_dict(), "vs_radius": rows})
+        doc["pump"] = with_finite_floats({"model": pump.to_dict(), "vs_radius": rows})
     if args.out is not None:
         try:
             args.out.mkdir(parents=True, exist_ok=True)
@@ -472,7 +460,7 @@ def _cmd_threshold(args, out) -> int:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
         for m in doc["modes"]:
-            w.writerow(["" if m[c] is None else (repr(m[c]) if isinstance(m[c], float) else m[c]) for c in cols])
+            w.writerow([csv_cell(m[c]) for c in cols])
         atomic_write(args.out / "threshold.csv", buf.getvalue())
         plotting.save(plotting.threshold_figure(result), args.out / "threshold.png")
         if rows is not None:
@@ -482,7 +470,7 @@ def _cmd_threshold(args, out) -> int:
             w = csv.writer(buf, lineterminator="\n")
             w.writerow(keys)
             for r in rows:
-                w.writerow(["" if r.get(k) is None else r[k] for k in keys])
+                w.writerow([csv_cell(r.get(k)) for k in keys])
             atomic_write(args.out / "pump_threshold.csv", buf.getvalue())
             plotting.save(plotting.pump_figure(rows, pump), args.out / "pump_threshold.png")
     if args.json:
@@ -533,12 +521,6 @@ def _cmd_materials(args) -> int:
     return 0
 
 
-def _io_rank() -> bool:
-    from . import parallel
-
-    return parallel.is_io_rank()
-
-
 def main(argv=None) -> int:
     """Entry point of the ``wgm`` console script."""
     import os
@@ -550,8 +532,6 @@ def main(argv=None) -> int:
     saved = None
     if (args.command == "modes" and args.method in ("fdtd", "both") or args.command == "sweep"
             or args.command == "compare" and args.method == "fdtd"):
-        from . import parallel
-
         parallel.quiet_other_ranks()
         if args.command == "sweep" and not args.quiet and not args.verbose and parallel.is_io_rank():
             logging.getLogger("wgm.sweep").setLevel(logging.INFO)  # one progress line per finished point
@@ -573,7 +553,7 @@ def main(argv=None) -> int:
             return _cmd_threshold(args, out)
         return _cmd_materials(args)
     except UserError as exc:
-        if args.command != "sweep" or _io_rank():  # a sweep's mistakes are raised on every rank alike
+        if args.command != "sweep" or parallel.is_io_rank():  # a sweep's mistakes are raised on every rank alike
             sys.stderr.write(f"wgm: error: {exc}\n")
         return EXIT_USER_ERROR
     except WgmError as exc:  # a failed computation (e.g. fields blew up): the reason, no traceback

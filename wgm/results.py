@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 __all__ = ["Mode", "ModeSpectrum", "FieldProfile", "match_modes", "comparison_csv", "atomic_path",
-           "atomic_write", "versions"]
+           "atomic_write", "versions", "csv_cell", "with_finite_floats"]
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,7 @@ class ModeSpectrum:
         w.writerow(CSV_COLUMNS)
         for m in self.modes:
             d = m.to_dict()
-            w.writerow(["" if d[c] is None else (repr(d[c]) if isinstance(d[c], float) else d[c])
-                        for c in CSV_COLUMNS])
+            w.writerow([csv_cell(d[c]) for c in CSV_COLUMNS])
         return buf.getvalue()
 
     def write(self, out_dir) -> list[Path]:
@@ -260,6 +259,26 @@ def comparison_csv(pairs) -> str:
                     repr(f.wavelength_nm / e.wavelength_nm - 1), repr(e.Q), repr(f.Q), repr(f.Q / e.Q - 1),
                     f.q_resolved])
     return buf.getvalue()
+
+
+def csv_cell(v):
+    """One CSV cell: blank for None, floats at full precision (``repr``)."""
+    if v is None:
+        return ""
+    return repr(v) if isinstance(v, float) else v
+
+
+def with_finite_floats(v, nonfinite=None):
+    """Plain data (dicts, lists, tuples) with every NaN/inf float replaced: by ``nonfinite``,
+    or by its text (``"inf"``, ``"nan"``, as config files write them) when ``nonfinite="text"``.
+    JSON has no infinity."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v) if nonfinite == "text" else nonfinite
+    if isinstance(v, dict):
+        return {k: with_finite_floats(x, nonfinite) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [with_finite_floats(x, nonfinite) for x in v]
+    return v
 
 
 def _json_default(obj):

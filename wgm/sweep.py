@@ -54,7 +54,7 @@ except ModuleNotFoundError:  # Python 3.10
 from . import parallel
 from .config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
 from .errors import ConfigError, UserError, WgmError
-from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, versions
+from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_cell, versions, with_finite_floats
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
@@ -171,9 +171,9 @@ class Sweep:
         return [a.key for a in self.axes]
 
     def to_dict(self) -> dict:
-        return _finite({"source": self.source, "method": self.method, "zip": self.zip,
-                        "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
-                        "base_config": self.base})
+        return with_finite_floats({"source": self.source, "method": self.method, "zip": self.zip,
+                                   "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
+                                   "base_config": self.base}, "text")
 
 
 def _expand(axes: tuple[Axis, ...], zip_axes: bool) -> list[tuple]:
@@ -275,7 +275,8 @@ class PointResult:
     rank: int = 0
 
     def to_dict(self) -> dict:
-        return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id, "params": _finite(self.params),
+        return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id,
+                "params": with_finite_floats(self.params, "text"),
                 "status": self.status, "error": self.error,
                 "seconds": self.seconds if math.isfinite(self.seconds) else None,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
@@ -337,7 +338,7 @@ class SweepResult:
         cols = self.columns()
         w.writerow(cols)
         for row in self.rows():
-            w.writerow([_csv_cell(row[c]) for c in cols])
+            w.writerow([csv_cell(row[c]) for c in cols])
         return buf.getvalue()
 
     def to_dict(self) -> dict:
@@ -346,7 +347,7 @@ class SweepResult:
         for p in self.sweep.points:
             r = self.results.get(p.index)
             pts.append(r.summary() | {"point": p.index} if r is not None else
-                       {"point": p.index, "id": p.id, "params": _finite(p.params), "status": "pending"})
+                       {"point": p.index, "id": p.id, "params": with_finite_floats(p.params, "text"), "status": "pending"})
         return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
 
     def to_hdf5(self, path) -> Path:
@@ -367,7 +368,7 @@ class SweepResult:
                 elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals):
                     g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
                 else:
-                    text = [v if isinstance(v, str) else json.dumps(_finite(v)) for v in vals]
+                    text = [v if isinstance(v, str) else json.dumps(with_finite_floats(v, "text")) for v in vals]
                     g.create_dataset(c, data=np.array(text, dtype=h5py.string_dtype()))
             f.attrs["metadata"] = json.dumps(self.to_dict(), allow_nan=False, default=_json_default)
         return path
@@ -385,24 +386,6 @@ class SweepResult:
 
             paths += plotting.save_sweep_figures(self, out_dir)
         return paths
-
-
-def _finite(v):
-    """Plain data with non-finite floats as the strings "inf", "-inf", "nan" (as in config
-    files), since JSON has no infinity."""
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return v
-
-
-def _csv_cell(v):
-    if v is None:
-        return ""
-    return repr(v) if isinstance(v, float) else v
 
 
 def _json_default(obj):
