@@ -15,7 +15,7 @@ from wgm.resonator import Coating, Disk, FdtdSettings, Resonator, Ring, Search, 
 
 def test_sphere_plan_defaults():
     res = Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0)),))
-    pl = fdtd.plan(res, Search((590.0, 610.0), 1), FdtdSettings())
+    pl = fdtd.plan(res, Search((590.0, 610.0), 1), FdtdSettings(domain="full"))
     # 16 px per wavelength in the densest material (n = 2 at 590 nm) -> 54.2, or 2.5 px across
     # the 50 nm shell -> 50; rounded up to a multiple of 4
     assert pl.resolution == 56

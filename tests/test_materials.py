@@ -87,7 +87,9 @@ def test_constant_index_validation():
     with pytest.raises(ValueError):
         ConstantIndex(-1.0)
     with pytest.raises(ValueError):
-        ConstantIndex(1.5, -0.1)
+        ConstantIndex(1.5, float("inf"))
+    # k < 0 is gain (exp(−iωt)): allowed, and kept as given
+    assert ConstantIndex(1.5, -0.1).n_at(600.0) == complex(1.5, -0.1)
 
 
 def test_read_nk_text_file(tmp_path):

@@ -25,7 +25,8 @@ Keys (the ones marked * are required)::
     polarizations = ["TE", "TM"]
     [fdtd]                      # optional overrides of the FDTD engine (see FdtdSettings)
     m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
-                                # symmetry, points_per_wavelength, min_layer_px, max_periods
+                                # symmetry, points_per_wavelength, min_layer_px, max_periods,
+                                # domain, max_polar_order
     [sweep]                     # read by wgm.sweep (ignored here): vary, zip, method
     [gain]                      # read by wgm.gain (ignored here): region, peak_gain_per_cm,
                                 # peak_wavelength_nm, fwhm_nm
@@ -33,7 +34,8 @@ Keys (the ones marked * are required)::
 
 Material keys, exactly one of:
 
-* ``index = 1.46`` (and optionally ``extinction = 1e-4``, the k of n + ik);
+* ``index = 1.46`` (and optionally ``extinction = 1e-4``, the k of n + ik, time dependence
+  exp(−iωt): k > 0 absorbs, k < 0 is gain — gain only in the core and coatings);
 * ``material = "silica"`` (library name: see :data:`wgm.materials.LIBRARY`); for
   ``material = "cspbbr3-nc"`` also ``fill_fraction`` (required), ``ligand_index``,
   ``bulk``, ``mixing``;
@@ -83,7 +85,7 @@ _SHAPE_KEYS = {
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
 _TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep", "gain", "pump"}  # read elsewhere
 _FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
-              "min_layer_px", "max_periods", "wavelength_nm"}
+              "min_layer_px", "max_periods", "wavelength_nm", "domain", "max_polar_order"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
 
 
@@ -225,7 +227,8 @@ def _number(table, key, where, default=None, *, integer=False):
     return value
 
 
-def build_material(table: dict, where: str, base_dir: Path | None, *, required: bool = True) -> Material | None:
+def build_material(table: dict, where: str, base_dir: Path | None, *, required: bool = True,
+                   gain_allowed: bool = False) -> Material | None:
     """The material described by the material keys of ``table`` (a config table at key ``where``)."""
     given = [k for k in ("index", "material", "nk_file") if k in table]
     if not given:
@@ -250,8 +253,11 @@ def build_material(table: dict, where: str, base_dir: Path | None, *, required: 
         k = _number(table, "extinction", where, 0.0)
         if not (math.isfinite(n) and n > 0):
             raise ConfigError(f"{where}.index", n, "must be a finite number > 0")
-        if not (math.isfinite(k) and k >= 0):
-            raise ConfigError(f"{where}.extinction", k, "must be a finite number >= 0")
+        if not math.isfinite(k):
+            raise ConfigError(f"{where}.extinction", k, "must be a finite number (k > 0 absorbs, k < 0 is gain)")
+        if k < 0 and not gain_allowed:
+            raise ConfigError(f"{where}.extinction", k, "must be >= 0 here: gain (k < 0) only in the core or "
+                              "a coating")
         return ConstantIndex(float(n), float(k))
     if kind == "material":
         name = table["material"]
@@ -305,7 +311,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
             if key in res_t:
                 raise ConfigError(f"resonator.{key}", res_t[key], f"not a key of shape '{shape}' "
                                   f"(it belongs to '{other_shape}')")
-    core = build_material(res_t, "resonator", base_dir)
+    core = build_material(res_t, "resonator", base_dir, gain_allowed=True)
     num = lambda key: _number(res_t, key, "resonator")  # noqa: E731
     if shape == "sphere":
         geom = Sphere(num("radius_um"), core)
@@ -323,7 +329,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     for i, ct in enumerate(coats_t):
         where = f"resonator.coating.{i}"
         _check_keys(ct, {"thickness_um"} | _MATERIAL_KEYS, where)
-        coatings.append(Coating(_number(ct, "thickness_um", where), build_material(ct, where, base_dir),
+        coatings.append(Coating(_number(ct, "thickness_um", where), build_material(ct, where, base_dir, gain_allowed=True),
                                 index_in_stack=i))
 
     substrate = None

@@ -557,6 +557,13 @@ def _dedupe(modes):
     return keep
 
 
+def _has_gain(stack, x) -> bool:
+    """Whether any layer amplifies (k < 0) at the mode's frequency: only then is a growing
+    mode (Q < 0) physical rather than rounding noise."""
+    layer_n, _ = stack.indices(complex(x.real, 0.0))
+    return any(np.imag(n) < 0 for n in layer_n)
+
+
 def _to_records(modes, stack, search):
     R = stack.outer_radius_um
     lam_lo, lam_hi = search.wavelength_nm
@@ -585,6 +592,8 @@ def _to_records(modes, stack, search):
         if not math.isfinite(Q) or abs(Q) > 1e300:
             Q, resolved = math.inf, False
             notes.append("radiative Q beyond double-precision range")
+        elif Q < 0 and q_err <= _Q_LOWER_BOUND and _has_gain(stack, x):
+            notes.append("net gain: the mode grows (the gain is above its threshold)")
         elif q_err > _Q_LOWER_BOUND or Q < 0:
             # rounding noise dominates Im x: report the Q that the noise still guarantees
             Q = x.real / (2.0 * (abs(x.imag) + 3.0 * q_err * abs(x.imag)))

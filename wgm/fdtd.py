@@ -24,6 +24,7 @@ band-centre ``Im n²`` (absorption).  Dispersion across the band is not modelled
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -77,6 +78,18 @@ _PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default
 _PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
 _PML_WAVELENGTHS = 2.0  # default PML thickness, in wavelengths in the surroundings
 _MAX_LEAKAGE = 0.2  # a line whose DFT field is more than this share its neighbours' gets a narrow-band pass
+# The reduced domain.  The inner wall is lossless: it shifts a mode by about the share of its
+# energy it cuts off, so that share may be tiny.  The z-PML absorbs what reaches it: the share
+# of the energy there must be small against the mode's own loss per cycle, 1/Q.
+_CUT_DENSITY_R = 1e-8  # |field|² at the inner wall relative to the peak of the 2-D estimate
+_CUT_SHARE_Z = 1e-3  # energy share beyond the z cut, times the expected Q
+_Q_REF_CAP = 1e8  # Q beyond which FDTD does not resolve the decay anyway
+_AUTO_SAVING = 2.0 / 3.0  # "auto" reduces the cell when that leaves at most this share of its cells
+_GUARD_BAND = 0.25  # the guard looks at the energy this many wavelengths (vacuum) from a cut
+_GUARD_INNER = 1e-5  # energy share next to the inner wall above which the cell is widened
+_GUARD_Z_LOSS = 0.01  # (energy share next to the z-PML) x Q above which the cell is widened
+_MAX_WIDENINGS = 2  # then the full cell
+_UNRESOLVABLE_GAP = 2.0  # neighbours closer than this many linewidths: no narrow-band pass separates them
 
 
 def _need_meep():
@@ -106,13 +119,29 @@ class FdtdPlan:
     monitor_r_um: float
     eps: tuple  # per object (outermost first): (epsilon, D_conductivity)
     warnings: tuple[str, ...]
+    r_min_um: float = 0.0  # inner edge of the cell (a wall; 0: the axis)
+    domain: str = "full"  # "full" or "reduced" (the cell actually planned)
+    full_cells: int = 0  # cells of the full domain, for the record
+    cut_z: bool = False  # the z extent is cut to the modes' (spheres, reduced domain)
 
     @property
     def cells(self) -> int:
         nz = max(1, round(self.cell_z_um * self.resolution))
         if self.mirror_z:
             nz = max(1, nz // 2)
-        return int(round(self.cell_r_um * self.resolution)) * nz
+        return int(round((self.cell_r_um - self.r_min_um) * self.resolution)) * nz
+
+    @property
+    def z_half_um(self) -> float:
+        """Half-height of the region inside the PML (0 for the 2-D limit)."""
+        return self.cell_z_um / 2 - self.pml_um if self.cell_z_um else 0.0
+
+    def describe(self) -> dict:
+        """The cell used, for the output."""
+        return {"domain": self.domain, "r_um": [self.r_min_um, self.cell_r_um],
+                "z_um": [-self.cell_z_um / 2, self.cell_z_um / 2], "pml_um": self.pml_um,
+                "resolution_px_per_um": self.resolution, "mirror_z": self.mirror_z, "cells": self.cells,
+                "full_domain_cells": self.full_cells or self.cells}
 
 
 def _band_freqs(search: Search):
@@ -174,16 +203,22 @@ def _slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
         return n_clad
 
 
-def _choose_m(res: Resonator, search: Search, f_centre: float) -> tuple[int, ...]:
+def _exact_estimate(res: Resonator, search: Search):
+    """The exact modes in the band (spheres and the 2-D limit), else None."""
+    if isinstance(res.shape, Sphere) or res.is_2d:
+        return exact.solve(res, search).modes
+    return None
+
+
+def _choose_m(res: Resonator, search: Search, f_centre: float, estimate=None) -> tuple[int, ...]:
     """Azimuthal numbers of the modes in the band, from the exact solver (spheres, 2-D) or
     from the 2-D solver with the slab effective index of the finite height (disks, rings)."""
     from .materials import ConstantIndex
     from .resonator import Coating
 
     lam_nm = units.wavelength_nm_from_freq(f_centre)
-    if isinstance(res.shape, Sphere) or res.is_2d:
-        spec = exact.solve(res, search)
-        return tuple(sorted({m.l for m in spec.modes}))
+    if estimate is not None:
+        return tuple(sorted({m.l for m in estimate}))
     shape = res.shape
     height = shape.thickness_um if isinstance(shape, Disk) else shape.height_um
     n_b = res.surroundings.n_at(lam_nm).real
@@ -208,6 +243,79 @@ def _choose_m(res: Resonator, search: Search, f_centre: float) -> tuple[int, ...
         return ()
     lo, hi = min(ms), max(ms)
     return tuple(range(max(lo - 1, 1), hi + 2))
+
+
+def _inner_cut_um(m: int, n_max: float, f_hi: float, density: float) -> float:
+    """Radius below which a field ``∝ exp(imφ)`` has decayed: there, ``ρ < m/(n k)`` for every
+    material and frequency of the band, the field is evanescent in ρ (the centrifugal barrier).
+    Its decay is bounded by the 2-D mode's ``J_m(n k ρ)`` with the densest index and the
+    highest frequency (a sphere's ``j_l``, l >= m, decays sooner): the cut is where
+    ``J_m²`` is ``density`` times its first maximum."""
+    from scipy.special import jv
+
+    k = n_max * units.wavenumber_per_um(f_hi)
+    xs = np.linspace(m, m + 3 * m ** (1 / 3) + 3, 400)
+    peak = float(np.max(jv(m, xs) ** 2))
+    x_peak = float(xs[np.argmax(jv(m, xs) ** 2)])
+
+    def log_ratio(x):
+        v = float(jv(m, x)) ** 2
+        return math.log(v / peak) if v > 0 else -math.inf
+
+    target = math.log(density)
+    lo, hi = 1e-9, x_peak  # log_ratio(lo) < target < log_ratio(hi) = 0; J_m rises monotonically in between
+    if log_ratio(lo) >= target:
+        return 0.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if log_ratio(mid) < target:
+            lo = mid
+        else:
+            hi = mid
+    return lo / k
+
+
+def _polar_cut(p_max: int, share: float) -> float:
+    """Smallest ξ such that the Hermite–Gauss functions ``H_p(ξ) exp(−ξ²/2)``, p <= p_max,
+    have at most ``share`` of their |.|² beyond ±ξ.  Near the equator a sphere mode (l, m)
+    goes as ``H_{l−m}(√m z/r) exp(−m z²/2r²)`` (its ``(1−u²)^{m/2}`` decays faster than the
+    Gaussian, so the estimate is conservative)."""
+    from numpy.polynomial import hermite
+
+    xi = np.linspace(0.0, 14.0, 14001)
+    worst = 0.0
+    for p in range(p_max + 1):
+        coef = np.zeros(p + 1)
+        coef[p] = 1.0
+        dens = (hermite.hermval(xi, coef) * np.exp(-xi**2 / 2)) ** 2
+        tail = np.cumsum(dens[::-1])[::-1]
+        tail = tail / tail[0]
+        idx = int(np.argmax(tail < share)) if np.any(tail < share) else len(xi) - 1
+        worst = max(worst, float(xi[idx]))
+    return worst
+
+
+def _reduced_domain(res: Resonator, settings: FdtdSettings, m_values, n_core, f_hi, estimate, z_half_full,
+                    quantum):
+    """(r_min, z_half) of the reduced domain, in whole quanta; (0, z_half_full) when nothing is saved.
+
+    The wall is inside the core (at most 0.5 µm below its surface), where the field obeys the
+    core's Helmholtz equation: ``n_core`` sets the caustic."""
+    if not m_values or min(m_values) < 2:
+        return 0.0, z_half_full
+    m_min = min(m_values)
+    r_core = _layers_outward(res)[0][0]
+    r_min = _inner_cut_um(m_min, n_core, f_hi, _CUT_DENSITY_R)
+    r_min = max(0.0, quantum * math.floor(min(r_min, r_core - 0.5) / quantum))
+    z_half = z_half_full
+    if isinstance(res.shape, Sphere) and estimate:
+        # the share of the energy the z-PML may hold: small against the mode's own loss
+        q_ref = min(max(abs(md.Q) for md in estimate), _Q_REF_CAP)
+        share = min(_CUT_SHARE_Z / q_ref, 1e-6)
+        r_out = _layers_outward(res)[-1][0]
+        z_cut = _polar_cut(settings.max_polar_order, share) * r_out / math.sqrt(m_min)
+        z_half = min(z_half_full, quantum * math.ceil(z_cut / quantum))
+    return r_min, z_half
 
 
 def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
@@ -259,15 +367,33 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
         half = layers[-1][1]
         cell_z = 2 * quantum * math.ceil((half + pad + dpml) / quantum)
         mirror = settings.symmetry and res.substrate is None
-    # monitor and source just inside the outer surface of the core (~0.1 λ/n inside)
+    estimate = _exact_estimate(res, search) if settings.m is None or settings.domain != "full" else None
+    m_values = tuple(settings.m) if settings.m is not None else _choose_m(res, search, f_c, estimate)
+    # the reduced domain: a wall inside the resonator, and (spheres) the modes' z extent
     n_core = layers[0][2].n_at(1000 * lam_c_um).real
+    full = FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, 0.0, (), ())
+    r_min, z_half = 0.0, cell_z / 2 - dpml
+    if settings.domain != "full":
+        r_min, z_half = _reduced_domain(res, settings, m_values, n_core, f_hi, estimate, z_half, quantum)
+    domain, cut_z = "full", False
+    if r_min > 0 or (cell_z and z_half < cell_z / 2 - dpml):
+        z_red = 2 * quantum * math.ceil((z_half + dpml) / quantum) if cell_z else 0.0
+        red = FdtdPlan(m_values, resolution, pad, dpml, cell_r, z_red, mirror, f_lo, f_hi, f_c, 0.0, (), (),
+                       r_min_um=r_min)
+        if settings.domain == "reduced" or red.cells <= _AUTO_SAVING * full.cells:
+            domain, cut_z = "reduced", bool(cell_z) and z_red < cell_z
+            cell_z = z_red
+        else:
+            r_min = 0.0
+    # monitor and source just inside the outer surface of the core (~0.1 λ/n inside)
     mon_r = layers[0][0] - 0.1 * lam_c_um / n_core
     if isinstance(res.shape, Ring):
         mon_r = max(mon_r, res.shape.inner_radius_um + 0.5 * res.shape.width_um)
-    m_values = tuple(settings.m) if settings.m is not None else _choose_m(res, search, f_c)
+    if mon_r - r_min < 0.25 * lam_c_um / n_core:
+        r_min = max(0.0, quantum * math.floor((mon_r - 0.5 * lam_c_um / n_core) / quantum))
     eps = tuple(_medium_params(m, f_c) for m in mats)
     return FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, mon_r, eps,
-                    tuple(warnings))
+                    tuple(warnings), r_min_um=r_min, domain=domain, full_cells=full.cells, cut_z=cut_z)
 
 
 # --------------------------------------------------------------------------------------
@@ -314,8 +440,17 @@ def _simulation(res, pl: FdtdPlan, m: int, component, fcen, df, parity: int):
     pulse = mp.GaussianSource(fcen, fwidth=df, cutoff=_PULSE_CUTOFF)
     sources = [mp.Source(pulse, component=component, center=_points(pl, m)[0])]
     symmetries = [mp.Mirror(mp.Z, phase=parity)] if pl.mirror_z else []
-    return mp.Simulation(cell_size=mp.Vector3(pl.cell_r_um, 0, pl.cell_z_um), geometry=geometry,
-                         default_material=background, boundary_layers=[mp.PML(pl.pml_um)],
+    if pl.r_min_um > 0:
+        # a cell off the axis: Meep's cylindrical cell starts at r = geometry_center.x; its
+        # inner edge is a metallic wall (the field has decayed there), the others are PML
+        pml = [mp.PML(pl.pml_um, direction=mp.R, side=mp.High)]
+        if pl.cell_z_um:
+            pml.append(mp.PML(pl.pml_um, direction=mp.Z))
+    else:
+        pml = [mp.PML(pl.pml_um)]  # Meep puts none at r = 0
+    return mp.Simulation(cell_size=mp.Vector3(pl.cell_r_um - pl.r_min_um, 0, pl.cell_z_um),
+                         geometry_center=mp.Vector3(pl.r_min_um, 0, 0), geometry=geometry,
+                         default_material=background, boundary_layers=pml,
                          resolution=pl.resolution, sources=sources, dimensions=mp.CYLINDRICAL, m=m,
                          symmetries=symmetries, force_complex_fields=True)
 
@@ -438,8 +573,8 @@ def _same_line(a, b) -> bool:
 
 def _dft_volume(pl):
     r_max = pl.cell_r_um - pl.pml_um
-    z_size = pl.cell_z_um - 2 * pl.pml_um if pl.cell_z_um else 0
-    return mp.Volume(center=mp.Vector3(r_max / 2, 0, 0), size=mp.Vector3(r_max, 0, z_size))
+    return mp.Volume(center=mp.Vector3(0.5 * (pl.r_min_um + r_max), 0, 0),
+                     size=mp.Vector3(r_max - pl.r_min_um, 0, 2 * pl.z_half_um))
 
 
 _COMPONENTS = ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")
@@ -549,8 +684,8 @@ def _profile(fields_eps, pl: FdtdPlan, res: Resonator):
     e = np.asarray(eps, dtype=float)
     e = e.T if pl.cell_z_um else e.reshape(-1, 1)
     nr, nz = arrs["Ez"].shape
-    r = np.linspace(0, r_max, nr)
-    z = np.linspace(-(pl.cell_z_um / 2 - pl.pml_um), pl.cell_z_um / 2 - pl.pml_um, nz) if nz > 1 else np.zeros(1)
+    r = np.linspace(pl.r_min_um, r_max, nr)
+    z = np.linspace(-pl.z_half_um, pl.z_half_um, nz) if nz > 1 else np.zeros(1)
     w = r[:, None] * np.ones((1, nz))  # cylindrical volume element 2π r dr dz (constant factors drop)
     if e.shape != (nr, nz):
         e = np.ones((nr, nz))
@@ -570,6 +705,49 @@ def _profile(fields_eps, pl: FdtdPlan, res: Resonator):
     energy["E_normal"] = float(np.sum(e * np.abs(e_n) ** 2 * w))
     energy["H_normal"] = float(np.sum(np.abs(h_n) ** 2 * w))
     return r, z, e, arrs, energy
+
+
+def _layer_map(res: Resonator, pl: FdtdPlan, r, z):
+    """Index into ``pl.eps`` (layers from the core outward, surroundings, substrate) of every
+    (r, z) point."""
+    layers = _layers_outward(res)
+    n_lay = len(layers)
+    rr, zz = np.meshgrid(r, z, indexing="ij")
+    idx = np.full(rr.shape, n_lay)
+    if res.substrate is not None:
+        idx[zz < -layers[-1][1]] = n_lay + 1
+    for j in reversed(range(n_lay)):  # inner layers take precedence
+        radius, half, _ = layers[j]
+        if isinstance(res.shape, Sphere):
+            inside = np.hypot(rr, zz) <= radius
+        else:
+            inside = (rr <= radius) & (np.abs(zz) <= half)
+            if isinstance(res.shape, Ring):
+                inside &= rr >= res.shape.inner_radius_um
+        idx[inside] = j
+    return idx
+
+
+def _conductivity_correction(res, pl: FdtdPlan, r, z, eps, arrs, freq) -> float:
+    """δ(1/Q) that turns Meep's conductivity losses at ``freq`` into those of the band-centre
+    ``Im ε`` the material has in the model (first-order perturbation theory:
+    ``δ(1/Q) = Σ_j δIm ε_j ∫_j |E|² / ∫ Re ε |E|²``).  Meep's ``D_conductivity`` gives
+    ``Im ε = ε σ/ω``, right at the band centre only: a line 5 % away would otherwise carry 5 %
+    too much or too little absorption (or gain)."""
+    if not any(sigma for _, sigma in pl.eps):
+        return 0.0
+    e2 = sum(np.abs(arrs[c]) ** 2 for c in ("Er", "Ep", "Ez")) * r[:, None]
+    denom = float(np.sum(eps * e2))
+    if denom <= 0:
+        return 0.0
+    where = _layer_map(res, pl, r, z)
+    delta = 0.0
+    for j, (eps_r, sigma) in enumerate(pl.eps):
+        if sigma:
+            im_model = eps_r * sigma / (2 * math.pi * pl.f_centre)
+            im_meep = eps_r * sigma / (2 * math.pi * freq)
+            delta += (im_model - im_meep) * float(np.sum(e2[where == j]))
+    return delta / denom
 
 
 def _classify(energy):
@@ -628,6 +806,12 @@ def _record(res, search, pl, m, component, found, settled, fe, reference):
         return None, None
     resolved = found.decay < 0 and abs(found.decay) > _RESOLVED_DECAY_OVER_ERR * found.err
     Q = found.Q
+    d_inv_q = _conductivity_correction(res, pl, r, z, eps, arrs, found.freq)
+    if d_inv_q and resolved:
+        Q = 1.0 / (1.0 / Q + d_inv_q)
+        if abs(Q / found.Q - 1) > 1e-3:
+            note.append(f"Q {100 * (Q / found.Q - 1):+.2g} % for the conductivity's 1/ω dispersion "
+                        f"(absorption taken at the band centre, as in the exact comparison)")
     if not resolved:
         Q = found.freq / (2 * (abs(found.decay) + _RESOLVED_DECAY_OVER_ERR * found.err))
         note.append("Q is a lower bound (decay not resolved in the run)")
@@ -635,11 +819,115 @@ def _record(res, search, pl, m, component, found, settled, fe, reference):
         note.append("Harminv did not settle within the time limit")
     R = res.outer_radius_um
     mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
-                size_parameter=(units.wavenumber_per_um(found.freq) * R, units.wavenumber_per_um(found.decay) * R),
+                size_parameter=(units.wavenumber_per_um(found.freq) * R,
+                                -units.wavenumber_per_um(found.freq) * R / (2 * Q) if resolved
+                                else units.wavenumber_per_um(found.decay) * R),
                 q_resolved=resolved, harminv_error=float(found.err), note="; ".join(note))
     prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=eps, fields=arrs,
                         e_normal_fraction=e_normal, h_normal_fraction=h_normal)
     return mode, prof
+
+
+def _classes(res, pl, search, settings):
+    """The mirror classes to run: (source component, mirror phase).  With the z mirror, the
+    E_z class holds a sphere's TE modes of even polar order l − m and TM modes of odd order,
+    the H_z class the others; in a reduced cell (polar orders <= max_polar_order) a class
+    that holds no wanted family is skipped."""
+    classes = [(mp.Ez, -1), (mp.Hz, +1)]
+    if not (pl.mirror_z and pl.domain == "reduced" and isinstance(res.shape, Sphere)):
+        return classes
+    odd = settings.max_polar_order >= 1
+    want_ez = "TE" in search.polarizations or ("TM" in search.polarizations and odd)
+    want_hz = "TM" in search.polarizations or ("TE" in search.polarizations and odd)
+    return [c for c, want in zip(classes, (want_ez, want_hz)) if want]
+
+
+def _solve_m(res, search, pl, m, settings, reference):
+    """The modes of one azimuthal number: [(Mode, FieldProfile), ...]."""
+    out = []
+    for component, parity in _classes(res, pl, search, settings):
+        label = f"m={m} {'Ez' if component == mp.Ez else 'Hz'}"
+        results = _ringdown(res, pl, m, component, parity, label, settings.max_periods)
+        pool = []  # settled lines of this class's narrow-band passes, reused for their neighbours
+        for k, (line, settled, fe, leak) in enumerate(results):
+            note = ""
+            if not settled or leak > _MAX_LEAKAGE:
+                others = [o for j, (o, *_) in enumerate(results) if j != k]
+                gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
+                width = max([abs(line.decay)] + [abs(o.decay) for o in others
+                                                  if abs(line.freq - o.freq) == gap]) / math.pi
+                reuse = [t for t in pool if _same_line(t[0], line)]
+                if reuse:
+                    line, settled, fe = reuse[0][:3]
+                elif settled and gap < _UNRESOLVABLE_GAP * width:
+                    # a neighbour within its linewidth: no pulse separates the two fields (Harminv
+                    # still separates the lines' frequencies and Q)
+                    note = (f"field mixed with a line {1000 * abs(units.wavelength_nm_from_freq(line.freq + gap) - units.wavelength_nm_from_freq(line.freq)):.3g} pm away "
+                            "(within the linewidths)")
+                else:
+                    # a narrow-band pass on this line alone: a clean signal for Harminv and a
+                    # field profile free of its (stronger) neighbours; the pulse lasts ~6/df:
+                    # below _MIN_NARROW_DF the pass would cost more than it isolates
+                    df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
+                             _MIN_NARROW_DF * line.freq)
+                    log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label,
+                             units.wavelength_nm_from_freq(line.freq),
+                             "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
+                    again = _ringdown(res, pl, m, component, parity, label + " narrow",
+                                      settings.max_periods, fcen=line.freq, df=df, target=line.freq)
+                    pool += [t for t in again if t[1]]
+                    if again:
+                        line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
+            mode, prof = _record(res, search, pl, m, component, line, settled, fe, reference)
+            if mode is not None:
+                if note:
+                    mode = dataclasses.replace(mode, note="; ".join(x for x in (mode.note, note) if x))
+                out.append((mode, prof))
+    return out
+
+
+def _cut_shares(prof, pl):
+    """Shares of the mode's electric energy within ``_GUARD_BAND`` wavelengths of the inner
+    wall and of the z-PML of a reduced cell: (inner, z)."""
+    e2 = sum(np.abs(prof.fields[c]) ** 2 for c in ("Er", "Ep", "Ez")) * prof.epsilon * prof.r_um[:, None]
+    total = float(np.sum(e2)) or 1.0
+    band = _GUARD_BAND * units.wavelength_nm_from_freq(pl.f_centre) / 1000.0
+    inner = float(np.sum(e2[prof.r_um < pl.r_min_um + band, :])) / total if pl.r_min_um > 0 else 0.0
+    z_share = 0.0
+    if pl.cut_z:
+        z_share = float(np.sum(e2[:, np.abs(prof.z_um) > pl.z_half_um - band])) / total
+    return inner, z_share
+
+
+def _cut_too_large(mode, shares) -> bool:
+    """The cut is not negligible: the inner wall could shift the mode by more than
+    ``_GUARD_INNER`` or the z-PML take more than ``_GUARD_Z_LOSS`` of its loss."""
+    inner, z_share = shares
+    return inner > _GUARD_INNER or z_share * abs(mode.Q) > _GUARD_Z_LOSS
+
+
+def _is_target(mode, settings) -> bool:
+    """A mode the reduced cell is meant to hold (polar order known and small, or unknown)."""
+    return mode.l is None or mode.l - abs(mode.m) <= settings.max_polar_order
+
+
+def _widen(pl, res):
+    """The reduced cell with the inner wall halfway to the axis and the z cut 1.5 times farther."""
+    q = _QUARTER if float(pl.resolution * _QUARTER).is_integer() else 1.0
+    r_min = q * math.floor(0.5 * pl.r_min_um / q)
+    cell_z = pl.cell_z_um
+    if pl.cut_z:
+        cell_z = 2 * q * math.ceil((1.5 * pl.z_half_um + pl.pml_um) / q)
+    wider = dataclasses.replace(pl, r_min_um=r_min, cell_z_um=cell_z)
+    full = _full_domain(pl, res)
+    return full if wider.cells >= full.cells or cell_z >= full.cell_z_um else wider
+
+
+def _full_domain(pl, res):
+    layers = _layers_outward(res)
+    q = _QUARTER if float(pl.resolution * _QUARTER).is_integer() else 1.0
+    cell_z = 2 * q * math.ceil((layers[-1][1] + pl.pad_um + pl.pml_um) / q) if pl.cell_z_um else 0.0
+    return dataclasses.replace(pl, r_min_um=0.0, cell_z_um=cell_z, domain="full", cut_z=False)
 
 
 def use_process_groups(n_groups: int) -> None:
@@ -691,42 +979,38 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         lo, hi = search.wavelength_nm
         reference = exact.solve(res.frozen_at(lam_c), Search((0.99 * lo, 1.01 * hi),
                                                              max(search.max_radial_order, 3) + 2))
-    log.info("fdtd: m = %s, resolution %g px/µm, cell %.3g x %.3g µm, pad %.3g, PML %.3g, mirror z: %s",
-             list(pl.m_values), pl.resolution, pl.cell_r_um, pl.cell_z_um, pl.pad_um, pl.pml_um, pl.mirror_z)
-    classes = [(mp.Ez, -1), (mp.Hz, +1)]
-    modes, profiles = [], []
+    log.info("fdtd: m = %s, resolution %g px/µm, %s cell r = %.4g..%.4g µm, |z| <= %.4g µm (PML %.3g "
+             "included), pad %.3g, mirror z: %s; %d cells (full domain: %d)", list(pl.m_values), pl.resolution,
+             pl.domain, pl.r_min_um, pl.cell_r_um, pl.cell_z_um / 2, pl.pml_um, pl.pad_um, pl.mirror_z, pl.cells,
+             pl.full_cells)
+    modes, profiles, cells = [], [], []
     t_start = time.monotonic()
     for i_m, m in enumerate(pl.m_values):
-        for component, parity in classes:
-            label = f"m={m} {'Ez' if component == mp.Ez else 'Hz'}"
-            results = _ringdown(res, pl, m, component, parity, label, settings.max_periods)
-            pool = []  # settled lines of this class's narrow-band passes, reused for their neighbours
-            for k, (line, settled, fe, leak) in enumerate(results):
-                if not settled or leak > _MAX_LEAKAGE:
-                    reuse = [t for t in pool if _same_line(t[0], line)]
-                    if reuse:
-                        line, settled, fe = reuse[0][:3]
-                    else:
-                        # a narrow-band pass on this line alone: a clean signal for Harminv and a
-                        # field profile free of its (stronger) neighbours
-                        others = [o for j, (o, *_) in enumerate(results) if j != k]
-                        gap = min([abs(line.freq - o.freq) for o in others] + [0.05 * line.freq])
-                        # the pulse lasts ~6/df: below _MIN_NARROW_DF the pass would cost more
-                        # than it isolates (near-degenerate lines stay mixed)
-                        df = max(min(0.5 * gap, 0.05 * line.freq), 4 * abs(line.decay) / (2 * math.pi),
-                                 _MIN_NARROW_DF * line.freq)
-                        log.info("fdtd %s: narrow-band pass at %.2f nm (%s)", label,
-                                 units.wavelength_nm_from_freq(line.freq),
-                                 "not settled" if not settled else f"neighbours {100 * leak:.0f} % of its field")
-                        again = _ringdown(res, pl, m, component, parity, label + " narrow",
-                                          settings.max_periods, fcen=line.freq, df=df, target=line.freq)
-                        pool += [t for t in again if t[1]]
-                        if again:
-                            line, settled, fe, _ = min(again, key=lambda t: abs(t[0].freq - line.freq))
-                mode, prof = _record(res, search, pl, m, component, line, settled, fe, reference)
-                if mode is not None:
-                    modes.append(mode)
-                    profiles.append(prof)
+        pl_m = pl
+        for widening in range(_MAX_WIDENINGS + 1):
+            got = _solve_m(res, search, pl_m, m, settings, reference)
+            if pl_m.domain != "reduced":
+                break
+            cut = [(md, prof, _cut_shares(prof, pl_m)) for md, prof in got]
+            bad = [(md, c) for md, prof, c in cut if _cut_too_large(md, c) and _is_target(md, settings)]
+            if not bad:
+                break
+            md, c = bad[0]
+            pl_m = _widen(pl_m, res) if widening < _MAX_WIDENINGS else _full_domain(pl_m, res)
+            log.warning("fdtd m=%d: the %s mode at %.3f nm has %.2g of its energy at the inner wall and %.2g at "
+                        "the z cut of the reduced cell: widening it to r >= %.4g µm, |z| <= %.4g µm", m,
+                        md.family, md.wavelength_nm, c[0], c[1], pl_m.r_min_um, pl_m.cell_z_um / 2)
+        for md, prof in got:
+            if pl_m.domain == "reduced":
+                c = _cut_shares(prof, pl_m)
+                if _cut_too_large(md, c):
+                    log.info("fdtd m=%d: %s l=%s at %.3f nm left out: it reaches the cut of the reduced cell "
+                             "(polar order l - m > max_polar_order = %d)", m, md.polarization, md.l,
+                             md.wavelength_nm, settings.max_polar_order)
+                    continue
+            modes.append(md)
+            profiles.append(prof)
+        cells.append({"m": m} | pl_m.describe())
         done = i_m + 1
         elapsed = time.monotonic() - t_start
         eta = elapsed / done * (len(pl.m_values) - done)
@@ -740,5 +1024,5 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
             keep.append(i)
     order = sorted(keep, key=lambda i: modes[i].wavelength_nm)
     return ModeSpectrum(resonator=res, search=search, method="fdtd", modes=tuple(modes[i] for i in order),
-                        profiles=tuple(profiles[i] for i in order))
+                        profiles=tuple(profiles[i] for i in order), run_info={"fdtd_cells": cells})
 

@@ -78,7 +78,8 @@ class Material:
 
 @dataclass(frozen=True)
 class ConstantIndex(Material):
-    """Non-dispersive index ``n + i k``."""
+    """Non-dispersive index ``n + i k`` (time dependence ``exp(−iωt)``: ``k > 0`` absorbs,
+    ``k < 0`` amplifies)."""
 
     n: float
     k: float = 0.0
@@ -86,12 +87,12 @@ class ConstantIndex(Material):
     def __post_init__(self):
         if not (math.isfinite(self.n) and self.n > 0):
             raise ValueError(f"ConstantIndex.n must be finite and > 0, got {self.n}")
-        if not (math.isfinite(self.k) and self.k >= 0):
-            raise ValueError(f"ConstantIndex.k must be finite and >= 0, got {self.k}")
+        if not math.isfinite(self.k):
+            raise ValueError(f"ConstantIndex.k must be finite, got {self.k}")
 
     @property
     def name(self) -> str:
-        return f"n={self.n:g}" + (f"+{self.k:g}i" if self.k else "")
+        return f"n={self.n:g}" + (f"{self.k:+g}i" if self.k else "")
 
     def index(self, wavelength_um):
         return np.full(np.shape(wavelength_um), complex(self.n, self.k))

@@ -263,6 +263,17 @@ class FdtdSettings:
     wavelength_nm : (float, float), optional
         A sub-band for FDTD (default: the search band): FDTD costs minutes where the exact
         solver costs milliseconds.
+    domain : {"auto", "reduced", "full"}
+        The (r, z) cell.  ``"full"``: from the axis to beyond the resonator.  ``"reduced"``:
+        only where the modes live — a wall inside the resonator where the field has decayed
+        (below the caustic of the smallest m) and, for spheres, the z extent of the modes up
+        to polar order ``max_polar_order``; the engine checks every mode's field at the cuts
+        and widens the cell when it is not negligible there.  ``"auto"`` (default): reduced
+        when that saves at least a third of the cell.
+    max_polar_order : int
+        Spheres, reduced domain: the cell holds the modes with ``l − |m|`` up to this (every
+        (l, q) of a sphere is found as its ``m = l`` member, so 0 would do for the spectrum;
+        modes beyond it that touch the cut are left out, with a note).
     """
 
     m: tuple[int, ...] | None = None
@@ -274,8 +285,15 @@ class FdtdSettings:
     min_layer_px: float = 2.5
     max_periods: float = 2000.0
     wavelength_nm: tuple[float, float] | None = None
+    domain: str = "auto"
+    max_polar_order: int = 1
 
     def __post_init__(self):
+        if self.domain not in ("auto", "reduced", "full"):
+            raise ConfigError("fdtd.domain", self.domain, 'must be "auto", "reduced" or "full"')
+        p = self.max_polar_order
+        if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 20:
+            raise ConfigError("fdtd.max_polar_order", p, "must be an integer from 0 to 20")
         if self.m is not None:
             ms = tuple(self.m) if isinstance(self.m, (list, tuple)) else (self.m,)
             if not ms or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ms):

@@ -112,6 +112,7 @@ class ModeSpectrum:
     modes: tuple[Mode, ...]
     versions: dict = field(default_factory=lambda: versions())
     profiles: tuple = field(default=(), compare=False, repr=False)
+    run_info: dict = field(default_factory=dict, compare=False, repr=False)  # e.g. the FDTD cells used
 
     def __len__(self):
         return len(self.modes)
@@ -134,7 +135,7 @@ class ModeSpectrum:
             "versions": self.versions,
             "config": self.config_dict(),
             "modes": [m.to_dict() for m in self.modes],
-        }
+        } | ({"run": self.run_info} if self.run_info else {})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
@@ -200,7 +201,7 @@ class ModeSpectrum:
 
         cfg = parse_config(d["config"])
         return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
-                   d.get("versions", {}))
+                   d.get("versions", {}), run_info=d.get("run", {}))
 
 
 @dataclass(frozen=True)
