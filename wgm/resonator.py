@@ -269,7 +269,7 @@ class FdtdSettings:
         (below the caustic of the smallest m) and, for spheres, the z extent of the modes up
         to polar order ``max_polar_order``; the engine checks every mode's field at the cuts
         and widens the cell when it is not negligible there.  ``"auto"`` (default): reduced
-        when that saves at least a third of the cell.
+        when that leaves at most a third of the cells (large resonators).
     max_polar_order : int
         Spheres, reduced domain: the cell holds the modes with ``l − |m|`` up to this (every
         (l, q) of a sphere is found as its ``m = l`` member, so 0 would do for the spectrum;
