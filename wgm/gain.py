@@ -22,8 +22,9 @@ Per mode (polarization, l, radial order) this module computes
 the film's available gain (:class:`GainSpectrum`, the config's ``[gain]`` table): the modes
 that can lase, ranked by their pump margin.
 
-Not yet here (next steps of the lasing issue): the FDTD check with a gain conductivity,
-saturable gain above threshold, and two-photon pumping.
+Above threshold (:class:`TwoLevelGain`, :func:`predict_lasing_threshold`,
+:class:`LasingCurve`): a saturable two-level film, the threshold pump rate predicted from the
+exact threshold gain, and the record of the FDTD L-L curve (``wgm.fdtd.lasing_curve``).
 """
 
 from __future__ import annotations

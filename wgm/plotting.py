@@ -423,7 +423,7 @@ def lasing_figure(curve):
                 label=f"fit: FDTD threshold {fit['threshold_rel']:.3f}")
     ax.axvline(1.0, color="#d62728", ls="--", lw=1.2, label="predicted threshold (exact g_th)")
     ax.set_xlim(0, top * 1.05)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=-0.03 * max([p.output_power for p in curve.points] + [1e-300]))  # zeros stay visible
     m, pred = curve.model, curve.prediction
     ax.set_xlabel(f"pump rate / predicted threshold ({pred.pump_rate_threshold_per_ps:.3g} /ps)")
     ax.set_ylabel("output power per µm of height (Meep units)")
