@@ -5,6 +5,7 @@
 ``wgm fit SPECTRUM CONFIG --free KEY[,KEY...] [--json] [--out DIR]``
 ``wgm compare SPECTRUM CONFIG [--method exact|fdtd] [--json] [--out DIR]``
 ``wgm threshold CONFIG [--gain-region REGION] [--json] [--out DIR]``
+``wgm lasing CONFIG [--set KEY=VALUE ...] [--json] [--out DIR]``
 ``wgm materials [NAME ...] [--wavelength-nm W ...]``
 
 Mistakes in the input (files, keys, values) end with a one-line message on stderr and
@@ -124,6 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     th.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
     th.add_argument("--out", type=Path, metavar="DIR", help="write threshold.json, threshold.csv, threshold.png")
     th.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+
+    la = sub.add_parser("lasing", help="FDTD L-L curve of one mode with a saturable two-level gain film",
+                        description="Output power versus pump rate of one mode (the config's [lasing] table: m, "
+                                    "pump rates relative to the predicted threshold, the two-level line) by FDTD "
+                                    "(Meep MultilevelAtom; 2-D limit), against the threshold predicted from the "
+                                    "exact threshold gain.")
+    la.add_argument("config", type=Path, help="TOML config file with a [lasing] table")
+    la.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set lasing.pump_rates_rel=[0.8,1.5,2] (repeatable)")
+    la.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    la.add_argument("--out", type=Path, metavar="DIR", help="write lasing.json, lasing.csv and lasing.png to DIR")
+    la.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
 
     mat = sub.add_parser("materials", help="list library materials or print their index",
                          description="List the material library, or print n + ik of materials at given wavelengths.")
@@ -499,6 +512,57 @@ def _cmd_threshold(args, out) -> int:
     return 0
 
 
+def _cmd_lasing(args, out) -> int:
+    from .config import apply_overrides, parse_config, read_config_file
+    from .gain import parse_gain, parse_lasing, predict_lasing_threshold
+
+    raw = apply_overrides(read_config_file(args.config), args.overrides)
+    cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
+    model = parse_lasing(raw.get("lasing"), parse_gain(raw.get("gain")))
+    if not cfg.resonator.is_2d:
+        raise UserError("wgm lasing runs the 2-D limit only: resonator.thickness_um (disk) or height_um (ring) "
+                        "= inf")
+    if args.out is not None:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
+    prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here
+    from . import fdtd
+
+    curve = fdtd.lasing_curve(cfg.resonator, model, prediction, cfg.fdtd)
+    if args.out is not None:
+        from . import plotting
+
+        written = curve.write(args.out)
+        written.append(plotting.save(plotting.lasing_figure(curve), args.out / "lasing.png"))
+        for path in written:
+            log.info("wrote %s", path)
+    if args.json:
+        out.write(curve.to_json() + "\n")
+        return 0
+    p, g = curve.prediction, curve.prediction.gain
+    fit = curve.fit
+    lines = [f"{model.polarization}{model.radial_order} m={model.m}: {g.wavelength_nm:.3f} nm, Q {g.Q:.5g}, "
+             f"Γ {g.confinement:.3f}, g_th {g.threshold_gain_per_cm:.4g} cm⁻¹ (exact)",
+             f"predicted threshold pump rate {p.pump_rate_threshold_per_ps:.4g} /ps (inversion "
+             f"{p.inversion_threshold:.3f} N0; lifetime {model.lifetime_ps:g} ps)",
+             f"{'pump/pred':>9} {'pump_per_ps':>11} {'output_power':>13} {'wavelength_nm':>13}  state"]
+    for pt in curve.points:
+        d = pt.to_dict()
+        lines.append(f"{pt.pump_rate_rel:9.3f} {d['pump_rate_per_ps']:11.4g} {pt.output_power:13.5g} "
+                     f"{pt.wavelength_nm:13.4f}  {pt.state}")
+    if fit is None:
+        lines.append("FDTD threshold: fewer than two lasing points, no fit")
+    else:
+        lines.append(f"FDTD threshold (line through the {fit['points']} lasing points): {fit['threshold_rel']:.4f} "
+                     f"× predicted ({100 * (fit['threshold_rel'] - 1):+.2f} %)")
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
 def _cmd_materials(args) -> int:
     from .materials import LIBRARY, library_material
 
@@ -531,7 +595,7 @@ def main(argv=None) -> int:
     out = sys.stdout
     saved = None
     if (args.command == "modes" and args.method in ("fdtd", "both") or args.command == "sweep"
-            or args.command == "compare" and args.method == "fdtd"):
+            or args.command == "compare" and args.method == "fdtd" or args.command == "lasing"):
         parallel.quiet_other_ranks()
         if args.command == "sweep" and not args.quiet and not args.verbose and parallel.is_io_rank():
             logging.getLogger("wgm.sweep").setLevel(logging.INFO)  # one progress line per finished point
@@ -551,6 +615,8 @@ def main(argv=None) -> int:
             return _cmd_compare(args, out)
         if args.command == "threshold":
             return _cmd_threshold(args, out)
+        if args.command == "lasing":
+            return _cmd_lasing(args, out)
         return _cmd_materials(args)
     except UserError as exc:
         if args.command != "sweep" or parallel.is_io_rank():  # a sweep's mistakes are raised on every rank alike

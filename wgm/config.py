@@ -31,6 +31,7 @@ Keys (the ones marked * are required)::
     [gain]                      # read by wgm.gain (ignored here): region, peak_gain_per_cm,
                                 # peak_wavelength_nm, fwhm_nm
     [pump]                      # read by wgm.gain: the two-photon pump model (TwoPhotonPump)
+    [lasing]                    # read by wgm.gain: the saturable two-level film of `wgm lasing`
 
 Material keys, exactly one of:
 
@@ -83,7 +84,8 @@ _SHAPE_KEYS = {
     "ring": {"radius_um", "width_um", "height_um"},
 }
 _RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
-_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep", "gain", "pump"}  # read elsewhere
+_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep", "gain", "pump",
+             "lasing"}  # read elsewhere
 _FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
               "min_layer_px", "max_periods", "wavelength_nm", "domain", "max_polar_order"}
 _SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}

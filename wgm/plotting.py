@@ -17,7 +17,8 @@ import numpy as np  # noqa: E402
 from .results import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
-           "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure", "pump_figure"]
+           "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure", "pump_figure",
+           "lasing_figure"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
@@ -400,3 +401,35 @@ def pump_figure(rows, pump):
                  f"{pump.pulse_fs:g} fs pulses (model parameters: see [pump])", fontsize=9)
     ax.grid(alpha=0.3)
     return fig
+
+
+def lasing_figure(curve):
+    """L-L curve (FDTD): output power against pump rate in units of the predicted threshold,
+    the line fitted through the lasing points, and the predicted threshold (at 1)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
+    styles = {"lasing": dict(marker="o", color="#1f77b4", ls="none", label="lasing (steady state)"),
+              "below threshold": dict(marker="o", mfc="none", color="#1f77b4", ls="none",
+                                      label="below threshold (field decays)"),
+              "not settled": dict(marker="x", color="m", ls="none", label="not settled (time limit)")}
+    for state, st in styles.items():
+        pts = [p for p in curve.points if p.state == state]
+        if pts:
+            ax.plot([p.pump_rate_rel for p in pts], [max(p.output_power, 0.0) for p in pts], **st)
+    fit = curve.fit
+    top = max(p.pump_rate_rel for p in curve.points)
+    if fit is not None:
+        x = np.linspace(fit["threshold_rel"], top, 50)
+        ax.plot(x, fit["slope"] * (x - fit["threshold_rel"]), color="0.4", lw=1,
+                label=f"fit: FDTD threshold {fit['threshold_rel']:.3f}")
+    ax.axvline(1.0, color="#d62728", ls="--", lw=1.2, label="predicted threshold (exact g_th)")
+    ax.set_xlim(0, top * 1.05)
+    ax.set_ylim(bottom=-0.03 * max([p.output_power for p in curve.points] + [1e-300]))  # zeros stay visible
+    m, pred = curve.model, curve.prediction
+    ax.set_xlabel(f"pump rate / predicted threshold ({pred.pump_rate_threshold_per_ps:.3g} /ps)")
+    ax.set_ylabel("output power per µm of height (Meep units)")
+    ax.set_title(f"{_title(curve)}: {m.polarization}{m.radial_order} m = {m.m}, "
+                 f"gain in {m.region}, lifetime {m.lifetime_ps:g} ps", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+

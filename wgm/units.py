@@ -39,3 +39,48 @@ def wavenumber_per_um(freq):
 def meep_time_to_fs(t: float) -> float:
     """A Meep time (units of a/c) in fs."""
     return t * MEEP_LENGTH_UM / C_UM_PER_FS
+
+
+# --------------------------------------------------------------------------------------
+# rates, line widths and gains of the two-level lasing model (Meep's MultilevelAtom)
+
+PER_CM_PER_PER_UM = 1.0e4
+"""A gain of 1 µm⁻¹ in cm⁻¹."""
+
+
+def meep_time_from_ps(t_ps: float) -> float:
+    """A time in ps as a Meep time (units of a/c)."""
+    return t_ps * 1000.0 * C_UM_PER_FS / MEEP_LENGTH_UM
+
+
+def rate_from_lifetime_ps(lifetime_ps: float) -> float:
+    """A decay rate 1/τ (τ in ps) in Meep's rate units (per a/c): MultilevelAtom's
+    ``transition_rate`` and ``pumping_rate`` (no 2π)."""
+    return 1.0 / meep_time_from_ps(lifetime_ps)
+
+
+def rate_per_ps(rate):
+    """A Meep rate (per a/c) in 1/ps."""
+    return rate * meep_time_from_ps(1.0)
+
+
+def rate_from_per_ps(rate_per_ps_):
+    """A rate in 1/ps in Meep's rate units (per a/c)."""
+    return rate_per_ps_ / meep_time_from_ps(1.0)
+
+
+def freq_width_from_wavelength_width_nm(wavelength_nm: float, fwhm_nm: float) -> float:
+    """The full width (Meep frequency units, as MultilevelAtom's ``gamma``) of a line of
+    full width ``fwhm_nm`` at ``wavelength_nm``: exact for the two edges λ ± Δλ/2."""
+    lo, hi = wavelength_nm - fwhm_nm / 2, wavelength_nm + fwhm_nm / 2
+    return freq_from_wavelength_nm(lo) - freq_from_wavelength_nm(hi)
+
+
+def gain_per_cm_from_meep(gain_per_meep_length):
+    """An intensity gain per Meep length in cm⁻¹."""
+    return gain_per_meep_length / MEEP_LENGTH_UM * PER_CM_PER_PER_UM
+
+
+def gain_to_meep(gain_per_cm):
+    """An intensity gain in cm⁻¹ per Meep length."""
+    return gain_per_cm / PER_CM_PER_PER_UM * MEEP_LENGTH_UM
