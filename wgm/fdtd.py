@@ -1142,6 +1142,7 @@ def _lasing_sim(res, pl, m, component, geometry, background, fcen, amplitude):
                         default_material=background, boundary_layers=[mp.PML(pl.pml_um)],
                         resolution=pl.resolution, sources=[src], dimensions=mp.CYLINDRICAL, m=m,
                         force_complex_fields=True)
+    _init_sim(sim)
     return sim, 2 * _PULSE_CUTOFF / df
 
 
@@ -1193,7 +1194,8 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     band = Search((units.wavelength_nm_from_freq(1.01 * f0), units.wavelength_nm_from_freq(0.99 * f0)), 1)
     from dataclasses import replace as _replace
 
-    pl = plan(frozen, band, _replace(settings, m=(model.m,), symmetry=False, wavelength_nm=None))
+    # the full cell (from the axis): the two-level runs are cheap 1-D cells
+    pl = plan(frozen, band, _replace(settings, m=(model.m,), symmetry=False, wavelength_nm=None, domain="full"))
     for w in pl.warnings:
         log.warning("lasing: %s", w)
     m = model.m
