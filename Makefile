@@ -31,6 +31,7 @@ bench: setup
 	$(PY) bench/bench_exact.py
 	$(PY) bench/bench_fdtd.py
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_reduced.py
 
 clean:
 	rm -rf results .pytest_cache

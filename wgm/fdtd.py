@@ -19,7 +19,16 @@ symmetric in z) the engine
    error.
 
 Materials are taken at the band centre: ``ε = Re n²`` and a conductivity that gives the
-band-centre ``Im n²`` (absorption).  Dispersion across the band is not modelled in FDTD.
+band-centre ``Im n²`` (absorption, or gain for k < 0); each line's Q is corrected to first
+order for the conductivity's 1/ω so that the loss is the band-centre one at the line's own
+frequency.  Dispersion across the band is not modelled in FDTD.
+
+For large resonators the cell is **reduced** (``[fdtd] domain``): a wall inside the core where
+the field has decayed, and for spheres a z extent cut to the modes' polar band; a guard checks
+every mode's own field at the cuts and widens the cell when it is not negligible there.
+
+Above threshold, :func:`lasing_curve` runs a saturable two-level gain film (Meep's
+``MultilevelAtom``) for one m and returns the light-in/light-out curve.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ def _import_meep():
 
 mp = _import_meep()  # Meep is optional for the rest of wgm; this module needs it
 
-__all__ = ["solve", "FdtdPlan", "plan", "use_process_groups"]
+__all__ = ["solve", "FdtdPlan", "plan", "use_process_groups", "lasing_curve"]
 
 log = logging.getLogger(__name__)
 
