@@ -2,7 +2,7 @@
 
 Case (issue "FDTD for real-size microspheres"): a silica-like sphere (n = 1.46) of radius R with a
 30 nm absorbing film (n = 2.0 + 0.002i) in air; for each R the fundamental TE mode (q = 1,
-l = m) nearest 530 nm, found by the exact solver, and its own m; FDTD sub-band ±1 nm (at most
+l = m) nearest 530 nm, found by the exact solver, and its own m; FDTD sub-band ±0.5 nm (at most
 0.4 FSR) around it, TE only, ``max_polar_order = 0``, default resolution (2.5 px across the
 film: 84 px/µm).
 
@@ -52,7 +52,7 @@ def target_mode(res):
 
 
 def settings_for(mode, domain, resolution=None):
-    half = min(1.0, 0.4 * mode.fsr_nm) if mode.fsr_nm else 1.0
+    half = min(0.5, 0.4 * mode.fsr_nm) if mode.fsr_nm else 0.5
     return FdtdSettings(m=(mode.l,), wavelength_nm=(mode.wavelength_nm - half, mode.wavelength_nm + half),
                         domain=domain, max_polar_order=0, resolution_px_per_um=resolution)
 

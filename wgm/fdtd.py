@@ -98,6 +98,7 @@ _GUARD_BAND = 0.25  # the guard looks at the energy this many wavelengths (vacuu
 _GUARD_INNER = 1e-5  # energy share next to the inner wall above which the cell is widened
 _GUARD_Z_LOSS = 0.01  # (energy share next to the z-PML) x Q above which the cell is widened
 _MAX_WIDENINGS = 2  # then the full cell
+_VANISHED_AFTER = 3  # a strong line missing from this many analyses in a row is a transient
 _UNRESOLVABLE_GAP = 2.0  # neighbours closer than this many linewidths: no narrow-band pass separates them
 
 
@@ -657,6 +658,8 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     prev = {i: None for i in range(len(lines))}
     best = {i: ln for i, ln in enumerate(lines)}
     settled = {i: False for i in range(len(lines))}
+    missing = {i: 0 for i in range(len(lines))}  # consecutive analyses that did not see the line
+    vanished = set()  # strong when located, then gone: a transient of the pulse, not a mode
     if target is not None:
         must = {min(range(len(lines)), key=lambda i: abs(lines[i].freq - target))}
     else:
@@ -666,7 +669,7 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     chunk = _CHUNK_PERIODS / pl.f_centre
     extra = 0  # chunks spent on weak lines after the strong ones settled (cheaper than a new pass)
     while sim.meep_time() < t_limit:
-        if all(settled[i] for i in must):
+        if all(settled[i] or i in vanished for i in must):
             if all(settled.values()) or extra >= _WEAK_EXTRA_CHUNKS:
                 break
             extra += 1
@@ -682,7 +685,15 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
             ref = best[i]
             cur = min(found, key=lambda c: abs(c.freq - ref.freq))
             if not _same_line(cur, ref):
-                continue  # not seen in this analysis (a weak line): keep the previous estimate
+                # not seen in this analysis (a weak line): keep the previous estimate; a strong
+                # line missing from _VANISHED_AFTER analyses in a row was never a mode (without
+                # this, it would hold the run up to max_periods)
+                missing[i] += 1
+                if i in must and missing[i] >= _VANISHED_AFTER and len(must) > 1:
+                    vanished.add(i)
+                continue
+            missing[i] = 0
+            vanished.discard(i)
             best[i] = cur
             p = prev[i]
             if p is not None and abs(cur.freq - p.freq) <= _SETTLE_REL_F * cur.freq and (
@@ -697,10 +708,15 @@ def _ringdown(res, pl, m, component, parity, label, max_periods, fcen=None, df=N
     eps = sim.get_array(component=mp.Dielectric, vol=_dft_volume(pl))
     t_dft = sim.meep_time() - t_dft0
     final = [best[i] for i in range(len(lines))]
+    if vanished:
+        log.info("fdtd %s: %d transient line(s) left out (seen when the lines were located, not after)",
+                 label, len(vanished))
+    kept = [i for i in range(len(lines)) if i not in vanished]
+    kept_final = [final[i] for i in kept]
     out = []
-    for i, ln in enumerate(lines):
+    for k, i in enumerate(kept):
         fields = {c: sim.get_dft_array(dfts[i], getattr(mp, c), 0) for c in _COMPONENTS}
-        out.append((final[i], settled[i], (fields, eps), _leakage(i, final, t_dft)))
+        out.append((final[i], settled[i], (fields, eps), _leakage(k, kept_final, t_dft)))
     return out
 
 
@@ -894,9 +910,10 @@ def _solve_m(res, search, pl, m, settings, reference):
                 reuse = [t for t in pool if _same_line(t[0], line)]
                 if reuse:
                     line, settled, fe = reuse[0][:3]
-                elif settled and gap < _UNRESOLVABLE_GAP * width:
-                    # a neighbour within its linewidth: no pulse separates the two fields (Harminv
-                    # still separates the lines' frequencies and Q)
+                elif gap < _UNRESOLVABLE_GAP * width:
+                    # a neighbour within its linewidth: no pulse separates the two fields, and a
+                    # narrow-band pass would only ring down longer (Harminv still separates the
+                    # lines' frequencies and Q; an unsettled estimate is noted as such)
                     note = (f"field mixed with a line {1000 * abs(units.wavelength_nm_from_freq(line.freq + gap) - units.wavelength_nm_from_freq(line.freq)):.3g} pm away "
                             "(within the linewidths)")
                 else:
