@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import __version__, parallel  # parallel: ranks only; mpi4py is imported under mpirun alone
 from .errors import UserError, WgmError
-from .results import csv_cell, with_finite_floats
+from .results import csv_table, with_finite_floats
 
 log = logging.getLogger("wgm")
 
@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     sw.add_argument("-v", "--verbose", action="store_true", help="progress and diagnostics on stderr")
 
+    def output_args(sp, out_help):
+        sp.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+        sp.add_argument("--out", type=Path, metavar="DIR", help=out_help)
+        sp.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+
     def measured_args(sp):
         sp.add_argument("spectrum", type=Path,
                         help="measured spectrum (two columns: wavelength nm, intensity; CSV/TSV/spaces) "
@@ -90,9 +95,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="peak detection: prominence threshold in intensity units (instead of --snr)")
         sp.add_argument("--tolerance-nm", type=float, default=None, metavar="T",
                         help="farthest a peak may be from its mode (default: a fifth of the model's line spacing)")
-        sp.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
-        sp.add_argument("--out", type=Path, metavar="DIR", help="write the result (JSON, CSV) and an overlay plot (PNG)")
-        sp.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+        output_args(sp, "write the result (JSON, CSV) and an overlay plot (PNG)")
 
     fi = sub.add_parser("fit", help="assign measured peaks to modes and fit resonator parameters",
                         description="Label the peaks of a measured spectrum (TE/TM, l, radial order) and fit "
@@ -122,9 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     th.add_argument("--radii-um", default=None, metavar="START:STOP:N",
                     help="also: the first mode to lase and its two-photon pump threshold ([pump] table) for N "
                          "core radii -> pump_threshold.csv/.png (with --out) and 'pump' in --json")
-    th.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
-    th.add_argument("--out", type=Path, metavar="DIR", help="write threshold.json, threshold.csv, threshold.png")
-    th.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+    output_args(th, "write threshold.json, threshold.csv, threshold.png")
 
     la = sub.add_parser("lasing", help="FDTD L-L curve of one mode with a saturable two-level gain film",
                         description="Output power versus pump rate of one mode (the config's [lasing] table: m, "
@@ -134,9 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     la.add_argument("config", type=Path, help="TOML config file with a [lasing] table")
     la.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config key, e.g. --set lasing.pump_rates_rel=[0.8,1.5,2] (repeatable)")
-    la.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
-    la.add_argument("--out", type=Path, metavar="DIR", help="write lasing.json, lasing.csv and lasing.png to DIR")
-    la.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+    output_args(la, "write lasing.json, lasing.csv and lasing.png to DIR")
 
     mat = sub.add_parser("materials", help="list library materials or print their index",
                          description="List the material library, or print n + ik of materials at given wavelengths.")
@@ -322,18 +321,9 @@ def _assignment_table(assignments) -> str:
 
 
 def _assignments_csv(assignments) -> str:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
     cols = ["measured_nm", "measured_err_nm", "polarization", "l", "radial_order", "model_nm", "residual_nm",
             "model_Q"]
-    w.writerow(cols)
-    for a in assignments:
-        d = a.to_dict()
-        w.writerow([csv_cell(d[c]) for c in cols])
-    return buf.getvalue()
+    return csv_table(cols, (a.to_dict() for a in assignments))
 
 
 def _write_measured_outputs(out_dir, doc, assignments, fig) -> list:
@@ -432,8 +422,6 @@ def _cmd_compare(args, out) -> int:
 
 
 def _cmd_threshold(args, out) -> int:
-    import csv
-    import io
     from dataclasses import replace
 
     from . import plotting
@@ -466,25 +454,15 @@ def _cmd_threshold(args, out) -> int:
         except OSError as exc:
             raise UserError(f"--out {args.out}: cannot create directory ({exc.strerror})") from None
         atomic_write(args.out / "threshold.json", json.dumps(doc, indent=2, allow_nan=False))
-        buf = io.StringIO()
         cols = ["polarization", "l", "radial_order", "wavelength_nm", "Q", "confinement", "threshold_gain_per_cm",
                 "closed_form_gain_per_cm", "threshold_wavelength_nm", "available_gain_per_cm", "pump_margin",
                 "can_lase"]
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(cols)
-        for m in doc["modes"]:
-            w.writerow([csv_cell(m[c]) for c in cols])
-        atomic_write(args.out / "threshold.csv", buf.getvalue())
+        atomic_write(args.out / "threshold.csv", csv_table(cols, doc["modes"]))
         plotting.save(plotting.threshold_figure(result), args.out / "threshold.png")
         if rows is not None:
-            buf = io.StringIO()
             keys = ["radius_um", "diameter_um", "polarization", "l", "radial_order", "wavelength_nm", "Q",
                     "confinement", "threshold_gain_per_cm", "peak_gain_needed_per_cm", "threshold_fluence_mj_per_cm2"]
-            w = csv.writer(buf, lineterminator="\n")
-            w.writerow(keys)
-            for r in rows:
-                w.writerow([csv_cell(r.get(k)) for k in keys])
-            atomic_write(args.out / "pump_threshold.csv", buf.getvalue())
+            atomic_write(args.out / "pump_threshold.csv", csv_table(keys, rows))
             plotting.save(plotting.pump_figure(rows, pump), args.out / "pump_threshold.png")
     if args.json:
         out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")

@@ -154,6 +154,11 @@ class FdtdPlan:
                 "full_domain_cells": self.full_cells or self.cells}
 
 
+def _quantum(resolution: float) -> float:
+    """Cell sizes are multiples of this (µm): exact in binary and a whole number of pixels."""
+    return _QUARTER if float(resolution * _QUARTER).is_integer() else 1.0
+
+
 def _band_freqs(search: Search):
     lo, hi = search.wavelength_nm
     return units.freq_from_wavelength_nm(hi), units.freq_from_wavelength_nm(lo)
@@ -165,6 +170,12 @@ def _medium_params(material, f_centre):
     eps = n * n
     sigma = 2 * math.pi * f_centre * eps.imag / eps.real if eps.imag else 0.0
     return float(eps.real), float(sigma)
+
+
+def _im_eps(eps_sigma, freq) -> float:
+    """Im ε of Meep's conductivity model ``ε(1 + iσ/ω)`` at ``freq`` (the inverse of the above)."""
+    eps, sigma = eps_sigma
+    return eps * sigma / (2 * math.pi * freq)
 
 
 def _layers_outward(res: Resonator):
@@ -368,7 +379,7 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     r_out = layers[-1][0]
     # whole pixels (Meep otherwise rounds the cell itself, and says so on stdout): sizes are
     # multiples of a quantum that is exact in binary and a whole number of pixels
-    quantum = _QUARTER if float(resolution * _QUARTER).is_integer() else 1.0
+    quantum = _quantum(resolution)
     cell_r = quantum * math.ceil((r_out + pad + dpml) / quantum)
     if res.is_2d:
         cell_z = 0.0
@@ -793,11 +804,9 @@ def _conductivity_correction(res, pl: FdtdPlan, r, z, eps, arrs, freq) -> float:
         return 0.0
     where = _layer_map(res, pl, r, z)
     delta = 0.0
-    for j, (eps_r, sigma) in enumerate(pl.eps):
-        if sigma:
-            im_model = eps_r * sigma / (2 * math.pi * pl.f_centre)
-            im_meep = eps_r * sigma / (2 * math.pi * freq)
-            delta += (im_model - im_meep) * float(np.sum(e2[where == j]))
+    for j, eps_sigma in enumerate(pl.eps):
+        if eps_sigma[1]:
+            delta += (_im_eps(eps_sigma, pl.f_centre) - _im_eps(eps_sigma, freq)) * float(np.sum(e2[where == j]))
     return delta / denom
 
 
@@ -965,7 +974,7 @@ def _is_target(mode, settings) -> bool:
 
 def _widen(pl, res):
     """The reduced cell with the inner wall halfway to the axis and the z cut 1.5 times farther."""
-    q = _QUARTER if float(pl.resolution * _QUARTER).is_integer() else 1.0
+    q = _quantum(pl.resolution)
     r_min = q * math.floor(0.5 * pl.r_min_um / q)
     cell_z = pl.cell_z_um
     if pl.cut_z:
@@ -977,7 +986,7 @@ def _widen(pl, res):
 
 def _full_domain(pl, res):
     layers = _layers_outward(res)
-    q = _QUARTER if float(pl.resolution * _QUARTER).is_integer() else 1.0
+    q = _quantum(pl.resolution)
     cell_z = 2 * q * math.ceil((layers[-1][1] + pl.pad_um + pl.pml_um) / q) if pl.cell_z_um else 0.0
     return dataclasses.replace(pl, r_min_um=0.0, cell_z_um=cell_z, domain="full", cut_z=False)
 

@@ -771,18 +771,9 @@ class LasingCurve:
         return json.dumps(with_finite_floats(self.to_dict()), indent=2, allow_nan=False)
 
     def to_csv(self) -> str:
-        import csv
-        import io
+        from .results import csv_table
 
-        from .results import csv_cell
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(LASING_CSV_COLUMNS)
-        for p in self.points:
-            d = p.to_dict()
-            w.writerow([csv_cell(d[c]) for c in LASING_CSV_COLUMNS])
-        return buf.getvalue()
+        return csv_table(LASING_CSV_COLUMNS, (p.to_dict() for p in self.points))
 
     def write(self, out_dir) -> list:
         """``lasing.json`` and ``lasing.csv`` in ``out_dir`` (atomically); returns the paths."""

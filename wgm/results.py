@@ -141,13 +141,7 @@ class ModeSpectrum:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(CSV_COLUMNS)
-        for m in self.modes:
-            d = m.to_dict()
-            w.writerow([csv_cell(d[c]) for c in CSV_COLUMNS])
-        return buf.getvalue()
+        return csv_table(CSV_COLUMNS, (m.to_dict() for m in self.modes))
 
     def write(self, out_dir) -> list[Path]:
         """Write ``modes.json`` and ``modes.csv`` into ``out_dir`` (atomically); return the paths."""
@@ -267,6 +261,16 @@ def csv_cell(v):
     if v is None:
         return ""
     return repr(v) if isinstance(v, float) else v
+
+
+def csv_table(columns, rows) -> str:
+    """CSV text: a header of ``columns``, then one line per dict in ``rows`` (missing keys blank)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([csv_cell(row.get(c)) for c in columns])
+    return buf.getvalue()
 
 
 def with_finite_floats(v, nonfinite=None):

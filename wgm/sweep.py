@@ -31,10 +31,8 @@ about ranks.
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as _dt
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -54,7 +52,7 @@ except ModuleNotFoundError:  # Python 3.10
 from . import parallel
 from .config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
 from .errors import ConfigError, UserError, WgmError
-from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_cell, versions, with_finite_floats
+from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
@@ -333,13 +331,7 @@ class SweepResult:
         return ["point", *self.sweep.keys, *CSV_COLUMNS]
 
     def to_csv(self) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        cols = self.columns()
-        w.writerow(cols)
-        for row in self.rows():
-            w.writerow([csv_cell(row[c]) for c in cols])
-        return buf.getvalue()
+        return csv_table(self.columns(), self.rows())
 
     def to_dict(self) -> dict:
         """Metadata: the sweep, versions, counts, and every point's status and timing."""
