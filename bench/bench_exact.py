@@ -14,9 +14,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from wgm import exact  # noqa: E402
-from wgm.materials import library_material, nanocrystal_film  # noqa: E402
-from wgm.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
+from wgm.exact import solver as exact  # noqa: E402
+from wgm.model.materials import library_material, nanocrystal_film  # noqa: E402
+from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
 
 def timed(resonator, search, repeats=5):

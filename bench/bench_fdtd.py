@@ -35,9 +35,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # wgm.fdtd imports Meep with its stdout banner ("Using MPI version 3.1, 1 processes") swallowed
 # and its "Elapsed run time" exit message unregistered.  A bare `import meep` would print that
 # banner at import; importing wgm.fdtd first leaves Meep already imported and silent.
-from wgm import exact, fdtd, units  # noqa: E402
-from wgm.materials import ConstantIndex  # noqa: E402
-from wgm.resonator import Coating, FdtdSettings, Resonator, Search, Sphere  # noqa: E402
+from wgm import units  # noqa: E402
+from wgm.exact import solver as exact
+from wgm.fdtd import engine as fdtd
+from wgm.model.materials import ConstantIndex  # noqa: E402
+from wgm.fdtd.settings import FdtdSettings
+from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
 import meep as mp  # noqa: E402  (already imported by wgm.fdtd: no banner)
 

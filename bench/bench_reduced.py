@@ -35,9 +35,11 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from wgm import exact, fdtd  # noqa: E402  (wgm.fdtd imports Meep silently)
-from wgm.materials import ConstantIndex  # noqa: E402
-from wgm.resonator import Coating, FdtdSettings, Resonator, Search, Sphere  # noqa: E402
+from wgm.exact import solver as exact  # noqa: E402  (wgm.fdtd imports Meep silently)
+from wgm.fdtd import engine as fdtd
+from wgm.model.materials import ConstantIndex  # noqa: E402
+from wgm.fdtd.settings import FdtdSettings
+from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
 mp = fdtd.mp
 

@@ -9,8 +9,8 @@ import pytest
 
 from wgm.config import apply_overrides, config_to_dict, load_config, parse_config, parse_set
 from wgm.errors import ConfigError, UserError
-from wgm.materials import EffectiveMedium
-from wgm.resonator import Disk, Ring, Sphere
+from wgm.model.materials import EffectiveMedium
+from wgm.model.resonator import Disk, Ring, Sphere
 
 SIMS = sorted((Path(__file__).parent.parent / "sims").glob("*.toml"))
 
@@ -166,7 +166,7 @@ def test_bad_input_names_key_and_value(tmp_path, desc, text, overrides, match):
 
 
 def test_band_outside_data_range_message(tmp_path):
-    from wgm.exact import solve
+    from wgm.exact.solver import solve
 
     cfg = load_config(write(tmp_path, BASE), ['resonator.coating.0.material="cspbbr3-ermolaev-o"',
                                               "search.wavelength_nm=[450, 520]"] + [])

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from wgm import cli
+import wgm.cli as cli
 from wgm.config import load_config
 from wgm.errors import UserError
-from wgm.exact import solve
+from wgm.exact.solver import solve
 from wgm.sweep import PointStore, build_sweep, load_sweep, parse_axis, run_sweep
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
@@ -263,7 +263,7 @@ def test_cli_mistakes_exit_2(tmp_path, capsys, extra, fragment):
 def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     """An exception while a point file is written (disk full, kill) leaves no file behind."""
     sweep = load_sweep(SILICA, ["resonator.radius_um=4"])
-    import wgm.results as results
+    import wgm.records.files as results
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")

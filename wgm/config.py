@@ -56,8 +56,8 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from .errors import ConfigError, UserError, did_you_mean
-from .materials import (
+from wgm.errors import ConfigError, UserError, did_you_mean
+from wgm.model.materials import (
     ConstantIndex,
     EffectiveMedium,
     Material,
@@ -66,7 +66,8 @@ from .materials import (
     nanocrystal_film,
     read_nk_file,
 )
-from .resonator import Coating, Disk, FdtdSettings, Resonator, Ring, Search, Sphere
+from wgm.fdtd.settings import FdtdSettings
+from wgm.model.resonator import Coating, Disk, Resonator, Ring, Search, Sphere
 
 __all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
            "set_value", "config_to_dict",

@@ -21,11 +21,11 @@ import threading
 import time
 from typing import Callable, Sequence
 
-from .errors import SolverError, UserError
+from wgm.errors import SolverError, UserError
 
 __all__ = ["rank", "size", "is_io_rank", "quiet_other_ranks", "on_io_rank", "map_dynamic", "abort"]
 
-log = logging.getLogger("wgm.parallel")
+log = logging.getLogger(__name__)
 
 _TAG_ASK = 71     # group leader -> rank 0: (finished task, its record), asking for the next
 _TAG_TASK = 72    # rank 0 -> group leader: the next task index, or None (no more work)

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .results import atomic_path  # noqa: E402
+from wgm.records import atomic_path  # noqa: E402
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
            "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure", "pump_figure",

@@ -49,15 +49,15 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from . import parallel
-from .config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
-from .errors import ConfigError, UserError, WgmError
-from .results import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
+from wgm import parallel
+from wgm.config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
+from wgm.errors import ConfigError, UserError, WgmError
+from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
 
-log = logging.getLogger("wgm.sweep")
+log = logging.getLogger(__name__)
 
 METHODS = ("exact", "fdtd")
 POINT_SCHEMA = "wgm.sweep.point/1"
@@ -374,7 +374,7 @@ class SweepResult:
         atomic_write(paths[1], json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default))
         paths.append(self.to_hdf5(out_dir / "results.h5"))
         if plots and self.rows():
-            from . import plotting
+            from wgm import plotting
 
             paths += plotting.save_sweep_figures(self, out_dir)
         return paths
@@ -438,7 +438,7 @@ def _estimated_cost(point: Point, method: str) -> float:
     res = point.config.resonator
     if method != "fdtd":
         return res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
-    from . import fdtd
+    from wgm.fdtd import engine as fdtd
 
     cfg = point.config
     try:
@@ -451,16 +451,16 @@ def _estimated_cost(point: Point, method: str) -> float:
 def solve_point(cfg: Config, method: str) -> ModeSpectrum:
     """The mode spectrum of one config by ``method``."""
     if method == "fdtd":
-        from . import fdtd
+        from wgm.fdtd import engine as fdtd
 
         return fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
-    from .exact import solve
+    from wgm.exact.solver import solve
 
     return solve(cfg.resonator, cfg.search)
 
 
 def _fdtd_groups(n_groups: int, my_group: int) -> None:
-    from . import fdtd
+    from wgm.fdtd import engine as fdtd
 
     fdtd.use_process_groups(n_groups)
 

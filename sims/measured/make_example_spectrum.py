@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from wgm.config import load_config
-from wgm.exact import solve
-from wgm.results import atomic_write
+from wgm.exact.solver import solve
+from wgm.records import atomic_write
 
 HERE = Path(__file__).resolve().parent
 TRUTH = {"resonator.radius_um": 2.07, "resonator.coating.0.thickness_um": 0.058}

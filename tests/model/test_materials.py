@@ -1,0 +1,141 @@
+"""Materials: library data, interpolation, complex continuation, effective media, files."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from wgm.errors import ConfigError, UserError
+from wgm.model.materials import (
+    ConstantIndex,
+    EffectiveMedium,
+    library_material,
+    nanocrystal_film,
+    read_nk_file,
+)
+
+
+def test_silica_malitson():
+    """Malitson's Sellmeier formula: n(532 nm) = 1.46071 and n(1550 nm) = 1.44402 (published values)."""
+    silica = library_material("silica")
+    assert silica.n_at(532.0).real == pytest.approx(1.46071, abs=2e-5)
+    assert silica.n_at(1550.0).real == pytest.approx(1.44402, abs=2e-5)
+    assert silica.n_at(532.0).imag == 0
+    assert silica.wavelength_range_nm == (210.0, 6700.0)
+
+
+def test_tabulated_nodes_are_reproduced():
+    """At the table's own wavelengths the interpolant returns the data (Brennan 530 nm row)."""
+    b = library_material("cspbbr3")
+    assert b.n_at(530.0) == pytest.approx(2.317626 + 0.03188j, abs=1e-12)
+    e = library_material("cspbbr3-ermolaev-o")
+    assert e.n_at(535.0) == pytest.approx(2.51499 + 0.01219j, abs=1e-12)
+    assert e.wavelength_range_nm == pytest.approx((500.0, 949.0))
+
+
+def test_pchip_keeps_k_non_negative():
+    lam = np.linspace(0.5, 0.949, 5000) + 0j
+    for name in ("cspbbr3", "cspbbr3-ermolaev-o", "cspbbr3-ermolaev-e"):
+        k = library_material(name).index(lam).imag
+        assert k.min() >= 0
+
+
+def test_complex_continuation_is_first_order_and_continuous():
+    """n(λ_r + iλ_i) = n(λ_r) + iλ_i n'(λ_r): check against a finite-difference slope, and
+    continuity across a data knot (a higher-order Taylor series of a piecewise cubic jumps)."""
+    mat = library_material("cspbbr3")
+    lam_r, lam_i = 0.5255, 2e-4
+    n0 = mat.index(np.array([lam_r + 0j]))[0]
+    h = 1e-7
+    slope = (mat.index(np.array([lam_r + h + 0j]))[0] - mat.index(np.array([lam_r - h + 0j]))[0]) / (2 * h)
+    got = mat.index(np.array([lam_r + 1j * lam_i]))[0]
+    assert got == pytest.approx(n0 + 1j * lam_i * slope, rel=1e-6)
+    knot = 0.526
+    left, right = mat.index(np.array([knot - 1e-12 + 3e-3j, knot + 1e-12 + 3e-3j]))
+    assert abs(left - right) < 1e-8
+
+
+def test_effective_medium_limits():
+    bulk = library_material("cspbbr3")
+    full = nanocrystal_film(1.0)
+    assert full.n_at(540.0) == pytest.approx(bulk.n_at(540.0), rel=1e-12)
+    dilute = nanocrystal_film(1e-6, ligand_index=1.5)
+    assert dilute.n_at(540.0) == pytest.approx(1.5, rel=1e-5)
+    mg = nanocrystal_film(0.05)
+    br = nanocrystal_film(0.05, mixing="bruggeman")
+    # the two mixing rules agree to first order in the fill fraction
+    assert abs(mg.n_at(560.0) - br.n_at(560.0)) < 5e-3
+    assert 1.46 < mg.n_at(560.0).real < bulk.n_at(560.0).real
+
+
+def test_effective_medium_is_passive():
+    lam = np.linspace(0.4, 0.8, 200) + 0j
+    for mixing in EffectiveMedium.MIXINGS:
+        assert nanocrystal_film(0.45, mixing=mixing).index(lam).imag.min() >= 0
+
+
+def test_unknown_material_suggests():
+    with pytest.raises(ConfigError, match="did you mean 'silica'"):
+        library_material("silca")
+    with pytest.raises(ConfigError, match="fill_fraction"):
+        library_material("cspbbr3-nc")
+
+
+def test_constant_index_validation():
+    with pytest.raises(ValueError):
+        ConstantIndex(-1.0)
+    with pytest.raises(ValueError):
+        ConstantIndex(1.5, float("inf"))
+    # k < 0 is gain (exp(−iωt)): allowed, and kept as given
+    assert ConstantIndex(1.5, -0.1).n_at(600.0) == complex(1.5, -0.1)
+
+
+def test_read_nk_text_file(tmp_path):
+    p = tmp_path / "film.csv"
+    p.write_text("# my film\nwavelength_nm,n,k\n500, 2.0, 0.1\n550, 1.9, 0.01\n600, 1.85, 0\n")
+    mat = read_nk_file(p)
+    assert mat.wavelength_range_nm == pytest.approx((500.0, 600.0))
+    assert mat.n_at(550.0) == pytest.approx(1.9 + 0.01j)
+    q = tmp_path / "um.txt"
+    q.write_text("0.5 2.0\n0.6 1.8\n")
+    assert read_nk_file(q, "um").n_at(600.0) == pytest.approx(1.8)
+
+
+def test_read_refractiveindex_yaml(tmp_path):
+    from importlib import resources
+
+    src = resources.files("wgm.data").joinpath("CsPbBr3_Ermolaev-e.yml").read_text()
+    p = tmp_path / "mine.yml"
+    p.write_text(src)
+    assert read_nk_file(p).n_at(600.0) == library_material("cspbbr3-ermolaev-e").n_at(600.0)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", "at least two rows"),
+    ("500 2.0\n", "at least two rows"),
+    ("500 2.0\n490 2.1\n", "increase strictly"),
+    ("500 2.0\n510 abc\n", "not a number"),
+    ("500 2.0 0.1 7\n510 2.0 0 1\n", "2 or 3 columns"),
+    ("500 nan\n510 2.0\n", "NaN"),
+    ("500 2.0 -0.1\n510 2.0 0\n", "k must be"),
+])
+def test_bad_nk_files(tmp_path, text, match):
+    p = tmp_path / "bad.txt"
+    p.write_text(text)
+    with pytest.raises(UserError, match=match):
+        read_nk_file(p)
+
+
+def test_missing_nk_file(tmp_path):
+    with pytest.raises(UserError, match="cannot read"):
+        read_nk_file(tmp_path / "nope.txt")
+
+
+def test_band_check_message():
+    mat = library_material("cspbbr3-ermolaev-o")
+    with pytest.raises(ConfigError, match=r"resonator.material = 'cspbbr3-ermolaev-o': data cover 500–949 nm"):
+        mat.check_band((450.0, 600.0), "resonator.material")
+    mat.check_band((500.0, 949.0), "resonator.material")
+    assert math.isinf(ConstantIndex(1.5).wavelength_range_nm[1])

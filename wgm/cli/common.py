@@ -1,0 +1,42 @@
+"""What the commands share: output options, the output directory, the exit codes, the
+one-line report of a user mistake."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from wgm import parallel
+from wgm.errors import UserError
+
+log = logging.getLogger("wgm")
+
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+def output_args(sp, out_help):
+    """``--json``, ``--out DIR`` and ``-v`` of a command."""
+    sp.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    sp.add_argument("--out", type=Path, metavar="DIR", help=out_help)
+    sp.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+
+
+def overrides_arg(sp, example="resonator.radius_um=2.4"):
+    """``--set KEY=VALUE`` (repeatable)."""
+    sp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help=f"override a config key, e.g. --set {example} (repeatable)")
+
+
+def make_out_dir(out: Path) -> None:
+    """Create ``--out DIR``; a directory that cannot be made is the user's to fix."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create directory ({exc.strerror})") from None
+
+
+def write_json(out, doc) -> None:
+    """One JSON document on ``out``."""
+    out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")

@@ -1,0 +1,151 @@
+"""``wgm threshold`` and ``wgm lasing``: which modes of a gain-coated resonator lase, and the L-L curve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from wgm.cli.common import log, make_out_dir, output_args
+from wgm.errors import UserError
+from wgm.records import csv_table, with_finite_floats
+
+def register(sub) -> None:
+    th = sub.add_parser("threshold", help="threshold gain of every mode of a resonator with a gain film",
+                        description="Confinement factor and threshold material gain (cm⁻¹) of every mode of the "
+                                    "search (exact solver), compared with the film's gain spectrum (the config's "
+                                    "[gain] table; default: a CsPbBr3-nanocrystal band, 500 cm⁻¹ at 525 nm).")
+    th.add_argument("config", type=Path, help="TOML config file")
+    th.add_argument("--gain-region", default=None, metavar="REGION",
+                    help="core, coating (all coatings) or coating.N (default: [gain] region, else coating)")
+    th.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set gain.peak_gain_per_cm=800 (repeatable)")
+    th.add_argument("--radii-um", default=None, metavar="START:STOP:N",
+                    help="also: the first mode to lase and its two-photon pump threshold ([pump] table) for N "
+                         "core radii -> pump_threshold.csv/.png (with --out) and 'pump' in --json")
+    output_args(th, "write threshold.json, threshold.csv, threshold.png")
+
+    la = sub.add_parser("lasing", help="FDTD L-L curve of one mode with a saturable two-level gain film",
+                        description="Output power versus pump rate of one mode (the config's [lasing] table: m, "
+                                    "pump rates relative to the predicted threshold, the two-level line) by FDTD "
+                                    "(Meep MultilevelAtom; 2-D limit), against the threshold predicted from the "
+                                    "exact threshold gain.")
+    la.add_argument("config", type=Path, help="TOML config file with a [lasing] table")
+    la.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set lasing.pump_rates_rel=[0.8,1.5,2] (repeatable)")
+    output_args(la, "write lasing.json, lasing.csv and lasing.png to DIR")
+    th.set_defaults(run=cmd_threshold)
+    la.set_defaults(run=cmd_lasing)
+
+
+def cmd_threshold(args, out) -> int:
+    from dataclasses import replace
+
+    from wgm import plotting
+    from wgm.config import apply_overrides, parse_config, read_config_file
+    from wgm.lasing.gain import parse_gain, parse_pump, threshold_vs_radius, thresholds
+    from wgm.records import atomic_write
+
+    raw = apply_overrides(read_config_file(args.config), args.overrides)
+    cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
+    gain = parse_gain(raw.get("gain"))
+    if args.gain_region is not None:
+        gain = replace(gain, region=args.gain_region)
+    pump = parse_pump(raw.get("pump"))
+    radii = None
+    if args.radii_um is not None:
+        from wgm.sweep import parse_axis
+
+        radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
+        if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
+            raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
+    result = thresholds(cfg.resonator, cfg.search, gain)
+    doc = with_finite_floats(result.to_dict())
+    rows = None
+    if radii is not None:
+        rows = threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)
+        doc["pump"] = with_finite_floats({"model": pump.to_dict(), "vs_radius": rows})
+    if args.out is not None:
+        make_out_dir(args.out)
+        atomic_write(args.out / "threshold.json", json.dumps(doc, indent=2, allow_nan=False))
+        cols = ["polarization", "l", "radial_order", "wavelength_nm", "Q", "confinement", "threshold_gain_per_cm",
+                "closed_form_gain_per_cm", "threshold_wavelength_nm", "available_gain_per_cm", "pump_margin",
+                "can_lase"]
+        atomic_write(args.out / "threshold.csv", csv_table(cols, doc["modes"]))
+        plotting.save(plotting.threshold_figure(result), args.out / "threshold.png")
+        if rows is not None:
+            keys = ["radius_um", "diameter_um", "polarization", "l", "radial_order", "wavelength_nm", "Q",
+                    "confinement", "threshold_gain_per_cm", "peak_gain_needed_per_cm", "threshold_fluence_mj_per_cm2"]
+            atomic_write(args.out / "pump_threshold.csv", csv_table(keys, rows))
+            plotting.save(plotting.pump_figure(rows, pump), args.out / "pump_threshold.png")
+    if args.json:
+        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        return 0
+    g = result.gain
+    lines = [f"{len(result.modes)} modes, gain in {g.region}: available {g.peak_gain_per_cm:g} cm⁻¹ at "
+             f"{g.peak_wavelength_nm:g} nm (FWHM {g.fwhm_nm:g} nm); {len(result.lasing)} can lase",
+             f"{'pol':>4} {'l':>5} {'q':>3} {'wavelength_nm':>14} {'Q':>10} {'Gamma':>7} {'g_th_cm-1':>11} "
+             f"{'closed_form':>11} {'available':>10} {'margin':>8}"]
+    for lm in result.modes:
+        m, mg = lm.mode, lm.gain
+        lines.append(f"{m.polarization:>4} {m.l:5d} {m.radial_order:3d} {m.wavelength_nm:14.4f} {m.Q:10.4g} "
+                     f"{mg.confinement:7.4f} {mg.threshold_gain_per_cm:11.4g} {mg.closed_form_gain_per_cm:11.4g} "
+                     f"{lm.available_gain_per_cm:10.4g} {lm.pump_margin:8.3g}{'  lases' if lm.can_lase else ''}")
+    if rows is not None:
+        lines.append(f"two-photon pump threshold at {pump.wavelength_nm:g} nm vs core radius (model: [pump]):")
+        for r in rows:
+            f = r["threshold_fluence_mj_per_cm2"]
+            lines.append(f"  R = {r['radius_um']:8.4g} µm: " + ("no mode lases" if f is None else
+                         f"{r['polarization']}{r['radial_order']} l={r['l']} at {r['wavelength_nm']:.2f} nm, "
+                         f"g_th {r['threshold_gain_per_cm']:.3g} cm⁻¹, F_th {f:.3g} mJ/cm²"))
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
+def cmd_lasing(args, out) -> int:
+    from wgm.config import apply_overrides, parse_config, read_config_file
+    from wgm.lasing.gain import parse_gain, parse_lasing, predict_lasing_threshold
+
+    raw = apply_overrides(read_config_file(args.config), args.overrides)
+    cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
+    model = parse_lasing(raw.get("lasing"), parse_gain(raw.get("gain")))
+    if not cfg.resonator.is_2d:
+        raise UserError("wgm lasing runs the 2-D limit only: resonator.thickness_um (disk) or height_um (ring) "
+                        "= inf")
+    if args.out is not None:
+        make_out_dir(args.out)
+    prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here
+    from wgm.fdtd import engine as fdtd
+
+    curve = fdtd.lasing_curve(cfg.resonator, model, prediction, cfg.fdtd)
+    if args.out is not None:
+        from wgm import plotting
+
+        written = curve.write(args.out)
+        written.append(plotting.save(plotting.lasing_figure(curve), args.out / "lasing.png"))
+        for path in written:
+            log.info("wrote %s", path)
+    if args.json:
+        out.write(curve.to_json() + "\n")
+        return 0
+    p, g = curve.prediction, curve.prediction.gain
+    fit = curve.fit
+    lines = [f"{model.polarization}{model.radial_order} m={model.m}: {g.wavelength_nm:.3f} nm, Q {g.Q:.5g}, "
+             f"Γ {g.confinement:.3f}, g_th {g.threshold_gain_per_cm:.4g} cm⁻¹ (exact)",
+             f"predicted threshold pump rate {p.pump_rate_threshold_per_ps:.4g} /ps (inversion "
+             f"{p.inversion_threshold:.3f} N0; lifetime {model.lifetime_ps:g} ps)",
+             f"{'pump/pred':>9} {'pump_per_ps':>11} {'output_power':>13} {'wavelength_nm':>13}  state"]
+    for pt in curve.points:
+        d = pt.to_dict()
+        lines.append(f"{pt.pump_rate_rel:9.3f} {d['pump_rate_per_ps']:11.4g} {pt.output_power:13.5g} "
+                     f"{pt.wavelength_nm:13.4f}  {pt.state}")
+    if fit is None:
+        lines.append("FDTD threshold: fewer than two lasing points, no fit")
+    else:
+        lines.append(f"FDTD threshold (line through the {fit['points']} lasing points): {fit['threshold_rel']:.4f} "
+                     f"× predicted ({100 * (fit['threshold_rel'] - 1):+.2f} %)")
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
+    return 0

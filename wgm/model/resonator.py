@@ -1,0 +1,237 @@
+r"""Immutable, validated descriptions of a resonator and of a mode search.
+
+Lengths are in µm, wavelengths in nm, as their names say.  Every object checks itself on
+construction and raises :class:`~wgm.errors.ConfigError` naming the config key, the value
+and what is allowed, so the same message serves the Python API and the CLI.
+
+Shapes (axis of revolution ``z``)::
+
+    Sphere(radius_um)                       Disk(radius_um, thickness_um)       Ring(radius_um, width_um, height_um)
+         .-~~~-.                             ______________                       __          __
+        /       \                           |______________| thickness           |  |  hole  |  |  height
+        \       /                            <-- radius -->                      |__|        |__|
+         '-...-'                                                                 <-width->   (radius = outer)
+
+``thickness_um = inf`` (disk) and ``height_um = inf`` (ring) are the 2-D limit: infinitely
+tall cylinders, which the exact solver handles.  Coatings are conformal shells around a
+sphere or disk, innermost first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from wgm.errors import ConfigError
+from wgm.model.materials import ConstantIndex, Material
+
+__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "FdtdSettings", "Layer", "POLARIZATIONS"]
+
+POLARIZATIONS = ("TE", "TM")
+"""Mie convention for every shape: TE has no electric field normal to the outer surface
+(for a disk or ring in the 2-D limit: E along the axis, ``Ez``); TM has no magnetic field
+normal to it (``Hz``).  Planar-photonics papers often call the disk ``Hz`` family "TE-like"."""
+
+
+def _positive(key: str, value, *, allow_inf: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, value, "must be a number")
+    value = float(value)
+    if math.isnan(value) or value <= 0 or (math.isinf(value) and not allow_inf):
+        allowed = "must be > 0 (inf for the 2-D limit)" if allow_inf else "must be a finite number > 0"
+        raise ConfigError(key, value, allowed)
+    return value
+
+
+@dataclass(frozen=True)
+class Sphere:
+    """A sphere of radius ``radius_um`` (µm)."""
+
+    radius_um: float
+    material: Material
+
+    kind = "sphere"
+
+    def __post_init__(self):
+        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A disk (cylinder) of radius ``radius_um`` and thickness ``thickness_um`` (µm; ``inf``: 2-D limit)."""
+
+    radius_um: float
+    thickness_um: float
+    material: Material
+
+    kind = "disk"
+
+    def __post_init__(self):
+        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
+        object.__setattr__(self, "thickness_um",
+                           _positive("resonator.thickness_um", self.thickness_um, allow_inf=True))
+
+
+@dataclass(frozen=True)
+class Ring:
+    """A ring of outer radius ``radius_um``, radial width ``width_um`` and height ``height_um`` (µm)."""
+
+    radius_um: float
+    width_um: float
+    height_um: float
+    material: Material
+
+    kind = "ring"
+
+    def __post_init__(self):
+        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
+        w = _positive("resonator.width_um", self.width_um)
+        if w >= self.radius_um:
+            raise ConfigError("resonator.width_um", self.width_um,
+                              f"must be < radius_um = {self.radius_um:g} (a ring of full width is shape = \"disk\")")
+        object.__setattr__(self, "width_um", w)
+        object.__setattr__(self, "height_um", _positive("resonator.height_um", self.height_um, allow_inf=True))
+
+    @property
+    def inner_radius_um(self) -> float:
+        return self.radius_um - self.width_um
+
+
+@dataclass(frozen=True)
+class Coating:
+    """A conformal shell of ``thickness_um`` (µm)."""
+
+    thickness_um: float
+    material: Material
+    index_in_stack: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "thickness_um", _positive(
+            f"resonator.coating.{self.index_in_stack}.thickness_um", self.thickness_um))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One radial layer seen by the exact solver: material up to ``outer_radius_um``."""
+
+    outer_radius_um: float
+    material: Material
+    where: str
+
+
+@dataclass(frozen=True)
+class Resonator:
+    """A shape, its coatings (innermost first), the surrounding medium and an optional substrate.
+
+    Examples
+    --------
+    >>> from wgm.model.materials import ConstantIndex
+    >>> r = Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0)),))
+    >>> r.outer_radius_um
+    2.05
+    """
+
+    shape: Sphere | Disk | Ring
+    coatings: tuple[Coating, ...] = ()
+    surroundings: Material = field(default_factory=lambda: ConstantIndex(1.0))
+    substrate: Material | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "coatings", tuple(self.coatings))
+        if self.coatings and isinstance(self.shape, Ring):
+            raise ConfigError("resonator.coating", f"{len(self.coatings)} layer(s)",
+                              "shape 'ring' cannot take a coating (allowed for 'sphere' and 'disk')")
+        if self.substrate is not None:
+            if isinstance(self.shape, Sphere):
+                raise ConfigError("resonator.substrate", self.substrate.name,
+                                  "a sphere has no substrate (allowed for 'disk' and 'ring')")
+            if self.is_2d:
+                raise ConfigError("resonator.substrate", self.substrate.name,
+                                  "a substrate needs a finite thickness_um/height_um (inf is the 2-D limit)")
+
+    @property
+    def kind(self) -> str:
+        return self.shape.kind
+
+    @property
+    def is_2d(self) -> bool:
+        """True for infinitely tall disks and rings (the 2-D limit)."""
+        if isinstance(self.shape, Disk):
+            return math.isinf(self.shape.thickness_um)
+        if isinstance(self.shape, Ring):
+            return math.isinf(self.shape.height_um)
+        return False
+
+    @property
+    def outer_radius_um(self) -> float:
+        return self.shape.radius_um + sum(c.thickness_um for c in self.coatings)
+
+    def materials(self) -> dict[str, Material]:
+        """Every material by the config key where it is set."""
+        out = {"resonator": self.shape.material, "surroundings": self.surroundings}
+        for i, c in enumerate(self.coatings):
+            out[f"resonator.coating.{i}"] = c.material
+        if self.substrate is not None:
+            out["resonator.substrate"] = self.substrate
+        return out
+
+    def check_band(self, band_nm: tuple[float, float]) -> None:
+        """Raise :class:`ConfigError` (naming the config key) if a material has no data in the band."""
+        for key, mat in self.materials().items():
+            field_ = "nk_file" if "nk_file" in mat.to_config() else "material"
+            mat.check_band(band_nm, f"{key}.{field_}")
+
+    def frozen_at(self, wavelength_nm: float) -> "Resonator":
+        """The same resonator with every material replaced by its constant index at one
+        wavelength: what the FDTD engine simulates (it takes materials at the band centre)."""
+        from dataclasses import replace
+
+        def freeze(mat):
+            n = mat.n_at(wavelength_nm)
+            return ConstantIndex(n.real, max(n.imag, 0.0))
+
+        shape = replace(self.shape, material=freeze(self.shape.material))
+        coatings = tuple(replace(c, material=freeze(c.material)) for c in self.coatings)
+        substrate = freeze(self.substrate) if self.substrate is not None else None
+        return Resonator(shape, coatings, freeze(self.surroundings), substrate)
+
+    def radial_layers(self) -> tuple[Layer, ...]:
+        """The radial stack from the axis outwards (innermost first), for the exact solver.
+
+        A ring's hole is filled with the surrounding medium.
+        """
+        layers = []
+        if isinstance(self.shape, Ring):
+            layers.append(Layer(self.shape.inner_radius_um, self.surroundings, "surroundings (ring hole)"))
+        layers.append(Layer(self.shape.radius_um, self.shape.material, "resonator"))
+        r = self.shape.radius_um
+        for i, c in enumerate(self.coatings):
+            r += c.thickness_um
+            layers.append(Layer(r, c.material, f"resonator.coating.{i}"))
+        return tuple(layers)
+
+
+@dataclass(frozen=True)
+class Search:
+    """Which modes to find: a wavelength band, radial orders ``1..max_radial_order``, polarizations."""
+
+    wavelength_nm: tuple[float, float]
+    max_radial_order: int = 3
+    polarizations: tuple[str, ...] = POLARIZATIONS
+
+    def __post_init__(self):
+        band = self.wavelength_nm
+        if (not isinstance(band, (tuple, list)) or len(band) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in band)):
+            raise ConfigError("search.wavelength_nm", band, "must be [min, max] in nm, e.g. [520.0, 545.0]")
+        lo, hi = float(band[0]), float(band[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+            raise ConfigError("search.wavelength_nm", list(band), "must be [min, max] with 0 < min < max (nm)")
+        object.__setattr__(self, "wavelength_nm", (lo, hi))
+        q = self.max_radial_order
+        if isinstance(q, bool) or not isinstance(q, int) or q < 1:
+            raise ConfigError("search.max_radial_order", q, "must be an integer >= 1")
+        pols = tuple(self.polarizations)
+        if not pols or any(p not in POLARIZATIONS for p in pols) or len(set(pols)) != len(pols):
+            raise ConfigError("search.polarizations", list(pols), "must be a non-empty list of distinct 'TE', 'TM'")
+        object.__setattr__(self, "polarizations", pols)

@@ -1,0 +1,252 @@
+"""Typed result records: :class:`Mode`, :class:`ModeSpectrum`, :class:`FieldProfile`.
+
+A :class:`ModeSpectrum` carries the resonator and search that produced it, the method
+and the versions, so a result file is self-describing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from wgm.records.files import _json_default, atomic_path, atomic_write, csv_table, versions, with_finite_floats
+
+@dataclass(frozen=True)
+class Mode:
+    """One resonance.
+
+    Attributes
+    ----------
+    polarization : {"TE", "TM"}
+        Mie convention (TE: no E normal to the surface; 2-D: ``E_z``).
+    l : int
+        Angular number (sphere); for the 2-D limit equal to ``m``.
+    m : int
+        Azimuthal number; for a sphere the equatorial representative ``m = l`` of the
+        ``2l+1``-fold degenerate multiplet.
+    radial_order : int
+        1 + the number of radial field nodes inside the resonator.
+    wavelength_nm : float
+        Resonance wavelength ``2π c / Re ω`` (nm).
+    Q : float
+        ``Re ω / (−2 Im ω)``.
+    fsr_nm : float or None
+        Free spectral range of the mode's family at this mode (centred difference of the
+        neighbours ``l ± 1``), nm.
+    degeneracy : int
+        ``2l + 1`` for a sphere, 2 for ``m > 0`` in the 2-D limit.
+    size_parameter : (float, float)
+        ``k0 × outer radius`` (real, imaginary) of the quasi-normal mode.
+    q_resolved : bool
+        False when ``Q`` is only a lower bound (numerical resolution reached).
+    q_rel_error : float or None
+        Estimated relative numerical uncertainty of ``Q`` (exact solver; ``None`` when not resolved).
+    harminv_error : float or None
+        Harminv's error estimate of the complex frequency (FDTD only), in Meep frequency units.
+    note : str
+        Warnings about this mode, empty when there are none.
+    """
+
+    polarization: str
+    l: int | None
+    m: int
+    radial_order: int | None
+    wavelength_nm: float
+    Q: float
+    fsr_nm: float | None = None
+    degeneracy: int = 1
+    size_parameter: tuple[float, float] = (math.nan, math.nan)
+    q_resolved: bool = True
+    q_rel_error: float | None = None
+    harminv_error: float | None = None
+    note: str = ""
+
+    @property
+    def linewidth_nm(self) -> float:
+        """Full width at half maximum ``λ / Q`` (nm)."""
+        return self.wavelength_nm / self.Q if self.Q else math.inf
+
+    @property
+    def family(self) -> str:
+        """``"TE1"``-style label of the (polarization, radial order) family (``"TE?"`` if unknown)."""
+        return f"{self.polarization}{self.radial_order if self.radial_order is not None else '?'}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["size_parameter"] = list(self.size_parameter)
+        d["linewidth_nm"] = self.linewidth_nm
+        if isinstance(d["Q"], float) and math.isinf(d["Q"]):
+            d["Q"] = None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Mode":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if kw.get("Q") is None:
+            kw["Q"] = math.inf
+        kw["size_parameter"] = tuple(kw.get("size_parameter", (math.nan, math.nan)))
+        return cls(**kw)
+
+
+CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
+               "degeneracy", "q_resolved", "q_rel_error", "harminv_error", "note")
+
+
+@dataclass(frozen=True)
+class ModeSpectrum:
+    """The modes found for one resonator and search, with provenance."""
+
+    resonator: object
+    search: object
+    method: str
+    modes: tuple[Mode, ...]
+    versions: dict = field(default_factory=lambda: versions())
+    profiles: tuple = field(default=(), compare=False, repr=False)
+    run_info: dict = field(default_factory=dict, compare=False, repr=False)  # e.g. the FDTD cells used
+
+    def __len__(self):
+        return len(self.modes)
+
+    def families(self) -> dict[str, list[Mode]]:
+        """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l (then m)."""
+        out: dict[str, list[Mode]] = {}
+        for m in sorted(self.modes, key=lambda m: (m.family, m.l if m.l is not None else m.m, m.m)):
+            out.setdefault(m.family, []).append(m)
+        return out
+
+    def config_dict(self) -> dict:
+        from wgm.config import Config, config_to_dict
+
+        return config_to_dict(Config(self.resonator, self.search))
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "versions": self.versions,
+            "config": self.config_dict(),
+            "modes": [m.to_dict() for m in self.modes],
+        } | ({"run": self.run_info} if self.run_info else {})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
+
+    def to_csv(self) -> str:
+        return csv_table(CSV_COLUMNS, (m.to_dict() for m in self.modes))
+
+    def write(self, out_dir) -> list[Path]:
+        """Write ``modes.json`` and ``modes.csv`` into ``out_dir`` (atomically); return the paths."""
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / "modes.json", out_dir / "modes.csv"]
+        atomic_write(paths[0], self.to_json())
+        atomic_write(paths[1], self.to_csv())
+        return paths
+
+    def to_hdf5(self, path) -> Path:
+        """Write the mode table (one dataset per column) and the config (JSON attribute) to HDF5."""
+        import h5py
+        import numpy as np
+
+        path = Path(path)
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            g = f.create_group("modes")
+            for c in CSV_COLUMNS:
+                vals = [m.to_dict()[c] for m in self.modes]
+                if c in ("polarization", "note"):
+                    g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
+                elif c == "q_resolved":
+                    g.create_dataset(c, data=np.array(vals, dtype=bool))
+                else:
+                    g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
+            f.attrs["config"] = json.dumps(self.config_dict())
+            f.attrs["method"] = self.method
+            f.attrs["versions"] = json.dumps(self.versions)
+        return path
+
+    def profiles_to_hdf5(self, path) -> Path:
+        """Write every field profile (FDTD) to HDF5: one group per mode, ``mode_000`` ..."""
+        import h5py
+
+        path = Path(path)
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["config"] = json.dumps(self.config_dict())
+            for i, prof in enumerate(self.profiles):
+                prof.to_hdf5_group(f.create_group(f"mode_{i:03d}"))
+        return path
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModeSpectrum":
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModeSpectrum":
+        """Inverse of :meth:`to_dict`."""
+        from wgm.config import parse_config
+
+        cfg = parse_config(d["config"])
+        return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
+                   d.get("versions", {}), run_info=d.get("run", {}))
+
+
+@dataclass(frozen=True)
+class FieldProfile:
+    """A mode's field in the (r, z) half-plane (FDTD), from a DFT at the mode frequency.
+
+    ``fields`` maps component names (``"Er"``, ``"Ep"``, ``"Ez"``, ``"Hr"``, ``"Hp"``, ``"Hz"``)
+    to complex arrays of shape ``(len(r_um), len(z_um))``; the full field is this times
+    ``exp(i m φ)``.  ``e_normal_fraction`` (``h_normal_fraction``) is the share of the
+    electric (magnetic) energy in the component normal to the outer surface: small for TE
+    (TM) modes.
+    """
+
+    mode: Mode
+    r_um: object
+    z_um: object
+    epsilon: object
+    fields: dict
+    e_normal_fraction: float
+    h_normal_fraction: float
+
+    def intensity(self):
+        """|E|² on the (r, z) grid."""
+        return sum(abs(self.fields[c]) ** 2 for c in ("Er", "Ep", "Ez"))
+
+    def to_hdf5_group(self, group) -> None:
+        group.create_dataset("r_um", data=self.r_um)
+        group.create_dataset("z_um", data=self.z_um)
+        group.create_dataset("epsilon", data=self.epsilon)
+        for name, arr in self.fields.items():
+            group.create_dataset(name, data=arr)
+        for key, value in self.mode.to_dict().items():
+            group.attrs[key] = "" if value is None else value
+
+
+def match_modes(reference: ModeSpectrum, other: ModeSpectrum) -> list[tuple[Mode, Mode]]:
+    """Pairs (reference mode, other mode) with equal polarization, l and radial order
+    (modes of ``other`` that are not identified are left out)."""
+    ref = {(m.polarization, m.l, m.radial_order): m for m in reference.modes}
+    pairs = []
+    for m in other.modes:
+        key = (m.polarization, m.l, m.radial_order)
+        if m.l is not None and key in ref:
+            pairs.append((ref[key], m))
+    return pairs
+
+
+def comparison_csv(pairs) -> str:
+    """CSV of matched modes: both wavelengths and Q, and their relative differences."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
+                "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved"])
+    for e, f in pairs:
+        w.writerow([f.polarization, f.l, f.m, f.radial_order, repr(e.wavelength_nm), repr(f.wavelength_nm),
+                    repr(f.wavelength_nm / e.wavelength_nm - 1), repr(e.Q), repr(f.Q), repr(f.Q / e.Q - 1),
+                    f.q_resolved])
+    return buf.getvalue()
+
