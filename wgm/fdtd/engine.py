@@ -1111,11 +1111,8 @@ _LASING_CONST_RATE = 0.05          # a decay rate that changes less than this be
 
 def _lasing_geometry(res, pl, prediction, model, pump_rate):
     """The passive geometry with the region's media replaced by background + two-level atom."""
-    from wgm.lasing.gain import _region_slots
-
     geometry, background = _geometry(res, pl)
-    slots = _region_slots(res, model.region)
-    layers = [0 if s == -1 else s + 1 for s in slots]  # _layers_outward index: 0 core, k coating k-1
+    layers = res.region_layers(model.region, "lasing.region")
     g21, n0 = prediction.decay_rate, prediction.density
     n2 = n0 * pump_rate / (pump_rate + g21)  # start at the unsaturated steady state: no population transient
     for lay, sigma in zip(layers, prediction.couplings):
@@ -1242,10 +1239,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     layers = _layers_outward(frozen)
     r_out = layers[-1][0]
     r_flux = r_out + 0.5 * pl.pad_um
-    from wgm.lasing.gain import _region_slots
-
-    slot = _region_slots(frozen, model.region)[0]
-    lay = 0 if slot == -1 else slot + 1
+    lay = frozen.region_layers(model.region, "lasing.region")[0]
     r_inner = 0.0 if lay == 0 else layers[lay - 1][0]
     r_film = pl.monitor_r_um if lay == 0 else 0.5 * (r_inner + layers[lay][0])
     period = 1.0 / f0

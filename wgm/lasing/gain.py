@@ -79,38 +79,17 @@ class WithGain(Material):
         return self.base.to_config()
 
 
-def _region_slots(res: Resonator, region: str) -> list:
-    """Which layers a region names: ``"core"`` -> [-1], ``"coating"`` -> all, ``"coating.N"`` -> [N]."""
-    if region == "core":
-        return [-1]
-    if region == "coating":
-        if not res.coatings:
-            raise ConfigError("gain_region", region, "the resonator has no coating")
-        return list(range(len(res.coatings)))
-    if region.startswith("coating."):
-        tail = region.split(".", 1)[1]
-        if tail.isdigit() and int(tail) < len(res.coatings):
-            return [int(tail)]
-        raise ConfigError("gain_region", region, f"the resonator has {len(res.coatings)} coating(s): "
-                          + ", ".join(f"coating.{i}" for i in range(len(res.coatings))))
-    raise ConfigError("gain_region", region, "allowed: 'core', 'coating', 'coating.N'")
-
-
 def with_gain(res: Resonator, region: str, *, k_gain: float = 0.0, rel: float = 0.0) -> Resonator:
     """``res`` with the materials of ``region`` wrapped in :class:`WithGain`."""
-    slots = _region_slots(res, region)
-    shape = res.shape
-    if -1 in slots:
-        shape = replace(shape, material=WithGain(shape.material, k_gain, rel))
-    coatings = tuple(replace(c, material=WithGain(c.material, k_gain, rel)) if i in slots else c
-                     for i, c in enumerate(res.coatings))
-    return Resonator(shape, coatings, res.surroundings, res.substrate)
+    layers = res.layers()
+    return res.with_layer_materials({j: WithGain(layers[j].material, k_gain, rel)
+                                     for j in res.region_layers(region)})
 
 
 def region_indices(res: Resonator, region: str, wavelength_nm: float) -> list[complex]:
     """The complex indices of the region's layers at one wavelength."""
-    mats = [res.shape.material if i == -1 else res.coatings[i].material for i in _region_slots(res, region)]
-    return [m.n_at(wavelength_nm) for m in mats]
+    layers = res.layers()
+    return [layers[j].material.n_at(wavelength_nm) for j in res.region_layers(region)]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from wgm.errors import ConfigError
 from wgm.model.materials import ConstantIndex, Material
 
-__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "FdtdSettings", "Layer", "POLARIZATIONS"]
+__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "Layer", "POLARIZATIONS"]
 
 POLARIZATIONS = ("TE", "TM")
 """Mie convention for every shape: TE has no electric field normal to the outer surface
@@ -112,11 +112,29 @@ class Coating:
 
 @dataclass(frozen=True)
 class Layer:
-    """One radial layer seen by the exact solver: material up to ``outer_radius_um``."""
+    """One layer of a resonator, numbered the same way by every engine and every record:
+    ``index`` 0 is the body (sphere, disk or ring), 1, 2, ... the coatings from the inside out
+    (``resonator.coating.{index - 1}`` in the config).
 
-    outer_radius_um: float
+    A sphere's layer ``j`` is the ball of ``outer_radius_um`` minus the layers inside it; a
+    disk's is the cylinder of ``outer_radius_um`` and ``half_height_um`` (``inf``: 2-D limit)
+    minus the inner ones; a ring's body spans ``inner_radius_um`` to ``outer_radius_um``.
+    """
+
+    index: int
+    key: str
     material: Material
-    where: str
+    outer_radius_um: float
+    half_height_um: float
+    inner_radius_um: float = 0.0
+
+    @property
+    def region(self) -> str:
+        """The name of the layer as a gain region: ``"core"`` or ``"coating.N"``."""
+        return "core" if self.index == 0 else f"coating.{self.index - 1}"
+
+
+REGIONS_HELP = "allowed: 'core', 'coating', 'coating.N' (coating: every coating)"
 
 
 @dataclass(frozen=True)
@@ -195,20 +213,60 @@ class Resonator:
         substrate = freeze(self.substrate) if self.substrate is not None else None
         return Resonator(shape, coatings, freeze(self.surroundings), substrate)
 
-    def radial_layers(self) -> tuple[Layer, ...]:
-        """The radial stack from the axis outwards (innermost first), for the exact solver.
-
-        A ring's hole is filled with the surrounding medium.
-        """
-        layers = []
-        if isinstance(self.shape, Ring):
-            layers.append(Layer(self.shape.inner_radius_um, self.surroundings, "surroundings (ring hole)"))
-        layers.append(Layer(self.shape.radius_um, self.shape.material, "resonator"))
-        r = self.shape.radius_um
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers from the body outwards: the one numbering (0 = body, k = coating k − 1)
+        every engine and record uses."""
+        shape = self.shape
+        if isinstance(shape, Sphere):
+            r = h = shape.radius_um
+        elif isinstance(shape, Disk):
+            r, h = shape.radius_um, shape.thickness_um / 2
+        else:
+            r, h = shape.radius_um, shape.height_um / 2
+        inner = shape.inner_radius_um if isinstance(shape, Ring) else 0.0
+        out = [Layer(0, "resonator", shape.material, r, h, inner)]
         for i, c in enumerate(self.coatings):
+            inner = r
             r += c.thickness_um
-            layers.append(Layer(r, c.material, f"resonator.coating.{i}"))
-        return tuple(layers)
+            h += c.thickness_um
+            out.append(Layer(i + 1, f"resonator.coating.{i}", c.material, r, h, inner))
+        return tuple(out)
+
+    def region_layers(self, region: str, key: str = "gain.region") -> tuple[int, ...]:
+        """The layer indices a region names: ``"core"`` -> (0,), ``"coating"`` -> every coating,
+        ``"coating.N"`` -> (N + 1,).  ``key`` names the setting in errors."""
+        n = len(self.coatings)
+        if region == "core":
+            return (0,)
+        if region == "coating":
+            if not n:
+                raise ConfigError(key, region, "the resonator has no coating")
+            return tuple(range(1, n + 1))
+        if isinstance(region, str) and region.startswith("coating."):
+            tail = region.split(".", 1)[1]
+            if tail.isdigit() and int(tail) < n:
+                return (int(tail) + 1,)
+            raise ConfigError(key, region, f"the resonator has {n} coating(s)"
+                              + (": " + ", ".join(f"coating.{i}" for i in range(n)) if n else ""))
+        raise ConfigError(key, region, REGIONS_HELP)
+
+    def with_layer_materials(self, materials: dict) -> "Resonator":
+        """The same resonator with the materials of some layers replaced (``{index: material}``)."""
+        from dataclasses import replace
+
+        shape = replace(self.shape, material=materials[0]) if 0 in materials else self.shape
+        coatings = tuple(replace(c, material=materials[i + 1]) if i + 1 in materials else c
+                         for i, c in enumerate(self.coatings))
+        return Resonator(shape, coatings, self.surroundings, self.substrate)
+
+    def radial_layers(self) -> tuple[Layer, ...]:
+        """The exact solver's radial stack from the axis outwards: :meth:`layers`, with a ring's
+        hole (filled with the surrounding medium) first, as ``index`` −1."""
+        layers = self.layers()
+        if isinstance(self.shape, Ring):
+            hole = Layer(-1, "surroundings (ring hole)", self.surroundings, self.shape.inner_radius_um, math.inf)
+            return (hole,) + layers
+        return layers
 
 
 @dataclass(frozen=True)
