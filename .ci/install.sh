@@ -28,6 +28,11 @@ if command -v apt-get >/dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
     echo "wgm setup: creating $VENV (system site packages)" >&2
     /usr/bin/python3 -m venv --system-site-packages "$VENV"
   fi
+  # the distribution was called "wgm" before (PyPI's "wgm" is an unrelated WireGuard tool):
+  # remove that old editable install of this checkout, then install "wgm-modes"
+  if "$VENV/bin/python" -m pip show wgm 2>/dev/null | grep -q "^Name: wgm$"; then
+    "$VENV/bin/python" -m pip uninstall -y -q wgm >&2
+  fi
   # keep the distribution's numpy: pin it while installing wgm
   pins=$(mktemp)
   "$VENV/bin/python" -c 'import numpy; print(f"numpy=={numpy.__version__}")' > "$pins"
