@@ -10,7 +10,7 @@ import csv
 import io
 import math
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,18 +50,34 @@ def _json_default(obj):
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
+def _new_temp_file(path: Path) -> Path:
+    """Create an empty, unique temporary file beside ``path`` with the mode a new file gets
+    (``0o666`` filtered by the umask and the directory's default ACL, both applied by the
+    kernel), unlike :func:`tempfile.mkstemp`, whose files are always ``0o600``."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp{path.suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary file name beside {path}")
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success rename it to ``path``, on any
-    failure (or interruption) remove it.  Readers never see a half-written file."""
+    failure (or interruption) remove it.  Readers never see a half-written file, and the
+    file gets the permissions the user's umask gives any new file (``0o666 & ~umask``),
+    so a shared project directory can read it."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
-    os.close(fd)
+    tmp = _new_temp_file(path)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
