@@ -117,6 +117,13 @@ class ModeSpectrum:
     def __len__(self):
         return len(self.modes)
 
+    def __repr__(self) -> str:
+        """Short: the resonator's kind, the band, how many modes, the method (not the whole
+        resonator and every mode)."""
+        lo, hi = self.search.wavelength_nm
+        n = len(self.modes)
+        return f"<ModeSpectrum {self.resonator.kind}, {lo:g}–{hi:g} nm: {n} mode{'s' * (n != 1)} ({self.method})>"
+
     def families(self) -> dict[str, list[Mode]]:
         """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l (then m)."""
         out: dict[str, list[Mode]] = {}
