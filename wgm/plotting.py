@@ -126,7 +126,7 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
     ax.set_title(_title(spectrum) + f"  ({spectrum.method})", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     if fams:
-        ax.legend(fontsize=8, ncol=min(4, len(fams)), loc="upper left", bbox_to_anchor=(1.005, 1.0))
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0))
     # Lorentzian lines of unit area: peak 2/(π FWHM) ∝ Q.  Lines narrower than the plot's
     # resolution are drawn at that width, so very high Q stays visible (and finite).
     grid = np.linspace(lo, hi, 8000)
@@ -143,7 +143,7 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
         st = FAMILY_STYLE(fam)
         ax2.plot(grid, line / top, color=st["color"], lw=0.9, ls=st["ls"], label=fam)
     ax2.set_xlabel("wavelength (nm)")
-    ax2.set_ylabel("lines of equal area\n(peak ∝ Q, norm.)", fontsize=9)
+    ax2.set_ylabel(f"lines of equal area\n(peak ∝ Q; FWHM ≥ {floor:.2g} nm)", fontsize=9)
     ax2.set_xlim(lo, hi)
     ax2.set_ylim(0, 1.08)
     return fig
@@ -328,7 +328,7 @@ def sweep_figure(result, quantity: str):
     n = len(panels)
     ncol = min(n, 3)
     nrow = math.ceil(n / ncol)
-    fig = _figure(5.2 * ncol + 1.5 + (1.0 if quantity == "wavelength_nm" else 0.0), 4.2 * nrow)
+    fig = _figure(5.2 * ncol + 2.5 + (1.0 if quantity == "wavelength_nm" else 0.0), 4.2 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q",
               "fsr_nm": "free spectral range (nm)"}[quantity]
@@ -336,6 +336,7 @@ def sweep_figure(result, quantity: str):
     qs = qs[np.isfinite(qs) & (qs > 0)]
     norm = LogNorm(vmin=float(qs.min()), vmax=float(max(qs.max(), 1.0001 * qs.min()))) if len(qs) else None
     colored = None
+    legend = {}
     for ax, (title, rows) in zip(axes, panels):
         lines = _sweep_lines(rows, xkey)
         seen_fam = set()
@@ -380,7 +381,7 @@ def sweep_figure(result, quantity: str):
         ax.autoscale_view()
         if ends:
             keep = _spread([e[0] for e in ends], [e[1] for e in ends], ax.get_xlim(), ax.get_ylim(),
-                           log_y=quantity == "Q", min_dx=0.0, min_dy=0.035)
+                           log_y=quantity == "Q", min_dx=0.04, min_dy=0.035)
             for (xe, ye, text, color), k in zip(ends, keep):
                 if k:
                     ax.annotate(text, (xe, ye), xytext=(3, 0), textcoords="offset points", fontsize=7,
@@ -389,11 +390,14 @@ def sweep_figure(result, quantity: str):
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title, fontsize=9)
-        if seen_fam:
-            ax.legend(fontsize=8, ncol=2, title="family", title_fontsize=8)
         ax.grid(alpha=0.3)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(lab, h)
     for ax in axes[n:]:
         ax.set_visible(False)
+    if legend:  # one legend for all panels, outside the top-right one
+        axes[ncol - 1].legend(legend.values(), legend.keys(), fontsize=8, title="family", title_fontsize=8,
+                              loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if colored is not None:
         fig.colorbar(colored, ax=list(axes[:n]), label="Q (marker colour)")
     fig.suptitle(f"{result.sweep.method} sweep: {ylabel} vs {xkey}", fontsize=10)
