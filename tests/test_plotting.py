@@ -188,21 +188,32 @@ def test_field_figure_shows_both_planes(tmp_path):
 # --------------------------------------------------------------------------------------
 # sweeps
 
-def _sweep_result(points):
-    """A SweepResult over radius_um with hand-built modes per point: ``points`` maps a radius to
-    a list of modes."""
+def _sweep_result(points, extra_axes=()):
+    """A SweepResult over radius_um (and ``extra_axes``) with hand-built modes per point:
+    ``points`` maps a radius to a list of modes."""
     from wgm.sweep import PointResult, SweepResult, build_sweep
 
-    raw = {"resonator": {"shape": "sphere", "radius_um": 2.0, "material": "silica"},
+    raw = {"resonator": {"shape": "sphere", "radius_um": 2.0, "index": 1.45},
            "search": {"wavelength_nm": [540.0, 600.0], "max_radial_order": 2}}
     radii = sorted(points)
-    sw = build_sweep(raw, ["resonator.radius_um=" + ",".join(f"{r:g}" for r in radii)])
+    sw = build_sweep(raw, ["resonator.radius_um=" + ",".join(f"{r:g}" for r in radii), *extra_axes])
     results = {}
     for p in sw.points:
         modes = points[p.params["resonator.radius_um"]]
         spec = ModeSpectrum(p.config.resonator, p.config.search, "exact", tuple(modes), {"wgm": "test"})
         results[p.index] = PointResult(p.index, p.id, p.params, "done", spec)
     return SweepResult(sw, results, {"wgm": "test"})
+
+
+def test_two_axes_give_one_panel_per_value_and_one_legend():
+    res = _sweep_result({r: [Mode("TE", 30, 30, 1, 550.0 + 10 * r, 1e4), Mode("TM", 29, 29, 2, 560.0 + 10 * r, 1e2)]
+                         for r in (2.0, 3.0)}, ["resonator.index=1.45,1.47,1.49"])
+    fig = plotting.sweep_figure(res, "wavelength_nm")
+    panels = [ax for ax in fig.axes if ax not in colorbar_axes(fig) and ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == [f"resonator.index = {n}" for n in (1.45, 1.47, 1.49)]
+    assert all(len(ax.get_lines()) == 2 for ax in panels)
+    assert [bool(ax.get_legend()) for ax in panels] == [False, False, True]  # one legend, outside the last
+    assert legend_texts(panels[-1]) == ["TE q=1", "TM q=2"] and len(colorbar_axes(fig)) == 1
 
 
 def test_mode_map_encodes_q_in_colour():
