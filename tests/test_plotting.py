@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection, QuadMesh
-from matplotlib.colors import to_rgba
 
 from wgm import plotting
 from wgm.model.materials import ConstantIndex

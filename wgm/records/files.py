@@ -1,5 +1,6 @@
 """Writing result files: atomically (readers never see half a file), with the permissions the
-user's umask gives a new file, CSV cells at full precision, JSON without NaN/inf.
+user's umask gives a new file; CSV cells at full precision, strict JSON, HDF5 tables; one rule
+for non-finite floats in all three (below), and readers that invert it.
 
 The one place that knows how a result reaches the disk.
 """
