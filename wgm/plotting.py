@@ -1,36 +1,72 @@
-"""Figures of mode spectra (matplotlib, Agg backend: no display needed).
+"""Figures of mode spectra, sweeps, fits and lasing runs.
 
-Functions return the :class:`matplotlib.figure.Figure`; :func:`save` writes it atomically.
+Every function returns a :class:`matplotlib.figure.Figure` made with the object-oriented
+API: no pyplot, no global figure state, and the backend is never touched (a notebook keeps
+its inline plots).  :func:`save` writes a figure as PNG atomically with the Agg canvas.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from wgm.records import atomic_path  # noqa: E402
+from wgm.records import atomic_path
 
 __all__ = ["spectrum_figure", "comparison_figure", "field_figure", "save", "save_field_maps", "FAMILY_STYLE",
            "sweep_figure", "save_sweep_figures", "overlay_figure", "threshold_figure", "pump_figure",
-           "lasing_figure"]
+           "lasing_figure", "FSR_JUMP_FACTOR"]
 
 _MARKERS = {"TE": "o", "TM": "s"}
 _COLORS = {"TE": ["#1f77b4", "#2ca02c", "#17becf", "#7f7f7f"], "TM": ["#d62728", "#ff7f0e", "#e377c2", "#8c564b"]}
+_UNKNOWN_ORDER_COLOR = "0.3"
 
 
 def FAMILY_STYLE(family: str) -> dict:
     """Marker, colour and line style of a family label such as ``"TE1"`` (TE: filled
-    circles, blue-green; TM: open squares, red-orange; shade by radial order)."""
-    pol, q = family[:2], int(family[2:])
+    circles, blue-green; TM: open squares, red-orange; shade by radial order).  A family whose
+    radial order is unknown (``"TE?"``, FDTD) gets dark grey triangles and a dotted line."""
+    pol, order = family[:2], family[2:]
+    tm = pol == "TM"
+    if not order.isdigit():
+        return {"marker": "v" if tm else "^", "color": _UNKNOWN_ORDER_COLOR, "mfc": "none" if tm else None,
+                "ls": ":"}
     colors = _COLORS.get(pol, _COLORS["TE"])
-    return {"marker": _MARKERS.get(pol, "^"), "color": colors[(q - 1) % len(colors)],
-            "mfc": "none" if pol == "TM" else None, "ls": "--" if pol == "TM" else "-"}
+    return {"marker": _MARKERS.get(pol, "^"), "color": colors[(int(order) - 1) % len(colors)],
+            "mfc": "none" if tm else None, "ls": "--" if tm else "-"}
+
+
+def _family_legend(family: str) -> str:
+    return f"{family[:2]} q={family[2:]}"
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def _spread(xs, ys, xlim, ylim, *, log_y=False, min_dx=0.035, min_dy=0.06) -> list[bool]:
+    """Which of the points (x, y) to label so that no two labels are closer than ``min_dx``
+    (fraction of the axis width) and ``min_dy`` (of its height): greedy, in the given order."""
+    def frac(v, lim, log):
+        a, b = (np.log10(lim[0]), np.log10(lim[1])) if log else lim
+        v = np.log10(v) if log else v
+        return (v - a) / (b - a) if b > a else 0.5
+
+    placed, keep = [], []
+    for x, y in zip(xs, ys):
+        if not (np.isfinite(x) and np.isfinite(y)) or (log_y and y <= 0):
+            keep.append(False)
+            continue
+        fx, fy = frac(x, xlim, False), frac(y, ylim, log_y)
+        ok = all(abs(fx - px) >= min_dx or abs(fy - py) >= min_dy for px, py in placed)
+        keep.append(ok)
+        if ok:
+            placed.append((fx, fy))
+    return keep
 
 
 def _title(spectrum) -> str:
@@ -41,82 +77,114 @@ def _title(spectrum) -> str:
     return " ".join(parts)
 
 
+def _finite_q(modes) -> np.ndarray:
+    return np.array([m.Q if math.isfinite(m.Q) and m.Q > 0 else np.nan for m in modes], dtype=float)
+
+
+def _q_limits(modes) -> tuple[float, float]:
+    q = _finite_q(modes)
+    q = q[np.isfinite(q)]
+    if not len(q):
+        return 1.0, 10.0
+    return float(q.min()) / 2, float(q.max()) * 3
+
+
 def spectrum_figure(spectrum, *, label_modes: bool = True):
-    """Two panels: Q versus wavelength (log scale, one marker style per family, labelled
-    with l), and a synthetic transmission-style spectrum of Lorentzian lines.
+    """Two panels: Q versus wavelength (log scale, one marker style per family, points
+    labelled with l where there is room), and the modes as Lorentzian lines of equal area
+    (as in an emission spectrum in which every mode carries the same power: peak ∝ Q).
 
     Parameters
     ----------
     spectrum : ModeSpectrum
     label_modes : bool
-        Annotate each point with its angular number l.
+        Annotate points with their angular number l (labels that would overlap are left out).
     """
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True,
-                                  gridspec_kw={"height_ratios": [2.2, 1]}, constrained_layout=True)
+    fig = _figure(9, 6.5)
+    ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
     fams = spectrum.families()
     lo, hi = spectrum.search.wavelength_nm
+    qlim = _q_limits(spectrum.modes)
+    labels = []
     for fam, modes in fams.items():
         lam = np.array([m.wavelength_nm for m in modes])
-        Q = np.array([m.Q if math.isfinite(m.Q) else np.nan for m in modes])
+        Q = _finite_q(modes)
         st = FAMILY_STYLE(fam)
         ax.semilogy(lam, Q, linestyle="none", marker=st["marker"], color=st["color"],
-                    mfc=st["mfc"] or st["color"], ms=6, label=f"{fam[:2]} q={fam[2:]}")
-        if label_modes and len(lam) <= 60:
-            for m, lq in zip(modes, Q):
-                if np.isfinite(lq):
-                    ax.annotate(str(m.l), (m.wavelength_nm, lq), textcoords="offset points", xytext=(0, 6),
-                                ha="center", fontsize=7, color=st["color"])
+                    mfc=st["mfc"] or st["color"], ms=6, label=_family_legend(fam))
+        labels += [(m, q, st["color"]) for m, q in zip(modes, Q) if m.l is not None]
+    if label_modes and labels:
+        labels.sort(key=lambda t: -t[1] if np.isfinite(t[1]) else 0.0)  # highest Q first
+        keep = _spread([m.wavelength_nm for m, _, _ in labels], [q for _, q, _ in labels], (lo, hi), qlim,
+                       log_y=True)
+        for (m, q, color), k in zip(labels, keep):
+            if k:
+                ax.annotate(str(m.l), (m.wavelength_nm, q), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=7, color=color)
     ax.set_ylabel("Q")
+    ax.set_ylim(*qlim)
     ax.set_title(_title(spectrum) + f"  ({spectrum.method})", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
     if fams:
-        ax.legend(fontsize=8, ncol=min(3, len(fams)), loc="best")
-    # Lorentzian lines: unit peak height, FWHM = λ/Q (floored so that very high Q stays visible)
-    grid = np.linspace(lo, hi, 6000)
-    floor = (hi - lo) / 3000
-    top = 1.0
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0))
+    # Lorentzian lines of unit area: peak 2/(π FWHM) ∝ Q.  Lines narrower than the plot's
+    # resolution are drawn at that width, so very high Q stays visible (and finite).
+    grid = np.linspace(lo, hi, 8000)
+    floor = 4 * (grid[1] - grid[0])  # narrowest drawn FWHM: four grid steps
+    family_lines = {}
     for fam, modes in fams.items():
-        st = FAMILY_STYLE(fam)
-        fam_line = np.zeros_like(grid)
+        line = np.zeros_like(grid)
         for m in modes:
             hw = max(m.linewidth_nm if math.isfinite(m.linewidth_nm) else 0.0, floor) / 2
-            fam_line += hw**2 / ((grid - m.wavelength_nm) ** 2 + hw**2)
-        ax2.plot(grid, fam_line, color=st["color"], lw=0.9, ls=st["ls"])
-        top = max(top, float(fam_line.max()))
+            line += (hw / math.pi) / ((grid - m.wavelength_nm) ** 2 + hw ** 2)
+        family_lines[fam] = line
+    top = max((float(v.max()) for v in family_lines.values()), default=0.0) or 1.0
+    for fam, line in family_lines.items():
+        st = FAMILY_STYLE(fam)
+        ax2.plot(grid, line / top, color=st["color"], lw=0.9, ls=st["ls"], label=fam)
     ax2.set_xlabel("wavelength (nm)")
-    ax2.set_ylabel("Lorentzian lines")
+    ax2.set_ylabel(f"lines of equal area\n(peak ∝ Q; FWHM ≥ {floor:.2g} nm)", fontsize=9)
     ax2.set_xlim(lo, hi)
-    ax2.set_ylim(0, 1.08 * top)
+    ax2.set_ylim(0, 1.08)
     return fig
 
 
 def comparison_figure(exact_spectrum, fdtd_spectrum, pairs):
-    """Exact (open markers) and FDTD (filled) modes on one wavelength-Q plot, with the
-    relative wavelength difference of every matched pair below."""
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True,
-                                  gridspec_kw={"height_ratios": [2.2, 1]}, constrained_layout=True)
+    """Exact (open markers) and FDTD (filled) modes on one wavelength-Q plot; below, for every
+    matched pair, the relative wavelength difference and, on its own axis, the relative Q
+    difference (open markers: the FDTD Q is only a lower bound)."""
+    fig = _figure(9, 8)
+    ax, ax2, ax3 = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1]})
     for fam, modes in exact_spectrum.families().items():
         st = FAMILY_STYLE(fam)
-        ax.semilogy([m.wavelength_nm for m in modes], [m.Q for m in modes], ls="none", marker=st["marker"],
+        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
                     ms=10, mfc="none", color=st["color"], label=f"exact {fam}")
     for fam, modes in fdtd_spectrum.families().items():
-        st = FAMILY_STYLE(fam) if not fam.endswith("?") else {"marker": "^", "color": "k"}
-        ax.semilogy([m.wavelength_nm for m in modes], [m.Q for m in modes], ls="none", marker=st["marker"],
+        st = FAMILY_STYLE(fam)
+        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
                     ms=5, color=st["color"], label=f"FDTD {fam}")
     ax.set_ylabel("Q")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7, ncol=3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
     ax.set_title(_title(fdtd_spectrum) + "  (exact: open, FDTD: filled)", fontsize=10)
-    if pairs:
-        ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs],
-                 "o", color="k", ms=4, label="wavelength")
-        ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.Q / e.Q - 1) / 10 for e, f in pairs],
-                 "s", mfc="none", color="C3", ms=5, label="Q / 10")
-        ax2.axhline(0, color="0.5", lw=0.8)
-        ax2.legend(fontsize=7)
-    ax2.set_ylabel("FDTD − exact (%)")
-    ax2.set_xlabel("wavelength (nm)")
-    ax2.set_xlim(*fdtd_spectrum.search.wavelength_nm)
+    lam = [f.wavelength_nm for _, f in pairs]
+    ax2.plot(lam, [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs], "o", color="k", ms=4)
+    resolved = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if f.q_resolved]
+    bound = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if not f.q_resolved]
+    if resolved:
+        ax3.plot(*zip(*resolved), "s", color="C3", ms=5, label="FDTD Q resolved")
+    if bound:
+        ax3.plot(*zip(*bound), "s", mfc="none", color="C3", ms=5, label="FDTD Q a lower bound")
+        ax3.legend(fontsize=7)
+    if not pairs:
+        ax2.text(0.5, 0.5, "no FDTD mode matched to an exact one", transform=ax2.transAxes, ha="center",
+                 va="center")
+    for a, label in ((ax2, "λ_FDTD / λ_exact − 1 (%)"), (ax3, "Q_FDTD / Q_exact − 1 (%)")):
+        a.axhline(0, color="0.5", lw=0.8)
+        a.set_ylabel(label, fontsize=9)
+        a.grid(alpha=0.3)
+    ax3.set_xlabel("wavelength (nm)")
+    ax3.set_xlim(*fdtd_spectrum.search.wavelength_nm)
     return fig
 
 
@@ -132,9 +200,10 @@ def field_figure(profile):
     r, z = np.asarray(profile.r_um), np.asarray(profile.z_um)
     inten = np.asarray(profile.intensity())
     inten = inten / inten.max() if inten.max() > 0 else inten
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.8), constrained_layout=True)
+    fig = _figure(11, 4.8)
+    ax1, ax2 = fig.subplots(1, 2)
     if len(z) > 1:
-        ax1.pcolormesh(r, z, inten.T, shading="auto", cmap="magma")
+        ax1.pcolormesh(r, z, inten.T, shading="auto", cmap="magma", vmin=0, vmax=1)
         ax1.contour(r, z, np.asarray(profile.epsilon).T, levels=6, colors="w", linewidths=0.4, alpha=0.6)
         ax1.set_ylabel("z (µm)")
         ax1.set_aspect("equal")
@@ -150,7 +219,9 @@ def field_figure(profile):
     X, Y = np.meshgrid(x, x)
     rho, phi = np.hypot(X, Y), np.arctan2(Y, X)
     amp = np.interp(rho, r, radial, right=0.0)
-    ax2.pcolormesh(x, x, amp * np.cos(profile.mode.m * phi) ** 2, shading="auto", cmap="magma")
+    mesh = ax2.pcolormesh(x, x, amp * np.cos(profile.mode.m * phi) ** 2, shading="auto", cmap="magma",
+                          vmin=0, vmax=1)
+    fig.colorbar(mesh, ax=ax2, label="|E|² (norm.)", shrink=0.85)
     ax2.set_aspect("equal")
     ax2.set_xlabel("x (µm)")
     ax2.set_ylabel("y (µm)")
@@ -170,13 +241,11 @@ def save_field_maps(spectrum, out_dir) -> list:
 
 
 def save(fig, path) -> Path:
-    """Save a figure as PNG atomically (temporary file, then rename) and close it."""
+    """Save a figure as PNG atomically (temporary file, then rename).  matplotlib renders
+    PNG with Agg whatever the backend is, and the figure's own canvas is left as it is."""
     path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=130, format="png")
-    finally:
-        plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=130, format="png")
     return path
 
 
@@ -184,7 +253,6 @@ def save(fig, path) -> Path:
 # sweeps
 
 _MAX_PANELS = 12
-_MAX_LABELLED_LINES = 40
 
 
 def _sweep_lines(rows, xkey):
@@ -214,50 +282,124 @@ def _panels(result):
     return xkey, panels[:_MAX_PANELS]
 
 
+#: In ``fsr.png`` a mode's line is broken where its FSR changes by more than this factor
+#: between neighbouring sweep points: a family label that swapped radial orders (or crossed an
+#: absorption edge) makes such jumps, and joining them draws a tangle, not a trend.
+FSR_JUMP_FACTOR = 2.0
+
+#: Notes (``Mode.note``) that make a mode's FSR doubtful: it is then drawn as a cross, unjoined.
+_FSR_DOUBT = re.compile(r"radial order uncertain|\bfsr\b|free spectral range", re.IGNORECASE)
+
+
+def _break_jumps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x``, ``y`` with a NaN point (a break in the drawn line) between neighbours whose
+    ``y`` differ by more than :data:`FSR_JUMP_FACTOR`."""
+    xs, ys = list(x[:1]), list(y[:1])
+    for i in range(1, len(y)):
+        a, b = y[i - 1], y[i]
+        if np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0 and max(a / b, b / a) > FSR_JUMP_FACTOR:
+            xs.append(np.nan)
+            ys.append(np.nan)
+        xs.append(x[i])
+        ys.append(b)
+    return np.array(xs, dtype=float), np.array(ys, dtype=float)
+
+
+def _number(v) -> float:
+    return np.nan if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v)
+
+
 def sweep_figure(result, quantity: str):
     """One panel per combination of the other swept keys: ``quantity`` (``"wavelength_nm"``,
     ``"Q"`` or ``"fsr_nm"``) versus the first swept key; points of one mode (polarization,
-    radial order, l) connected, colour and marker by family, lines labelled with l at their
-    right end (every line, or every few when there are many)."""
+    radial order, l) connected, line style by family, lines labelled with l at their right
+    end where there is room.
+
+    * ``"wavelength_nm"`` (the mode map): the points are coloured by Q (log colour scale, colour
+      bar), so a Q = 60 mode and a Q = 10⁶ mode do not look alike.
+    * ``"fsr_nm"``: lines are broken where the FSR jumps by more than :data:`FSR_JUMP_FACTOR`,
+      and FSR values whose mode has a note doubting its radial order are crosses, unjoined.
+    """
+    if quantity not in ("wavelength_nm", "Q", "fsr_nm"):
+        from wgm.errors import ConfigError
+
+        raise ConfigError("quantity", quantity, "wavelength_nm, Q or fsr_nm")
     xkey, panels = _panels(result)
     n = len(panels)
     ncol = min(n, 3)
     nrow = math.ceil(n / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.2 * ncol + 1.5, 4.2 * nrow), squeeze=False,
-                             constrained_layout=True)
+    fig = _figure(5.2 * ncol + 2.5 + (1.0 if quantity == "wavelength_nm" else 0.0), 4.2 * nrow)
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q",
               "fsr_nm": "free spectral range (nm)"}[quantity]
-    for ax, (title, rows) in zip(axes.flat, panels):
+    qs = np.array([_number(r["Q"]) for _, rows in panels for r in rows], dtype=float)
+    qs = qs[np.isfinite(qs) & (qs > 0)]
+    norm = LogNorm(vmin=float(qs.min()), vmax=float(max(qs.max(), 1.0001 * qs.min()))) if len(qs) else None
+    colored = None
+    legend = {}
+    for ax, (title, rows) in zip(axes, panels):
         lines = _sweep_lines(rows, xkey)
         seen_fam = set()
-        # label every line's l at its end, or every step-th line of a family when there are many
-        step = max(1, math.ceil(len(lines) / _MAX_LABELLED_LINES))
+        ends = []
+        doubtful_shown = False
         for (pol, q, num), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
             x = np.array([p[xkey] for p in pts], dtype=float)
-            y = np.array([np.nan if p[quantity] is None else p[quantity] for p in pts], dtype=float)
+            y = np.array([_number(p[quantity]) for p in pts], dtype=float)
             if not np.isfinite(y).any():
                 continue
             fam = f"{pol}{q if q is not None else '?'}"
-            st = FAMILY_STYLE(fam) if q is not None else {"marker": "^", "color": "0.4", "mfc": None, "ls": "-"}
-            ax.plot(x, y, ls=st["ls"], lw=1.0, marker=st["marker"], ms=3.5 if len(x) < 60 else 0,
-                    color=st["color"], mfc=st["mfc"], label=fam if fam not in seen_fam else None)
+            st = FAMILY_STYLE(fam)
+            label = _family_legend(fam) if fam not in seen_fam else None
             seen_fam.add(fam)
-            if num % step == 0:
-                ok = np.isfinite(y)
-                ax.annotate(f"{'l' if pts[0]['l'] is not None else 'm'}={num}", (x[ok][-1], y[ok][-1]),
-                            xytext=(3, 0), textcoords="offset points", fontsize=7, color=st["color"],
-                            va="center")
+            if quantity == "fsr_nm":
+                doubt = np.array([bool(_FSR_DOUBT.search(p.get("note") or "")) for p in pts])
+                if doubt.any():
+                    ax.plot(x[doubt], y[doubt], ls="none", marker="x", color=st["color"], ms=5,
+                            label=None if doubtful_shown else "FSR doubtful (note)")
+                    doubtful_shown = True
+                    y = np.where(doubt, np.nan, y)
+                xl, yl = _break_jumps(x, y)
+                ax.plot(xl, yl, ls=st["ls"], lw=1.0, marker=st["marker"], ms=3.5 if len(x) < 60 else 0,
+                        color=st["color"], mfc=st["mfc"], label=label)
+            elif quantity == "wavelength_nm" and norm is not None:
+                ax.plot(x, y, ls=st["ls"], lw=0.8, color=st["color"], label=label)
+                qv = np.array([_number(p["Q"]) for p in pts], dtype=float)
+                ok = np.isfinite(qv) & (qv > 0) & np.isfinite(y)
+                colored = ax.scatter(x[ok], y[ok], c=qv[ok], norm=norm, cmap="viridis", s=16,
+                                     marker=_MARKERS.get(pol, "^"), edgecolors=st["color"], linewidths=0.6,
+                                     zorder=3)
+            else:
+                ax.plot(x, y, ls=st["ls"], lw=1.0, marker=st["marker"], ms=3.5 if len(x) < 60 else 0,
+                        color=st["color"], mfc=st["mfc"], label=label)
+            ok = np.isfinite(y)
+            if ok.any():
+                ends.append((x[ok][-1], y[ok][-1], f"{'l' if pts[0]['l'] is not None else 'm'}={num}",
+                             st["color"]))
         if quantity == "Q":
             ax.set_yscale("log")
+        ax.relim()
+        ax.autoscale_view()
+        if ends:
+            keep = _spread([e[0] for e in ends], [e[1] for e in ends], ax.get_xlim(), ax.get_ylim(),
+                           log_y=quantity == "Q", min_dx=0.04, min_dy=0.035)
+            for (xe, ye, text, color), k in zip(ends, keep):
+                if k:
+                    ax.annotate(text, (xe, ye), xytext=(3, 0), textcoords="offset points", fontsize=7,
+                                color=color, va="center")
         ax.set_xlabel(xkey)
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title, fontsize=9)
-        if seen_fam:
-            ax.legend(fontsize=8, ncol=2, title="family", title_fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[n:]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(lab, h)
+    for ax in axes[n:]:
         ax.set_visible(False)
+    if legend:  # one legend for all panels, outside the top-right one
+        axes[ncol - 1].legend(legend.values(), legend.keys(), fontsize=8, title="family", title_fontsize=8,
+                              loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    if colored is not None:
+        fig.colorbar(colored, ax=list(axes[:n]), label="Q (marker colour)")
     fig.suptitle(f"{result.sweep.method} sweep: {ylabel} vs {xkey}", fontsize=10)
     return fig
 
@@ -287,8 +429,8 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
     measured : MeasuredSpectrum, optional
         The measured curve; without it the peaks are drawn as stems.
     """
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 6.5), sharex=True, constrained_layout=True,
-                                  gridspec_kw={"height_ratios": [2.4, 1]})
+    fig = _figure(11, 6.5)
+    ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.4, 1]})
     peaks = np.array([a.measured_nm for a in assignments])
     if measured is not None:
         y = np.asarray(measured.intensity, dtype=float)
@@ -302,18 +444,24 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
         lo, hi = float(peaks.min() - pad), float(peaks.max() + pad)
     assigned = {a.label: a for a in assignments if a.label is not None}
     seen = set()
+    hits = []
     for m in modes:
         if not lo <= m.wavelength_nm <= hi:
             continue
         fam = m.family
-        st = FAMILY_STYLE(fam) if m.radial_order is not None else {"color": "0.5", "ls": "-"}
+        st = FAMILY_STYLE(fam)
         hit = (m.polarization, m.l, m.radial_order) in assigned
         ax.axvline(m.wavelength_nm, color=st["color"], ls=st["ls"], lw=1.4 if hit else 0.6,
                    alpha=0.9 if hit else 0.35, label=fam if fam not in seen else None)
         seen.add(fam)
         if hit:
-            ax.annotate(f"{fam} {m.l}", (m.wavelength_nm, 1.02), rotation=90, fontsize=7, color=st["color"],
-                        ha="center", va="bottom", annotation_clip=False)
+            hits.append((m.wavelength_nm, f"{fam} {m.l}", st["color"]))
+    hits.sort()
+    keep = _spread([h[0] for h in hits], [1.0] * len(hits), (lo, hi), (0.0, 2.0), min_dx=0.012)
+    for (lam, text, color), k in zip(hits, keep):  # rotated labels: one per 1.2 % of the width
+        if k:
+            ax.annotate(text, (lam, 1.02), rotation=90, fontsize=7, color=color, ha="center", va="bottom",
+                        annotation_clip=False)
     spurious = [a.measured_nm for a in assignments if a.label is None]
     if spurious:
         ax.plot(spurious, [0.5] * len(spurious), "x", color="m", ms=8, label="unassigned peak")
@@ -344,8 +492,8 @@ def threshold_figure(result):
     """Threshold gain of every mode against the film's gain spectrum (log scale; filled:
     the mode can lase), and the modes that can lase as lines whose height is their pump
     margin above 1 (a ranking of which lase first, not a rate-equation spectrum)."""
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, constrained_layout=True,
-                                  gridspec_kw={"height_ratios": [2.2, 1]})
+    fig = _figure(9, 6.5)
+    ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
     lo, hi = result.search.wavelength_nm
     lam = np.linspace(lo, hi, 400)
     ax.semilogy(lam, result.gain.at(lam), color="k", lw=1.5,
@@ -382,7 +530,8 @@ def threshold_figure(result):
 def pump_figure(rows, pump):
     """Threshold pump fluence (two-photon pumping) versus the sphere's outer diameter, each point
     labelled with the mode that lases first."""
-    fig, ax = plt.subplots(figsize=(8, 4.8), constrained_layout=True)
+    fig = _figure(8, 4.8)
+    ax = fig.subplots()
     pts = [r for r in rows if r["threshold_fluence_mj_per_cm2"] is not None]
     if pts:
         d = [r["diameter_um"] for r in pts]
@@ -406,7 +555,8 @@ def pump_figure(rows, pump):
 def lasing_figure(curve):
     """L-L curve (FDTD): output power against pump rate in units of the predicted threshold,
     the line fitted through the lasing points, and the predicted threshold (at 1)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.8), constrained_layout=True)
+    fig = _figure(7.5, 4.8)
+    ax = fig.subplots()
     styles = {"lasing": dict(marker="o", color="#1f77b4", ls="none", label="lasing (steady state)"),
               "below threshold": dict(marker="o", mfc="none", color="#1f77b4", ls="none",
                                       label="below threshold (field decays)"),

@@ -52,7 +52,8 @@ except ModuleNotFoundError:  # Python 3.10
 from wgm import parallel
 from wgm.config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
 from wgm.errors import ConfigError, UserError, WgmError
-from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
+from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_write, csv_table, versions, with_finite_floats
+from wgm.records.files import json_default, write_hdf5
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
@@ -343,27 +344,10 @@ class SweepResult:
         return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
 
     def to_hdf5(self, path) -> Path:
-        """Write the table of :meth:`rows` (one dataset per column under ``modes/``; numbers
-        as float with NaN for blanks, flags as bool, other values as JSON text) and the
-        metadata of :meth:`to_dict` (JSON attribute ``metadata``) to HDF5, atomically."""
-        import h5py
-        import numpy as np
-
-        rows = self.rows()
-        path = Path(path)
-        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-            g = f.create_group("modes")
-            for c in self.columns():
-                vals = [r[c] for r in rows]
-                if vals and all(isinstance(v, bool) for v in vals):
-                    g.create_dataset(c, data=np.array(vals, dtype=bool))
-                elif all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in vals):
-                    g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
-                else:
-                    text = [v if isinstance(v, str) else json.dumps(with_finite_floats(v, "text")) for v in vals]
-                    g.create_dataset(c, data=np.array(text, dtype=h5py.string_dtype()))
-            f.attrs["metadata"] = json.dumps(self.to_dict(), allow_nan=False, default=_json_default)
-        return path
+        """Write the table of :meth:`rows` (group ``modes``, one dataset per column, see
+        :func:`wgm.records.files.hdf5_table`) and the metadata of :meth:`to_dict` (JSON
+        attribute ``metadata``) to HDF5, atomically."""
+        return write_hdf5(path, {"modes": (self.columns(), self.rows())}, {"metadata": self.to_dict()})
 
     def write(self, out_dir, *, plots: bool = True) -> list[Path]:
         """Write ``results.csv``, ``results.h5``, ``sweep.json`` (and the plots) atomically;
@@ -380,12 +364,7 @@ class SweepResult:
         return paths
 
 
-def _json_default(obj):
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
+_json_default = json_default  # numpy scalars, paths: the records' one rule
 
 
 # --------------------------------------------------------------------------------------

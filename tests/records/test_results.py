@@ -10,7 +10,7 @@ import pytest
 from wgm.exact import solver as exact
 from wgm.model.materials import ConstantIndex, nanocrystal_film
 from wgm.model.resonator import Coating, Resonator, Search, Sphere
-from wgm.records import ModeSpectrum, atomic_write
+from wgm.records import Mode, ModeSpectrum, atomic_write
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +26,29 @@ def test_json_round_trip(spectrum):
     json.loads(spectrum.to_json())  # strict JSON: no NaN / Infinity
 
 
-def test_json_of_unbounded_q_is_valid():
+def test_json_of_very_high_q_is_valid():
+    """A 40 µm sphere's TE1 mode has Q ~ 1e105 (finite): strict JSON, read back exactly."""
     res = Resonator(Sphere(40.0, ConstantIndex(1.45)))
     spec = exact.solve(res, Search((530.0, 530.5), 1, ("TE",)))
+    assert len(spec.modes) == 1 and math.isfinite(spec.modes[0].Q) and spec.modes[0].Q > 1e30
     d = json.loads(spec.to_json())
-    assert all(m["Q"] is None or m["Q"] > 1e30 for m in d["modes"])
-    assert ModeSpectrum.from_json(spec.to_json()).modes[0].Q == spec.modes[0].Q or math.isinf(spec.modes[0].Q)
+    assert d["modes"][0]["Q"] == spec.modes[0].Q
+    assert ModeSpectrum.from_json(spec.to_json()).modes == spec.modes
+
+
+def test_json_of_unbounded_q():
+    """An infinite Q is written ``"inf"`` (the one rule: JSON has no infinity) and read back
+    as inf; files written before the rule had ``null`` there, which still reads as inf."""
+    res = Resonator(Sphere(40.0, ConstantIndex(1.45)))
+    mode = Mode("TE", 672, 672, 1, 530.09, math.inf, fsr_nm=None)
+    spec = ModeSpectrum(res, Search((530.0, 530.5), 1, ("TE",)), "exact", (mode,), {"wgm": "test"})
+    d = json.loads(spec.to_json())
+    assert d["modes"][0]["Q"] == "inf" and d["modes"][0]["fsr_nm"] is None
+    assert d["modes"][0]["size_parameter"] == [None, None]  # NaN: missing
+    again = ModeSpectrum.from_json(spec.to_json()).modes[0]
+    assert again.Q == math.inf and again.fsr_nm is None and all(math.isnan(x) for x in again.size_parameter)
+    d["modes"][0]["Q"] = None
+    assert ModeSpectrum.from_dict(d).modes[0].Q == math.inf
 
 
 def test_hdf5(spectrum, tmp_path):

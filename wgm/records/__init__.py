@@ -1,7 +1,8 @@
 """Results: typed records (:mod:`wgm.records.modes`) and how they reach the disk
 (:mod:`wgm.records.files`)."""
 
-from wgm.records.files import (atomic_path, atomic_write, csv_cell, csv_table, versions,  # noqa: F401
-                               with_finite_floats)
+from wgm.records.files import (atomic_path, atomic_write, csv_cell, csv_table, csv_value, json_default,  # noqa: F401
+                               json_text, read_csv_table, read_hdf5_table, restore_floats, versions,
+                               with_finite_floats, write_hdf5)
 from wgm.records.modes import (CSV_COLUMNS, FieldProfile, Mode, ModeSpectrum, comparison_csv,  # noqa: F401
                                match_modes)

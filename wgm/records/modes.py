@@ -13,7 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from wgm.records.files import _json_default, atomic_path, atomic_write, csv_table, versions, with_finite_floats
+from wgm.records.files import atomic_path, atomic_write, csv_table, json_text, versions, with_finite_floats, write_hdf5
 
 @dataclass(frozen=True)
 class Mode:
@@ -76,20 +76,25 @@ class Mode:
         return f"{self.polarization}{self.radial_order if self.radial_order is not None else '?'}"
 
     def to_dict(self) -> dict:
+        """The fields (and ``linewidth_nm``) as plain Python data; non-finite floats are kept
+        (the file writers of :mod:`wgm.records.files` apply the one rule)."""
         d = asdict(self)
         d["size_parameter"] = list(self.size_parameter)
         d["linewidth_nm"] = self.linewidth_nm
-        if isinstance(d["Q"], float) and math.isinf(d["Q"]):
-            d["Q"] = None
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Mode":
+        """Inverse of :meth:`to_dict`, also of its JSON form (``"inf"`` for an unbounded Q;
+        files written before the one rule have ``null`` there)."""
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
-        if kw.get("Q") is None:
-            kw["Q"] = math.inf
-        kw["size_parameter"] = tuple(kw.get("size_parameter", (math.nan, math.nan)))
+        kw["Q"] = math.inf if kw.get("Q") is None else float(kw["Q"])
+        kw["size_parameter"] = tuple(math.nan if x is None else float(x)
+                                     for x in kw.get("size_parameter", (math.nan, math.nan)))
+        for k in ("fsr_nm", "q_rel_error", "harminv_error"):
+            if isinstance(kw.get(k), str):
+                kw[k] = float(kw[k])
         return cls(**kw)
 
 
@@ -112,6 +117,13 @@ class ModeSpectrum:
     def __len__(self):
         return len(self.modes)
 
+    def __repr__(self) -> str:
+        """Short: the resonator's kind, the band, how many modes, the method (not the whole
+        resonator and every mode)."""
+        lo, hi = self.search.wavelength_nm
+        n = len(self.modes)
+        return f"<ModeSpectrum {self.resonator.kind}, {lo:g}–{hi:g} nm: {n} mode{'s' * (n != 1)} ({self.method})>"
+
     def families(self) -> dict[str, list[Mode]]:
         """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l (then m)."""
         out: dict[str, list[Mode]] = {}
@@ -125,15 +137,17 @@ class ModeSpectrum:
         return config_to_dict(Config(self.resonator, self.search))
 
     def to_dict(self) -> dict:
-        return {
+        """The JSON form: method, versions, config, modes (and run information), non-finite
+        floats by the one rule of :mod:`wgm.records.files`."""
+        return with_finite_floats({
             "method": self.method,
             "versions": self.versions,
             "config": self.config_dict(),
             "modes": [m.to_dict() for m in self.modes],
-        } | ({"run": self.run_info} if self.run_info else {})
+        } | ({"run": self.run_info} if self.run_info else {}))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_json_default)
+        return json_text(self.to_dict())
 
     def to_csv(self) -> str:
         return csv_table(CSV_COLUMNS, (m.to_dict() for m in self.modes))
@@ -148,25 +162,10 @@ class ModeSpectrum:
         return paths
 
     def to_hdf5(self, path) -> Path:
-        """Write the mode table (one dataset per column) and the config (JSON attribute) to HDF5."""
-        import h5py
-        import numpy as np
-
-        path = Path(path)
-        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-            g = f.create_group("modes")
-            for c in CSV_COLUMNS:
-                vals = [m.to_dict()[c] for m in self.modes]
-                if c in ("polarization", "note"):
-                    g.create_dataset(c, data=np.array(vals, dtype=h5py.string_dtype()))
-                elif c == "q_resolved":
-                    g.create_dataset(c, data=np.array(vals, dtype=bool))
-                else:
-                    g.create_dataset(c, data=np.array([np.nan if v is None else v for v in vals], dtype=float))
-            f.attrs["config"] = json.dumps(self.config_dict())
-            f.attrs["method"] = self.method
-            f.attrs["versions"] = json.dumps(self.versions)
-        return path
+        """Write the mode table (group ``modes``, one dataset per column, see
+        :func:`wgm.records.files.hdf5_table`), the config, method and versions (attributes) to HDF5."""
+        return write_hdf5(path, {"modes": (CSV_COLUMNS, [m.to_dict() for m in self.modes])},
+                          {"config": self.config_dict(), "method": self.method, "versions": self.versions})
 
     def profiles_to_hdf5(self, path) -> Path:
         """Write every field profile (FDTD) to HDF5: one group per mode, ``mode_000`` ..."""
@@ -174,7 +173,7 @@ class ModeSpectrum:
 
         path = Path(path)
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-            f.attrs["config"] = json.dumps(self.config_dict())
+            f.attrs["config"] = json_text(self.config_dict(), None)
             for i, prof in enumerate(self.profiles):
                 prof.to_hdf5_group(f.create_group(f"mode_{i:03d}"))
         return path
