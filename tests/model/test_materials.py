@@ -36,7 +36,7 @@ def test_tabulated_nodes_are_reproduced():
 
 
 def test_pchip_keeps_k_non_negative():
-    lam = np.linspace(0.5, 0.949, 5000) + 0j
+    lam = np.linspace(500.0, 949.0, 5000) + 0j
     for name in ("cspbbr3", "cspbbr3-ermolaev-o", "cspbbr3-ermolaev-e"):
         k = library_material(name).index(lam).imag
         assert k.min() >= 0
@@ -46,14 +46,14 @@ def test_complex_continuation_is_first_order_and_continuous():
     """n(λ_r + iλ_i) = n(λ_r) + iλ_i n'(λ_r): check against a finite-difference slope, and
     continuity across a data knot (a higher-order Taylor series of a piecewise cubic jumps)."""
     mat = library_material("cspbbr3")
-    lam_r, lam_i = 0.5255, 2e-4
-    n0 = mat.index(np.array([lam_r + 0j]))[0]
-    h = 1e-7
-    slope = (mat.index(np.array([lam_r + h + 0j]))[0] - mat.index(np.array([lam_r - h + 0j]))[0]) / (2 * h)
-    got = mat.index(np.array([lam_r + 1j * lam_i]))[0]
+    lam_r, lam_i = 525.5, 0.2  # nm
+    n0 = mat.index(lam_r)
+    h = 1e-4
+    slope = (mat.index(lam_r + h) - mat.index(lam_r - h)) / (2 * h)
+    got = mat.index(lam_r + 1j * lam_i)
     assert got == pytest.approx(n0 + 1j * lam_i * slope, rel=1e-6)
-    knot = 0.526
-    left, right = mat.index(np.array([knot - 1e-12 + 3e-3j, knot + 1e-12 + 3e-3j]))
+    knot = 526.0
+    left, right = mat.index(np.array([knot - 1e-9 + 3j, knot + 1e-9 + 3j]))
     assert abs(left - right) < 1e-8
 
 
@@ -71,7 +71,7 @@ def test_effective_medium_limits():
 
 
 def test_effective_medium_is_passive():
-    lam = np.linspace(0.4, 0.8, 200) + 0j
+    lam = np.linspace(400.0, 800.0, 200) + 0j
     for mixing in EffectiveMedium.MIXINGS:
         assert nanocrystal_film(0.45, mixing=mixing).index(lam).imag.min() >= 0
 
@@ -139,3 +139,55 @@ def test_band_check_message():
         mat.check_band((450.0, 600.0), "resonator.material")
     mat.check_band((500.0, 949.0), "resonator.material")
     assert math.isinf(ConstantIndex(1.5).wavelength_range_nm[1])
+
+
+# --------------------------------------------------------------------------------------
+# one unit (nm) and a range check (defect 18)
+
+
+def test_index_takes_nm_scalar_or_array():
+    """``index`` and ``n_at`` take the same unit (nm): a scalar gives a complex, an array an
+    array of its shape (before, ``index`` took µm and ``n_at`` nm)."""
+    silica = library_material("silica")
+    scalar = silica.index(532.0)
+    assert isinstance(scalar, complex) and scalar == silica.n_at(532.0)
+    grid = silica.index(np.array([[532.0, 1550.0]]))
+    assert grid.shape == (1, 2)
+    assert grid[0, 1] == pytest.approx(1.44402, abs=2e-5)  # Malitson's published value at 1550 nm
+
+
+@pytest.mark.parametrize("name, wavelength_nm", [("cspbbr3-brennan", 5000.0), ("silica", 100.0),
+                                                 ("cspbbr3-ermolaev-o", 450.0)])
+def test_index_outside_data_range_is_refused(name, wavelength_nm):
+    """``library_material('cspbbr3').index(5000.0)`` used to return n = 8.9e12 (the end cubic
+    extrapolated): now a UserError naming the material, the wavelength and the range."""
+    mat = library_material(name)
+    lo, hi = mat.wavelength_range_nm
+    pattern = rf"material '{name}': wavelength {wavelength_nm:g} nm is outside its data range {lo:g}–{hi:g} nm"
+    with pytest.raises(UserError, match=pattern):
+        mat.index(wavelength_nm)
+    with pytest.raises(UserError, match=pattern):
+        mat.n_at(wavelength_nm)
+    with pytest.raises(UserError, match=pattern):
+        mat.index(np.array([lo, wavelength_nm]))
+
+
+def test_nanocrystal_film_checks_the_intersection_of_its_ranges():
+    film = nanocrystal_film(0.5, bulk="ermolaev-o")
+    assert film.wavelength_range_nm == pytest.approx((500.0, 949.0))
+    with pytest.raises(UserError, match="cspbbr3-nc"):
+        film.index(480.0)
+
+
+def test_clamp_and_extrapolate_for_the_solver():
+    """The exact solver's real-axis scan clamps into the range; its root finder may step
+    outside it (extrapolate).  Neither raises; clamping returns the end value."""
+    mat = library_material("cspbbr3-ermolaev-o")
+    clamped = mat.index(np.array([100.0, 2000.0]), outside="clamp")
+    assert clamped[0] == mat.index(500.0)
+    assert clamped[1] == mat.index(949.0)
+    # clamping keeps the imaginary part of a complex wavelength
+    assert mat.index(300.0 + 0.5j, outside="clamp") == mat.index(500.0 + 0.5j)
+    assert np.isfinite(mat.index(495.0, outside="extrapolate"))
+    with pytest.raises(ValueError, match="outside must be one of"):
+        mat.index(600.0, outside="wrap")

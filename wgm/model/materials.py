@@ -1,10 +1,17 @@
 """Optical materials: refractive index as an analytic function of (complex) wavelength.
 
-Every material answers :meth:`Material.index` for an array of *complex* vacuum
-wavelengths in µm, returning ``n + i k`` (``k > 0`` absorbs; time dependence
+Every material answers :meth:`Material.index` for one or many (possibly *complex*)
+vacuum wavelengths in **nm**, returning ``n + i k`` (``k > 0`` absorbs; time dependence
 ``exp(-iωt)``).  Complex wavelengths are what a quasi-normal mode has
 (``λ = 2π c / ω`` with ``Im ω < 0``); evaluating the material there, rather than at
 ``Re λ``, makes the mode's Q include the material's dispersion self-consistently.
+
+A wavelength whose real part lies outside the material's data range
+(:attr:`Material.wavelength_range_nm`) is refused with a :class:`~wgm.errors.UserError`
+naming the material, the wavelength and the range; ``outside="clamp"`` evaluates at the
+nearest end of the range instead and ``outside="extrapolate"`` continues the formula or the
+end cubics (what a root finder needs while it iterates: only modes inside the data range
+are reported, see :meth:`Material.check_band`).
 
 * :class:`ConstantIndex` – a fixed (possibly complex) index.
 * :class:`Sellmeier` – an analytic Sellmeier formula (fused silica, Malitson 1965).
@@ -46,12 +53,53 @@ __all__ = [
 ]
 
 
-class Material:
-    """Base class.  Subclasses are frozen dataclasses with a ``name``."""
+OUTSIDE = ("error", "clamp", "extrapolate")
+"""What :meth:`Material.index` does with a wavelength outside the data range."""
 
-    def index(self, wavelength_um):
-        """Complex refractive index ``n + i k`` at (complex) vacuum wavelengths in µm."""
+
+class Material:
+    """Base class.  Subclasses are frozen dataclasses with a ``name`` and implement
+    :meth:`_index_nm` (the formula or interpolant, without range checks)."""
+
+    def _index_nm(self, wavelength_nm: np.ndarray) -> np.ndarray:
+        """``n + i k`` at an array of complex vacuum wavelengths in nm (no range check)."""
         raise NotImplementedError
+
+    def index(self, wavelength_nm, *, outside: str = "error"):
+        """Complex refractive index ``n + i k`` at (complex) vacuum wavelengths in nm.
+
+        Parameters
+        ----------
+        wavelength_nm : float, complex or array of them
+            Vacuum wavelength(s) in nm.  A scalar gives a ``complex``, an array an array of
+            the same shape.
+        outside : {"error", "clamp", "extrapolate"}
+            For a wavelength whose real part is outside :attr:`wavelength_range_nm`:
+            ``"error"`` raises :class:`~wgm.errors.UserError` (naming the material, the
+            wavelength and the range); ``"clamp"`` moves the real part to the nearest end of
+            the range (the exact solver's real-axis scan, which starts far below the band);
+            ``"extrapolate"`` evaluates the formula or the end cubics anyway (a root finder's
+            intermediate steps).
+        """
+        lam = np.asarray(wavelength_nm, dtype=complex)
+        lo, hi = self.wavelength_range_nm
+        if outside == "clamp":
+            lam = np.clip(lam.real, lo, hi) + 1j * lam.imag
+        elif outside == "error":
+            bad = (lam.real < lo) | (lam.real > hi) | ~np.isfinite(lam)
+            if np.any(bad):
+                first = complex(lam[bad].flat[0])
+                shown = f"{first.real:g}" if first.imag == 0 else f"{first:g}"
+                raise UserError(f"material '{self.name}': wavelength {shown} nm is outside its data range "
+                                f"{lo:g}–{hi:g} nm")
+        elif outside != "extrapolate":
+            raise ValueError(f"outside must be one of {OUTSIDE}, got {outside!r}")
+        value = self._index_nm(np.atleast_1d(lam))
+        return complex(value[0]) if lam.ndim == 0 else value.reshape(lam.shape)
+
+    def n_at(self, wavelength_nm: float) -> complex:
+        """``complex(index(wavelength_nm))``: the index at one wavelength in nm (range-checked)."""
+        return complex(self.index(wavelength_nm))
 
     @property
     def wavelength_range_nm(self) -> tuple[float, float]:
@@ -70,10 +118,6 @@ class Material:
                 key, self.name,
                 f"data cover {lo:g}–{hi:g} nm but the search band is "
                 f"{band_nm[0]:g}–{band_nm[1]:g} nm; narrow search.wavelength_nm or choose another material")
-
-    def n_at(self, wavelength_nm: float) -> complex:
-        """Convenience: complex index at one real wavelength in nm."""
-        return complex(self.index(np.array([wavelength_nm / 1000.0 + 0j]))[0])
 
 
 @dataclass(frozen=True)
@@ -94,8 +138,8 @@ class ConstantIndex(Material):
     def name(self) -> str:
         return f"n={self.n:g}" + (f"{self.k:+g}i" if self.k else "")
 
-    def index(self, wavelength_um):
-        return np.full(np.shape(wavelength_um), complex(self.n, self.k))
+    def _index_nm(self, wavelength_nm):
+        return np.full(np.shape(wavelength_nm), complex(self.n, self.k))
 
     def to_config(self) -> dict:
         return {"index": self.n} | ({"extinction": self.k} if self.k else {})
@@ -108,10 +152,11 @@ class Sellmeier(Material):
     name: str
     B: tuple[float, ...]
     C_um: tuple[float, ...]
-    range_um: tuple[float, float]
+    range_nm: tuple[float, float]
+    source: str = ""
 
-    def index(self, wavelength_um):
-        lam2 = np.asarray(wavelength_um, dtype=complex) ** 2
+    def _index_nm(self, wavelength_nm):
+        lam2 = (np.asarray(wavelength_nm, dtype=complex) / 1000.0) ** 2
         eps = np.ones_like(lam2)
         for b, c in zip(self.B, self.C_um):
             eps = eps + b * lam2 / (lam2 - c * c)
@@ -119,9 +164,11 @@ class Sellmeier(Material):
 
     @property
     def wavelength_range_nm(self):
-        return (1000.0 * self.range_um[0], 1000.0 * self.range_um[1])
+        return (float(self.range_nm[0]), float(self.range_nm[1]))
 
     def to_config(self) -> dict:
+        if self.source and not self.source.startswith("library:"):
+            return {"nk_file": self.source}
         return {"material": self.name}
 
 
@@ -133,20 +180,19 @@ class TabulatedNK(Material):
     order, ``n(λ_r) + i λ_i n'(λ_r)``.  PCHIP is C¹, so this is continuous in ``λ_r`` (a
     higher-order Taylor series of a piecewise cubic jumps at the knots, which would stall the
     root finder), and it is exact to ``O((λ_i)²) = O((λ/2Q)²)``: for a mode of Q ≥ 100 the
-    neglected term is below 1e-5 of the index.  Outside the table the end cubics
-    extrapolate; the solver only reports modes inside the data range (see
-    :meth:`Material.check_band`).
+    neglected term is below 1e-5 of the index.  Outside the table :meth:`Material.index`
+    refuses (or, asked to, clamps or lets the end cubics extrapolate).
     """
 
     name: str
-    wavelength_um: tuple[float, ...]
+    wavelength_nm: tuple[float, ...]
     n: tuple[float, ...]
     k: tuple[float, ...]
     source: str = ""
     _interp: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        lam = np.asarray(self.wavelength_um, dtype=float)
+        lam = np.asarray(self.wavelength_nm, dtype=float)
         if lam.ndim != 1 or len(lam) < 2:
             raise UserError(f"material '{self.name}': needs at least two wavelengths")
         if np.any(np.diff(lam) <= 0):
@@ -160,10 +206,10 @@ class TabulatedNK(Material):
 
     @property
     def wavelength_range_nm(self):
-        return (1000.0 * self.wavelength_um[0], 1000.0 * self.wavelength_um[-1])
+        return (float(self.wavelength_nm[0]), float(self.wavelength_nm[-1]))
 
-    def index(self, wavelength_um):
-        lam = np.asarray(wavelength_um, dtype=complex)
+    def _index_nm(self, wavelength_nm):
+        lam = np.asarray(wavelength_nm, dtype=complex)
         lr, li = lam.real, lam.imag
         n_i, k_i = self._interp
         value = n_i(lr) + 1j * k_i(lr)
@@ -205,9 +251,10 @@ class EffectiveMedium(Material):
         a, b = self.inclusion.wavelength_range_nm, self.host.wavelength_range_nm
         return (max(a[0], b[0]), min(a[1], b[1]))
 
-    def index(self, wavelength_um):
-        ei = self.inclusion.index(wavelength_um) ** 2
-        eh = self.host.index(wavelength_um) ** 2
+    def _index_nm(self, wavelength_nm):
+        # the film's own range (the intersection) was checked by index()
+        ei = self.inclusion.index(wavelength_nm, outside="extrapolate") ** 2
+        eh = self.host.index(wavelength_nm, outside="extrapolate") ** 2
         f = self.fill_fraction
         mg = eh * (1 + 2 * f * (ei - eh) / (ei + 2 * eh)) / (1 - f * (ei - eh) / (ei + 2 * eh))
         if self.mixing == "maxwell-garnett":
@@ -256,11 +303,12 @@ def parse_refractiveindex_yaml(text: str, name: str, source: str) -> Material:
         lo, hi = (float(v) for v in str(entry["wavelength_range"]).split())
         if coeffs[0] != 0:
             raise UserError(f"{source}: formula 1 with a constant term is not supported")
-        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(coeffs[2::2]), range_um=(lo, hi))
+        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(coeffs[2::2]),
+                         range_nm=(1000.0 * lo, 1000.0 * hi), source=source)
     if kind in ("tabulated nk", "tabulated n"):
         rows = np.array([[float(v) for v in line.split()] for line in str(entry["data"]).strip().splitlines()])
         k = rows[:, 2] if kind == "tabulated nk" else np.zeros(len(rows))
-        return TabulatedNK(name=name, wavelength_um=tuple(rows[:, 0]), n=tuple(rows[:, 1]),
+        return TabulatedNK(name=name, wavelength_nm=tuple(1000.0 * rows[:, 0]), n=tuple(rows[:, 1]),
                            k=tuple(k), source=source)
     raise UserError(f"{source}: data type '{kind}' is not supported (tabulated nk, tabulated n, formula 1 are)")
 
@@ -320,7 +368,7 @@ def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
         raise UserError(f"cannot read n,k file '{path}': {exc.strerror}") from None
     if path.suffix.lower() in (".yml", ".yaml"):
         return parse_refractiveindex_yaml(text, path.stem, str(path))
-    scale = {"nm": 1e-3, "um": 1.0}.get(wavelength_unit)
+    scale = {"nm": 1.0, "um": 1000.0}.get(wavelength_unit)
     if scale is None:
         raise ConfigError("wavelength_unit", wavelength_unit, "allowed: 'nm', 'um'")
     rows = []
@@ -343,5 +391,5 @@ def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
     arr = np.array(rows)
     if not np.all(np.isfinite(arr)):
         raise UserError(f"{path}: contains NaN or infinite values")
-    return TabulatedNK(name=path.stem, wavelength_um=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
+    return TabulatedNK(name=path.stem, wavelength_nm=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
                        k=tuple(arr[:, 2]), source=str(path))
