@@ -182,3 +182,16 @@ def test_missing_and_malformed_files(tmp_path):
     text = BASE.replace("index = 2.0", 'nk_file = "missing.txt"')
     with pytest.raises(ConfigError, match="file not found"):
         load_config(write(tmp_path, text))
+
+
+def test_nk_file_in_um_round_trips(tmp_path):
+    """A text n,k file in µm keeps its wavelength_unit in config_to_dict (it used to be dropped,
+    so the rebuilt config read the µm column as nm)."""
+    (tmp_path / "film.txt").write_text("0.5 2.0\n0.6 1.8\n")
+    (tmp_path / "c.toml").write_text(
+        '[resonator]\nshape = "sphere"\nradius_um = 2.0\nindex = 1.5\n'
+        '[[resonator.coating]]\nthickness_um = 0.05\nnk_file = "film.txt"\nwavelength_unit = "um"\n'
+        '[search]\nwavelength_nm = [520, 560]\n')
+    cfg = load_config(tmp_path / "c.toml")
+    again = parse_config(config_to_dict(cfg))
+    assert again.resonator.coatings[0].material.n_at(550.0) == cfg.resonator.coatings[0].material.n_at(550.0)

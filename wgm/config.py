@@ -376,10 +376,10 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
 
 def _material_dict(mat: Material, base: dict | None = None) -> dict:
     out = dict(base or {})
-    if isinstance(mat, TabulatedNK) and not mat.source.startswith("library:"):
-        out["nk_file"] = str(Path(mat.source).resolve())
-        return out
-    out.update(mat.to_config())
+    table = mat.to_config()
+    if "nk_file" in table:  # a user's file (table or formula): an absolute path
+        table["nk_file"] = str(Path(table["nk_file"]).resolve())
+    out.update(table)
     return out
 
 

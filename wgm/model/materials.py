@@ -21,9 +21,29 @@ are reported, see :meth:`Material.check_band`).
 * :class:`EffectiveMedium` – nanocrystals in a ligand host (Maxwell Garnett or
   Bruggeman), e.g. a CsPbBr3 nanocrystal film.
 
-Library names (:func:`library_material`): ``silica``, ``cspbbr3`` (= ``cspbbr3-brennan``),
-``cspbbr3-ermolaev-o``, ``cspbbr3-ermolaev-e``, ``air``.  The nanocrystal film
-``cspbbr3-nc`` takes parameters and is built by :func:`nanocrystal_film`.
+Library names (:func:`library_material`; data files in ``wgm/data``, refractiveindex.info
+format, each with its reference):
+
+=====================  ==========================================================  ============
+name (aliases)         source                                                      range (nm)
+=====================  ==========================================================  ============
+``silica``             fused silica, Sellmeier: Malitson, JOSA 55, 1205 (1965)      210–6700
+``sapphire``           synthetic sapphire, ordinary ray, Sellmeier: Malitson &      200–5000
+(``al2o3``)            Dodge, JOSA 62, 1405 (1972) / Dodge, CRC Handbook (1986)
+``silicon`` (``si``)   crystalline Si, 300 K, n and k table (absorbing below        250–1450
+                       1.1 µm): Green, Sol. Energ. Mat. Sol. Cells 92, 1305 (2008)
+``water`` (``h2o``)    distilled water, 20 °C, Sellmeier: Daimon & Masumura,        182–1129
+                       Appl. Opt. 46, 3811 (2007)
+``polystyrene``        20 °C, Sellmeier fit to Sultanova et al., Acta Phys. Pol. A    436.8–1052
+(``ps``)               116, 585 (2009)
+``pmma``               20 °C, Sellmeier fit to Sultanova et al. (2009)               436.8–1052
+``cspbbr3``            bulk CsPbBr3 (= ``cspbbr3-brennan``): Brennan et al., MRS    200–2500
+                       Commun. (2024); ``cspbbr3-ermolaev-o`` / ``-e``: Ermolaev
+                       et al., Nano Lett. 23, 2570 (2023)                          500–949
+``air``                n = 1                                                       all
+=====================  ==========================================================  ============
+
+The nanocrystal film ``cspbbr3-nc`` takes parameters and is built by :func:`nanocrystal_film`.
 """
 
 from __future__ import annotations
@@ -48,6 +68,7 @@ __all__ = [
     "library_material",
     "nanocrystal_film",
     "read_nk_file",
+    "library_source",
     "LIBRARY",
     "NANOCRYSTAL_BULK",
 ]
@@ -189,6 +210,7 @@ class TabulatedNK(Material):
     n: tuple[float, ...]
     k: tuple[float, ...]
     source: str = ""
+    file_unit: str = "nm"  # the wavelength unit of a user's text file (for to_config)
     _interp: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -219,7 +241,7 @@ class TabulatedNK(Material):
     def to_config(self) -> dict:
         if self.source.startswith("library:"):
             return {"material": self.source.split(":", 1)[1]}
-        return {"nk_file": self.source}
+        return {"nk_file": self.source} | ({"wavelength_unit": self.file_unit} if self.file_unit != "nm" else {})
 
 
 @dataclass(frozen=True)
@@ -278,8 +300,14 @@ _DATA = {
     "cspbbr3-ermolaev-o": ("CsPbBr3_Ermolaev-o.yml", "bulk CsPbBr3 ordinary ray, Ermolaev et al., Nano Lett. 23, 2570 (2023)"),
     "cspbbr3-ermolaev-e": ("CsPbBr3_Ermolaev-e.yml", "bulk CsPbBr3 extraordinary ray, Ermolaev et al., Nano Lett. 23, 2570 (2023)"),
     "silica": ("SiO2_Malitson.yml", "fused silica, Malitson, JOSA 55, 1205 (1965)"),
+    "sapphire": ("Al2O3_Malitson-o.yml", "synthetic sapphire, ordinary ray, Malitson & Dodge, JOSA 62, 1405 (1972)"),
+    "silicon": ("Si_Green-2008.yml", "crystalline silicon at 300 K, Green, Sol. Energ. Mat. Sol. Cells 92, 1305 (2008)"),
+    "water": ("H2O_Daimon-20C.yml", "distilled water at 20 °C, Daimon & Masumura, Appl. Opt. 46, 3811 (2007)"),
+    "polystyrene": ("PS_Sultanova.yml", "polystyrene, Sultanova et al., Acta Phys. Pol. A 116, 585 (2009)"),
+    "pmma": ("PMMA_Sultanova.yml", "PMMA, Sultanova et al., Acta Phys. Pol. A 116, 585 (2009)"),
 }
-_ALIASES = {"cspbbr3": "cspbbr3-brennan", "sio2": "silica", "fused-silica": "silica"}
+_ALIASES = {"cspbbr3": "cspbbr3-brennan", "sio2": "silica", "fused-silica": "silica", "al2o3": "sapphire",
+            "si": "silicon", "h2o": "water", "ps": "polystyrene"}
 
 LIBRARY = tuple(sorted(set(_DATA) | set(_ALIASES) | {"air", "cspbbr3-nc"}))
 """Every name accepted by ``material = ...`` in a config."""
@@ -288,8 +316,19 @@ NANOCRYSTAL_BULK = ("brennan", "ermolaev-o", "ermolaev-e")
 """Bulk data sets a ``cspbbr3-nc`` film can be built from."""
 
 
+def library_source(name: str) -> str:
+    """The published source of a library material's data (for listings and records)."""
+    canon = _ALIASES.get(name.lower(), name.lower())
+    if canon == "air":
+        return "n = 1"
+    if canon == "cspbbr3-nc":
+        return "CsPbBr3 nanocrystals in a ligand matrix (effective medium of a bulk data set)"
+    return _DATA[canon][1]
+
+
 def parse_refractiveindex_yaml(text: str, name: str, source: str) -> Material:
-    """Parse a refractiveindex.info database file ("tabulated nk" / "tabulated n" / "formula 1")."""
+    """Parse a refractiveindex.info database file ("tabulated nk" / "tabulated n" /
+    "formula 1" / "formula 2")."""
     import yaml  # PyYAML; only needed for this file format
 
     try:
@@ -298,19 +337,25 @@ def parse_refractiveindex_yaml(text: str, name: str, source: str) -> Material:
         kind = entry["type"]
     except Exception as exc:  # malformed YAML or missing DATA
         raise UserError(f"{source}: not a refractiveindex.info material file ({exc})") from None
-    if kind == "formula 1":
+    if kind in ("formula 1", "formula 2"):
         coeffs = [float(c) for c in str(entry["coefficients"]).split()]
         lo, hi = (float(v) for v in str(entry["wavelength_range"]).split())
         if coeffs[0] != 0:
-            raise UserError(f"{source}: formula 1 with a constant term is not supported")
-        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(coeffs[2::2]),
+            raise UserError(f"{source}: {kind} with a constant term is not supported")
+        poles = coeffs[2::2]
+        if kind == "formula 2":  # poles given as C_i² (µm²)
+            if any(c < 0 for c in poles):
+                raise UserError(f"{source}: formula 2 with a negative pole C_i is not supported")
+            poles = [math.sqrt(c) for c in poles]
+        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(poles),
                          range_nm=(1000.0 * lo, 1000.0 * hi), source=source)
     if kind in ("tabulated nk", "tabulated n"):
         rows = np.array([[float(v) for v in line.split()] for line in str(entry["data"]).strip().splitlines()])
         k = rows[:, 2] if kind == "tabulated nk" else np.zeros(len(rows))
         return TabulatedNK(name=name, wavelength_nm=tuple(1000.0 * rows[:, 0]), n=tuple(rows[:, 1]),
                            k=tuple(k), source=source)
-    raise UserError(f"{source}: data type '{kind}' is not supported (tabulated nk, tabulated n, formula 1 are)")
+    raise UserError(f"{source}: data type '{kind}' is not supported "
+                    "(tabulated nk, tabulated n, formula 1, formula 2 are)")
 
 
 @lru_cache(maxsize=None)
@@ -392,4 +437,4 @@ def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
     if not np.all(np.isfinite(arr)):
         raise UserError(f"{path}: contains NaN or infinite values")
     return TabulatedNK(name=path.stem, wavelength_nm=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
-                       k=tuple(arr[:, 2]), source=str(path))
+                       k=tuple(arr[:, 2]), source=str(path), file_unit=wavelength_unit)
