@@ -317,11 +317,10 @@ def _nanocrystal_film(table: dict, where: str) -> EffectiveMedium:
     if "fill_fraction" not in table:
         raise ConfigError(f"{where}.fill_fraction", None, "is required for material = \"cspbbr3-nc\": "
                           "the CsPbBr3 volume fraction, in (0, 1]")
-    f = validate.fraction(f"{where}.fill_fraction", table["fill_fraction"])
     lig = validate.positive(f"{where}.ligand_index", table.get("ligand_index", defaults["ligand_index"]))
-    mixing = validate.choice(f"{where}.mixing", table.get("mixing", defaults["mixing"]), EffectiveMedium.MIXINGS)
-    try:
-        return nanocrystal_film(f, lig, table.get("bulk", defaults["bulk"]), mixing)
+    try:  # the film checks fill_fraction, bulk and mixing under their own names
+        return nanocrystal_film(table["fill_fraction"], lig, table.get("bulk", defaults["bulk"]),
+                                table.get("mixing", defaults["mixing"]))
     except ConfigError as exc:
         raise ConfigError(f"{where}.{exc.key}", exc.value, exc.allowed) from None
 

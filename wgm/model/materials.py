@@ -58,6 +58,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from wgm.errors import ConfigError, UserError, did_you_mean
+from wgm.model import validate
 
 __all__ = [
     "Material",
@@ -150,10 +151,8 @@ class ConstantIndex(Material):
     k: float = 0.0
 
     def __post_init__(self):
-        if not (math.isfinite(self.n) and self.n > 0):
-            raise ValueError(f"ConstantIndex.n must be finite and > 0, got {self.n}")
-        if not math.isfinite(self.k):
-            raise ValueError(f"ConstantIndex.k must be finite, got {self.k}")
+        object.__setattr__(self, "n", validate.positive("index", self.n))
+        object.__setattr__(self, "k", validate.number("extinction", self.k))
 
     @property
     def name(self) -> str:
@@ -263,10 +262,8 @@ class EffectiveMedium(Material):
     MIXINGS = ("maxwell-garnett", "bruggeman")
 
     def __post_init__(self):
-        if not (0.0 < self.fill_fraction <= 1.0):
-            raise ValueError(f"fill_fraction must be in (0, 1], got {self.fill_fraction}")
-        if self.mixing not in self.MIXINGS:
-            raise ValueError(f"mixing must be one of {self.MIXINGS}, got {self.mixing!r}")
+        object.__setattr__(self, "fill_fraction", validate.fraction("fill_fraction", self.fill_fraction))
+        validate.choice("mixing", self.mixing, self.MIXINGS)
 
     @property
     def wavelength_range_nm(self):
@@ -394,8 +391,7 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     mixing : str
         ``"maxwell-garnett"`` (default; isolated nanocrystals) or ``"bruggeman"``.
     """
-    if bulk not in NANOCRYSTAL_BULK:
-        raise ConfigError("bulk", bulk, f"allowed: {', '.join(NANOCRYSTAL_BULK)}{did_you_mean(bulk, NANOCRYSTAL_BULK)}")
+    validate.choice("bulk", bulk, NANOCRYSTAL_BULK)
     inclusion = _library_file(f"cspbbr3-{bulk}")
     params = (("fill_fraction", fill_fraction), ("ligand_index", ligand_index), ("bulk", bulk), ("mixing", mixing))
     return EffectiveMedium(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
