@@ -82,7 +82,7 @@ from wgm.model.materials import (
 from wgm.model.resonator import Coating, Disk, Resonator, Ring, Search, Sphere
 
 __all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
-           "parse_value", "is_dotted_key", "set_value", "config_to_dict", "SCHEMA_VERSION"]
+           "parse_value", "is_dotted_key", "parse_sweep_table", "set_value", "config_to_dict", "SCHEMA_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -386,8 +386,9 @@ def _parse_fdtd(raw) -> FdtdSettings:
         raise
 
 
-def _parse_sweep(raw) -> dict | None:
-    """Check the ``[sweep]`` table's keys and types (the axes themselves: :mod:`wgm.sweep`)."""
+def parse_sweep_table(raw) -> dict | None:
+    """The ``[sweep]`` table of ``raw`` with its keys and types checked (``None`` if absent);
+    the axes themselves are parsed by :mod:`wgm.sweep`."""
     if "sweep" not in raw:
         return None
     table = validate.check_keys(raw["sweep"], _SWEEP_KEYS, "sweep")
@@ -420,7 +421,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     gain = parse_gain(raw["gain"]) if "gain" in raw else None
     pump = parse_pump(raw["pump"]) if "pump" in raw else None
     lasing = parse_lasing(raw["lasing"], gain) if "lasing" in raw else None
-    return Config(resonator, search, fdtd, gain=gain, pump=pump, lasing=lasing, sweep=_parse_sweep(raw),
+    return Config(resonator, search, fdtd, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
                   source=source)
 
 
