@@ -72,7 +72,7 @@ def test_set_can_add_a_coating(tmp_path):
 
 
 def test_parse_set_values_are_data_not_code():
-    with pytest.raises(UserError, match="not a TOML value"):
+    with pytest.raises(UserError, match="is not a value"):
         parse_set("a.b=__import__('os').system('true')")
     assert parse_set("a.b=inf") == (["a", "b"], math.inf)
     assert parse_set('a.b="x y"') == (["a", "b"], "x y")
@@ -182,3 +182,142 @@ def test_missing_and_malformed_files(tmp_path):
     text = BASE.replace("index = 2.0", 'nk_file = "missing.txt"')
     with pytest.raises(ConfigError, match="file not found"):
         load_config(write(tmp_path, text))
+
+
+def test_nk_file_in_um_round_trips(tmp_path):
+    """A text n,k file in µm keeps its wavelength_unit in config_to_dict (it used to be dropped,
+    so the rebuilt config read the µm column as nm)."""
+    (tmp_path / "film.txt").write_text("0.5 2.0\n0.6 1.8\n")
+    (tmp_path / "c.toml").write_text(
+        '[resonator]\nshape = "sphere"\nradius_um = 2.0\nindex = 1.5\n'
+        '[[resonator.coating]]\nthickness_um = 0.05\nnk_file = "film.txt"\nwavelength_unit = "um"\n'
+        '[search]\nwavelength_nm = [520, 560]\n')
+    cfg = load_config(tmp_path / "c.toml")
+    again = parse_config(config_to_dict(cfg))
+    assert again.resonator.coatings[0].material.n_at(550.0) == cfg.resonator.coatings[0].material.n_at(550.0)
+
+
+# --------------------------------------------------------------------------------------
+# one rule for the material keys of a table, in files and in --set (defect 16)
+
+NC_COATING = BASE.replace("index = 2.0", 'material = "cspbbr3-nc"\nfill_fraction = 0.5\nligand_index = 1.5')
+
+
+def test_material_kinds_one_rule_file_refuses_set_replaces_with_warning(tmp_path, caplog):
+    """A file that gives two kinds of material in one table is refused (no order between them);
+    ``--set`` of one kind replaces the other and says what it dropped (it used to drop
+    ``material`` and ``fill_fraction`` silently)."""
+    both = NC_COATING.replace('material = "cspbbr3-nc"', 'index = 1.7\nmaterial = "cspbbr3-nc"')
+    with pytest.raises(ConfigError, match="resonator.coating.0.material = 'cspbbr3-nc': conflicts with "
+                                          "resonator.coating.0.index"):
+        load_config(write(tmp_path, both))
+    with caplog.at_level("WARNING", logger="wgm.config"):
+        cfg = load_config(write(tmp_path, NC_COATING), ["resonator.coating.0.index=1.7"])
+    assert cfg.resonator.coatings[0].material.n_at(530.0) == 1.7
+    (record,) = [r for r in caplog.records if r.name == "wgm.config"]
+    assert record.levelname == "WARNING"
+    msg = record.getMessage()
+    assert "--set resonator.coating.0.index=1.7" in msg
+    for dropped in ("resonator.coating.0.material = 'cspbbr3-nc'", "resonator.coating.0.fill_fraction = 0.5",
+                    "resonator.coating.0.ligand_index = 1.5"):
+        assert dropped in msg
+
+
+def test_set_another_library_material_drops_nc_parameters_with_warning(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="wgm.config"):
+        cfg = load_config(write(tmp_path, NC_COATING), ["resonator.coating.0.material=silica"])
+    assert cfg.resonator.coatings[0].material.name == "silica"
+    assert "resonator.coating.0.fill_fraction = 0.5" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="wgm.config"):  # same kind, its parameters kept: nothing to say
+        cfg = load_config(write(tmp_path, NC_COATING), ["resonator.coating.0.fill_fraction=0.3"])
+    assert cfg.resonator.coatings[0].material.fill_fraction == 0.3
+    assert not caplog.records
+
+
+def test_set_value_reports_dropped_keys():
+    from wgm.config import set_value
+
+    raw = {"resonator": {"index": 1.5, "extinction": 1e-3}}
+    dropped = set_value(raw, ["resonator", "nk_file"], "film.txt", "test")
+    assert dropped == {"resonator.index": 1.5, "resonator.extinction": 1e-3}
+    assert raw == {"resonator": {"nk_file": "film.txt"}}
+
+
+# --------------------------------------------------------------------------------------
+# files with a byte-order mark (defect 17)
+
+
+def test_config_with_byte_order_mark_loads(tmp_path):
+    """Windows editors save UTF-8 with a BOM; tomllib alone says 'Invalid statement (line 1, column 1)'."""
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + BASE.encode("utf-8"))
+    assert load_config(p) == load_config(write(tmp_path, BASE))
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes(BASE.replace("index = 1.46", "# r\xe9sonateur\nindex = 1.46").encode("latin-1"))
+    with pytest.raises(UserError, match="not a UTF-8 text file"):
+        load_config(bad)
+
+
+# --------------------------------------------------------------------------------------
+# one validated description of every table (gain, pump, lasing, sweep) and derived key sets
+
+LASING_TABLES = """
+[gain]
+region = "coating"
+peak_gain_per_cm = 800.0
+peak_wavelength_nm = 530.0
+[pump]
+wavelength_nm = 800.0
+[lasing]
+m = 28
+lifetime_ps = 0.2
+"""
+
+
+def test_gain_pump_lasing_tables_are_parsed(tmp_path):
+    from wgm.lasing import parse_gain, parse_lasing, parse_pump
+
+    cfg = load_config(write(tmp_path, BASE + LASING_TABLES))
+    import tomllib
+
+    raw = tomllib.loads(LASING_TABLES)
+    assert cfg.gain == parse_gain(raw["gain"])
+    assert cfg.pump == parse_pump(raw["pump"])
+    # [lasing] takes its line from [gain] where it gives none
+    assert cfg.lasing == parse_lasing(raw["lasing"], cfg.gain)
+    assert cfg.lasing.transition_wavelength_nm == 530.0 and cfg.lasing.full_inversion_gain_per_cm == 800.0
+    assert parse_config(config_to_dict(cfg)) == cfg
+    plain = load_config(write(tmp_path, BASE))
+    assert plain.gain is None and plain.pump is None and plain.lasing is None
+
+
+@pytest.mark.parametrize("table, match", [
+    ("[gain]\npeak_gain_per_cm = -5\n", "gain.peak_gain_per_cm = -5"),
+    ("[gain]\npeak_gain = 5\n", "gain.peak_gain = 5: unknown key"),
+    ("[pump]\npulse_fs = 0\n", "pump.pulse_fs = 0"),
+    ("[lasing]\nlifetime_ps = 1\n", "lasing.m = (missing)"),
+    ("[sweep]\nmethod = \"fem\"\n", "sweep.method = 'fem': allowed: 'exact', 'fdtd'"),
+    ("[sweep]\nvary = 3\n", "sweep.vary = 3"),
+    ("[sweep]\nvari = [\"resonator.radius_um=2:3:3\"]\n", "did you mean 'vary'"),
+])
+def test_bad_gain_pump_lasing_sweep_tables_are_refused_on_load(tmp_path, table, match):
+    """Before, load_config ignored these tables: a typo surfaced only in `wgm lasing` / `wgm sweep`."""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, BASE + table))
+    assert match in str(err.value)
+
+
+def test_allowed_keys_are_the_dataclass_fields(tmp_path):
+    """The unknown-key message lists what the table builds: the dataclass's fields."""
+    from dataclasses import fields
+
+    from wgm.fdtd.settings import FdtdSettings
+    from wgm.model.resonator import Search
+
+    for table, cls in (("fdtd", FdtdSettings), ("search", Search)):
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, BASE), [f"{table}.nonsense=1"])
+        assert err.value.allowed.endswith("allowed here: " + ", ".join(sorted(f.name for f in fields(cls))))
+    with pytest.raises(ConfigError, match="allowed here: bulk, .*, thickness_um, wavelength_unit"):
+        load_config(write(tmp_path, BASE), ["resonator.coating.0.radius_um=1"])

@@ -27,11 +27,19 @@ Keys (the ones marked * are required)::
     m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
                                 # symmetry, points_per_wavelength, min_layer_px, max_periods,
                                 # domain, max_polar_order
-    [sweep]                     # read by wgm.sweep (ignored here): vary, zip, method
-    [gain]                      # read by wgm.gain (ignored here): region, peak_gain_per_cm,
-                                # peak_wavelength_nm, fwhm_nm
-    [pump]                      # read by wgm.gain: the two-photon pump model (TwoPhotonPump)
-    [lasing]                    # read by wgm.gain: the saturable two-level film of `wgm lasing`
+    [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweep):
+                                # vary, zip, method
+    [gain]                      # the film's gain band (wgm.lasing.GainSpectrum): region,
+                                # peak_gain_per_cm, peak_wavelength_nm, fwhm_nm
+    [pump]                      # the two-photon pump model (wgm.lasing.TwoPhotonPump)
+    [lasing]                    # the saturable two-level film of `wgm lasing` (TwoLevelGain)
+
+Overrides (``--set KEY=VALUE``) and files follow one rule for the material keys of a table:
+a table holds one way of giving its material (``index``, ``material`` or ``nk_file``).  Two
+in the same file are refused as conflicting; an override of one *replaces* the table's other
+(a later source wins over an earlier one) and drops the keys that belonged to it
+(``extinction``; ``fill_fraction``, ``ligand_index``, ``bulk``, ``mixing``;
+``wavelength_unit``) with a warning naming each dropped key and its value.
 
 Material keys, exactly one of:
 
@@ -46,6 +54,8 @@ Material keys, exactly one of:
 from __future__ import annotations
 
 import copy
+import inspect
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -56,53 +66,64 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from wgm.errors import ConfigError, UserError, did_you_mean
+from wgm.errors import ConfigError, UserError
+from wgm.fdtd.settings import FdtdSettings
+from wgm.lasing import parse_gain, parse_lasing, parse_pump
+from wgm.lasing.gain import GainSpectrum, TwoLevelGain, TwoPhotonPump
+from wgm.model import validate
 from wgm.model.materials import (
-    ConstantIndex,
     EffectiveMedium,
     Material,
-    TabulatedNK,
+    ConstantIndex,
     library_material,
     nanocrystal_film,
     read_nk_file,
 )
-from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Coating, Disk, Resonator, Ring, Search, Sphere
 
 __all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
-           "set_value", "config_to_dict",
-           "SCHEMA_VERSION"]
+           "parse_value", "is_dotted_key", "parse_sweep_table", "set_value", "config_to_dict", "SCHEMA_VERSION"]
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
-_MATERIAL_KEYS = {"index", "extinction", "material", "fill_fraction", "ligand_index", "bulk", "mixing",
-                  "nk_file", "wavelength_unit"}
-_NC_KEYS = {"fill_fraction", "ligand_index", "bulk", "mixing"}
-_MATERIAL_KINDS = {"index": ("extinction",), "material": tuple(_NC_KEYS), "nk_file": ("wavelength_unit",)}
-_SHAPE_KEYS = {
-    "sphere": {"radius_um"},
-    "disk": {"radius_um", "thickness_um"},
-    "ring": {"radius_um", "width_um", "height_um"},
-}
-_RESONATOR_KEYS = {"shape", "coating", "substrate"} | set().union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
-_TOP_KEYS = {"schema_version", "resonator", "surroundings", "search", "fdtd", "sweep", "gain", "pump",
-             "lasing"}  # read elsewhere
-_FDTD_KEYS = {"m", "resolution_px_per_um", "pad_um", "pml_um", "symmetry", "points_per_wavelength",
-              "min_layer_px", "max_periods", "wavelength_nm", "domain", "max_polar_order"}
-_SEARCH_KEYS = {"wavelength_nm", "max_radial_order", "polarizations"}
+# every key set is derived from what the table builds: a new dataclass field is a new key
+_NC_KEYS = frozenset(inspect.signature(nanocrystal_film).parameters)   # fill_fraction, ligand_index, ...
+_MATERIAL_KINDS = {"index": ("extinction",), "material": tuple(sorted(_NC_KEYS)), "nk_file": ("wavelength_unit",)}
+_MATERIAL_KEYS = frozenset(_MATERIAL_KINDS).union(*_MATERIAL_KINDS.values())
+_SHAPE_KEYS = {cls.kind: validate.field_names(cls, exclude={"material"}) for cls in (Sphere, Disk, Ring)}
+_COATING_KEYS = validate.field_names(Coating, exclude={"material", "index_in_stack"}) | _MATERIAL_KEYS
+_RESONATOR_KEYS = frozenset({"shape", "coating", "substrate"}).union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
+_SEARCH_KEYS = validate.field_names(Search)
+_FDTD_KEYS = validate.field_names(FdtdSettings)
+_SWEEP_KEYS = frozenset({"vary", "zip", "method"})  # the [sweep] table (wgm.sweep builds the axes)
+_SWEEP_METHODS = ("exact", "fdtd")
 
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration: the resonator, the search, and FDTD settings."""
+    """A validated configuration: every table of a config file.
+
+    ``gain``, ``pump`` and ``lasing`` are ``None`` where the file has no such table (the
+    commands that need them use their defaults, see :mod:`wgm.lasing`); ``sweep`` is the
+    ``[sweep]`` table, key- and type-checked (its axes are built by :mod:`wgm.sweep`).
+    """
 
     resonator: Resonator
     search: Search
     fdtd: FdtdSettings = field(default_factory=FdtdSettings)
+    gain: GainSpectrum | None = None
+    pump: TwoPhotonPump | None = None
+    lasing: TwoLevelGain | None = None
+    sweep: dict | None = field(default=None, compare=False)
     source: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:
         return config_to_dict(self)
+
+
+_TOP_KEYS = validate.field_names(Config, exclude={"source"}) | {"schema_version", "surroundings"}
 
 
 # --------------------------------------------------------------------------------------
@@ -110,12 +131,15 @@ class Config:
 
 
 def read_config_file(path) -> dict:
-    """Read a TOML config file into plain data (no validation)."""
+    """Read a TOML config file into plain data (no validation).  A UTF-8 byte-order mark
+    (Windows editors write one) is accepted."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UserError(f"config file '{path}' not found") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise UserError(f"cannot read config file '{path}': {exc.strerror}") from None
     try:
@@ -130,26 +154,38 @@ def load_config(path, overrides=()) -> Config:
     return parse_config(raw, base_dir=Path(path).parent, source=str(path))
 
 
-def parse_set(item: str) -> tuple[list[str], object]:
-    """Split ``a.b.0.c=VALUE`` into a key path and a value parsed as a TOML literal.
+_DOTTED_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*")
+_BARE_WORD = re.compile(r"[A-Za-z0-9_.\-+/]+")
 
-    A bare word that is not valid TOML (``silica``) is taken as a string.
-    """
+
+def is_dotted_key(key: str) -> bool:
+    """True for a config key path like ``resonator.coating.0.thickness_um``."""
+    return bool(_DOTTED_KEY.fullmatch(key))
+
+
+def parse_value(text: str, where: str):
+    """A value given as text (``--set``, ``--vary``): a TOML literal (``2.4``, ``inf``,
+    ``"x y"``, ``[1, 2]``), or a bare word (``silica``) taken as a string.  Data only:
+    nothing is evaluated.  ``where`` starts the error message."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        if _BARE_WORD.fullmatch(text):
+            return text
+        raise UserError(f"{where}: '{text}' is not a value (a number, a word, or a TOML literal; "
+                        "quote strings: key=\"text\")") from None
+
+
+def parse_set(item: str) -> tuple[list[str], object]:
+    """Split ``a.b.0.c=VALUE`` into a key path and a value (:func:`parse_value`)."""
     if "=" not in item:
         raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. resonator.radius_um=2.4")
     key, text = item.split("=", 1)
     key = key.strip()
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*", key):
+    if not is_dotted_key(key):
         raise UserError(f"--set {item!r}: '{key}' is not a dotted key like resonator.coating.0.thickness_um")
-    text = text.strip()
-    try:
-        value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        if re.fullmatch(r"[A-Za-z0-9_.\-+/]+", text):
-            value = text
-        else:
-            raise UserError(f"--set {item!r}: '{text}' is not a TOML value (quote strings: key=\"text\")") from None
-    return key.split("."), value
+    return key.split("."), parse_value(text, f"--set {item!r}")
 
 
 def apply_overrides(raw: dict, overrides) -> dict:
@@ -157,7 +193,9 @@ def apply_overrides(raw: dict, overrides) -> dict:
 
     Integer path parts index arrays of tables; the index one past the end appends a new table
     (so ``--set resonator.coating.0.thickness_um=0.05`` can add a first coating).  Setting
-    ``index``, ``material`` or ``nk_file`` replaces the table's other way of giving a material.
+    ``index``, ``material`` or ``nk_file`` replaces the table's other way of giving a material
+    and drops the keys that belonged to it, with a warning (logger ``wgm.config``) naming each
+    dropped key and its value (see the module docstring for the rule).
     """
     raw = copy.deepcopy(raw)
     for item in overrides:
@@ -166,9 +204,11 @@ def apply_overrides(raw: dict, overrides) -> dict:
     return raw
 
 
-def set_value(raw: dict, path: list[str], value, label: str) -> None:
+def set_value(raw: dict, path: list[str], value, label: str) -> dict:
     """Set the dotted key ``path`` of ``raw`` to ``value`` in place (see :func:`apply_overrides`);
-    ``label`` names the source of the change in error messages."""
+    ``label`` names the source of the change in error messages and warnings.
+
+    Returns the keys the change dropped (``{dotted key: old value}``; empty for most keys)."""
     item = label
     node = raw
     for i, part in enumerate(path[:-1]):
@@ -193,47 +233,37 @@ def set_value(raw: dict, path: list[str], value, label: str) -> None:
     last = path[-1]
     if isinstance(node, list):
         raise UserError(f"{item}: cannot replace a whole table of '{'.'.join(path[:-1])}'")
+    dropped = {}
     if last in _MATERIAL_KINDS:
-        # setting one kind of material replaces the table's other kind (and its parameters)
-        for other, params in _MATERIAL_KINDS.items():
-            if other != last:
-                for key in (other, *params):
-                    node.pop(key, None)
+        # setting one kind of material replaces the table's other kind and its parameters;
+        # a library name other than cspbbr3-nc also ends the nanocrystal parameters
+        gone = [k for other, params in _MATERIAL_KINDS.items() if other != last for k in (other, *params)]
+        if last == "material" and str(value).lower() != "cspbbr3-nc":
+            gone += sorted(_NC_KEYS)
+        where = ".".join(path[:-1])
+        for key in gone:
+            if key in node:
+                dropped[f"{where}.{key}" if where else key] = node.pop(key)
+    if dropped:
+        log.warning("%s replaces the material of '%s'; dropped %s", label, ".".join(path[:-1]) or "(top)",
+                    ", ".join(f"{k} = {v!r}" for k, v in dropped.items()))
     node[last] = value
+    return dropped
 
 
 # --------------------------------------------------------------------------------------
 # validation and building
 
 
-def _check_keys(table: dict, allowed: set, where: str) -> None:
-    if not isinstance(table, dict):
-        raise ConfigError(where, table, "must be a table")
-    for key in table:
-        if key not in allowed:
-            full = f"{where}.{key}" if where else key
-            raise ConfigError(full, table[key],
-                              f"unknown key{did_you_mean(key, allowed)}; allowed here: {', '.join(sorted(allowed))}")
-
-
-def _number(table, key, where, default=None, *, integer=False):
-    value = table.get(key, default)
-    full = f"{where}.{key}"
-    if value is None:
-        raise ConfigError(full, None, "is required")
-    if isinstance(value, str) and value.strip().lower() in ("inf", "+inf"):
-        value = math.inf
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(full, value, "must be an integer" if integer else "must be a number")
-    if integer and not isinstance(value, int):
-        raise ConfigError(full, value, "must be an integer")
-    return value
+def _number(table, key, where, default=None, *, allow_inf=False):
+    """A number from a config table (``"inf"`` accepted where ``allow_inf``)."""
+    return validate.number(f"{where}.{key}", table.get(key, default), allow_inf=allow_inf)
 
 
 def build_material(table: dict, where: str, base_dir: Path | None, *, required: bool = True,
                    gain_allowed: bool = False) -> Material | None:
     """The material described by the material keys of ``table`` (a config table at key ``where``)."""
-    given = [k for k in ("index", "material", "nk_file") if k in table]
+    given = [k for k in _MATERIAL_KINDS if k in table]
     if not given:
         if required:
             raise ConfigError(f"{where}.index", None, "a material is required: give index = <n>, "
@@ -247,75 +277,66 @@ def build_material(table: dict, where: str, base_dir: Path | None, *, required: 
         if extra_nc:
             raise ConfigError(f"{where}.{extra_nc[0]}", table[extra_nc[0]],
                               "only for material = \"cspbbr3-nc\"")
-    if "extinction" in table and kind != "index":
-        raise ConfigError(f"{where}.extinction", table["extinction"], "only together with index = <n>")
-    if "wavelength_unit" in table and kind != "nk_file":
-        raise ConfigError(f"{where}.wavelength_unit", table["wavelength_unit"], "only together with nk_file")
+    for kind_, params in _MATERIAL_KINDS.items():
+        for param in params:
+            if param in table and kind != kind_ and param not in _NC_KEYS:
+                raise ConfigError(f"{where}.{param}", table[param], f"only together with {kind_}")
     if kind == "index":
-        n = _number(table, "index", where)
+        n = validate.positive(f"{where}.index", table["index"])
         k = _number(table, "extinction", where, 0.0)
-        if not (math.isfinite(n) and n > 0):
-            raise ConfigError(f"{where}.index", n, "must be a finite number > 0")
-        if not math.isfinite(k):
-            raise ConfigError(f"{where}.extinction", k, "must be a finite number (k > 0 absorbs, k < 0 is gain)")
         if k < 0 and not gain_allowed:
             raise ConfigError(f"{where}.extinction", k, "must be >= 0 here: gain (k < 0) only in the core or "
                               "a coating")
-        return ConstantIndex(float(n), float(k))
+        return ConstantIndex(n, k)
     if kind == "material":
         name = table["material"]
         if not isinstance(name, str):
             raise ConfigError(f"{where}.material", name, "must be a string")
         if name.lower() == "cspbbr3-nc":
-            f = _number(table, "fill_fraction", where)
-            if not 0 < f <= 1:
-                raise ConfigError(f"{where}.fill_fraction", f, "must be in (0, 1]")
-            lig = _number(table, "ligand_index", where, 1.46)
-            if not (math.isfinite(lig) and lig > 0):
-                raise ConfigError(f"{where}.ligand_index", lig, "must be a finite number > 0")
-            bulk = table.get("bulk", "brennan")
-            mixing = table.get("mixing", "maxwell-garnett")
-            if mixing not in EffectiveMedium.MIXINGS:
-                raise ConfigError(f"{where}.mixing", mixing, f"allowed: {', '.join(EffectiveMedium.MIXINGS)}"
-                                  f"{did_you_mean(str(mixing), EffectiveMedium.MIXINGS)}")
-            try:
-                return nanocrystal_film(float(f), float(lig), bulk, mixing)
-            except ConfigError as exc:
-                raise ConfigError(f"{where}.{exc.key}", exc.value, exc.allowed) from None
+            return _nanocrystal_film(table, where)
         return library_material(name, f"{where}.material")
     path = table["nk_file"]
     if not isinstance(path, str):
         raise ConfigError(f"{where}.nk_file", path, "must be a file path (string)")
     full = Path(path) if base_dir is None or Path(path).is_absolute() else Path(base_dir) / path
-    unit = table.get("wavelength_unit", "nm")
-    if unit not in ("nm", "um"):
-        raise ConfigError(f"{where}.wavelength_unit", unit, "allowed: 'nm', 'um'")
+    unit = validate.choice(f"{where}.wavelength_unit", table.get("wavelength_unit", "nm"), ("nm", "um"))
     if not full.exists():
         raise ConfigError(f"{where}.nk_file", path, f"file not found (looked for {full})")
     return read_nk_file(full, unit)
 
 
-def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
-    """Validate a config dictionary (as read from TOML) and build the objects."""
-    _check_keys(raw, _TOP_KEYS, "")
-    version = raw.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise ConfigError("schema_version", version, f"this wgm reads schema_version = {SCHEMA_VERSION}")
-    if "resonator" not in raw:
-        raise ConfigError("resonator", None, "a [resonator] table is required")
-    res_t = raw["resonator"]
-    _check_keys(res_t, _RESONATOR_KEYS, "resonator")
+def nanocrystal_defaults() -> dict:
+    """The default parameters of a ``cspbbr3-nc`` film (those of :func:`nanocrystal_film`)."""
+    return {k: p.default for k, p in inspect.signature(nanocrystal_film).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _nanocrystal_film(table: dict, where: str) -> EffectiveMedium:
+    """A ``cspbbr3-nc`` film from its table (``fill_fraction`` required)."""
+    defaults = nanocrystal_defaults()
+    if "fill_fraction" not in table:
+        raise ConfigError(f"{where}.fill_fraction", None, "is required for material = \"cspbbr3-nc\": "
+                          "the CsPbBr3 volume fraction, in (0, 1]")
+    lig = validate.positive(f"{where}.ligand_index", table.get("ligand_index", defaults["ligand_index"]))
+    try:  # the film checks fill_fraction, bulk and mixing under their own names
+        return nanocrystal_film(table["fill_fraction"], lig, table.get("bulk", defaults["bulk"]),
+                                table.get("mixing", defaults["mixing"]))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.{exc.key}", exc.value, exc.allowed) from None
+
+
+def _parse_resonator(res_t, base_dir) -> tuple:
+    """The shape, coatings and substrate of the ``[resonator]`` table."""
+    validate.check_keys(res_t, _RESONATOR_KEYS, "resonator")
     shape = res_t.get("shape")
-    if shape not in _SHAPE_KEYS:
-        raise ConfigError("resonator.shape", shape, "allowed: 'sphere', 'disk', 'ring'"
-                          + (did_you_mean(str(shape), _SHAPE_KEYS) if shape else ""))
+    validate.choice("resonator.shape", shape, tuple(_SHAPE_KEYS))
     for other_shape, keys in _SHAPE_KEYS.items():
         for key in keys - _SHAPE_KEYS[shape]:
             if key in res_t:
                 raise ConfigError(f"resonator.{key}", res_t[key], f"not a key of shape '{shape}' "
                                   f"(it belongs to '{other_shape}')")
     core = build_material(res_t, "resonator", base_dir, gain_allowed=True)
-    num = lambda key: _number(res_t, key, "resonator")  # noqa: E731
+    num = lambda key: _number(res_t, key, "resonator", allow_inf=True)  # noqa: E731  (the shapes check the sign)
     if shape == "sphere":
         geom = Sphere(num("radius_um"), core)
     elif shape == "disk":
@@ -331,43 +352,77 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     coatings = []
     for i, ct in enumerate(coats_t):
         where = f"resonator.coating.{i}"
-        _check_keys(ct, {"thickness_um"} | _MATERIAL_KEYS, where)
-        coatings.append(Coating(_number(ct, "thickness_um", where), build_material(ct, where, base_dir, gain_allowed=True),
-                                index_in_stack=i))
+        validate.check_keys(ct, _COATING_KEYS, where)
+        coatings.append(Coating(_number(ct, "thickness_um", where, allow_inf=True),
+                                build_material(ct, where, base_dir, gain_allowed=True), index_in_stack=i))
 
     substrate = None
     if "substrate" in res_t:
-        _check_keys(res_t["substrate"], _MATERIAL_KEYS, "resonator.substrate")
+        validate.check_keys(res_t["substrate"], _MATERIAL_KEYS, "resonator.substrate")
         substrate = build_material(res_t["substrate"], "resonator.substrate", base_dir)
+    return geom, tuple(coatings), substrate
 
-    sur_t = raw.get("surroundings", {"index": 1.0})
-    _check_keys(sur_t, _MATERIAL_KEYS, "surroundings")
-    surroundings = build_material(sur_t, "surroundings", base_dir)
 
-    resonator = Resonator(geom, tuple(coatings), surroundings, substrate)
-
+def _parse_search(raw) -> Search:
     if "search" not in raw:
         raise ConfigError("search", None, "a [search] table with wavelength_nm = [min, max] is required")
-    s_t = raw["search"]
-    _check_keys(s_t, _SEARCH_KEYS, "search")
+    s_t = validate.check_keys(raw["search"], _SEARCH_KEYS, "search")
     if "wavelength_nm" not in s_t:
         raise ConfigError("search.wavelength_nm", None, "is required: [min, max] in nm")
     band = s_t["wavelength_nm"]
-    search = Search(
-        wavelength_nm=tuple(band) if isinstance(band, list) else band,
-        max_radial_order=s_t.get("max_radial_order", 3),
-        polarizations=tuple(s_t.get("polarizations", ("TE", "TM"))) if isinstance(
-            s_t.get("polarizations", ()), (list, tuple)) else s_t.get("polarizations"),
-    )
-    f_t = raw.get("fdtd", {})
-    _check_keys(f_t, _FDTD_KEYS, "fdtd")
+    pols = s_t.get("polarizations", ("TE", "TM"))
+    return Search(wavelength_nm=tuple(band) if isinstance(band, list) else band,
+                  max_radial_order=s_t.get("max_radial_order", 3),
+                  polarizations=tuple(pols) if isinstance(pols, (list, tuple)) else pols)
+
+
+def _parse_fdtd(raw) -> FdtdSettings:
+    f_t = validate.check_keys(raw.get("fdtd", {}), _FDTD_KEYS, "fdtd")
     try:
-        fdtd = FdtdSettings(**f_t)
+        return FdtdSettings(**f_t)
     except ConfigError as exc:
         if exc.key.startswith("search."):  # the sub-band is validated like a search band
             raise ConfigError("fdtd." + exc.key.split(".", 1)[1], exc.value, exc.allowed) from None
         raise
-    return Config(resonator, search, fdtd, source=source)
+
+
+def parse_sweep_table(raw) -> dict | None:
+    """The ``[sweep]`` table of ``raw`` with its keys and types checked (``None`` if absent);
+    the axes themselves are parsed by :mod:`wgm.sweep`."""
+    if "sweep" not in raw:
+        return None
+    table = validate.check_keys(raw["sweep"], _SWEEP_KEYS, "sweep")
+    vary = table.get("vary", [])
+    if isinstance(vary, str):
+        vary = [vary]
+    if not isinstance(vary, list) or not all(isinstance(v, str) for v in vary):
+        raise ConfigError("sweep.vary", table.get("vary"), 'a list of strings like "resonator.radius_um=2:3:11"')
+    if "zip" in table and not isinstance(table["zip"], bool):
+        raise ConfigError("sweep.zip", table["zip"], "must be true or false")
+    if "method" in table:
+        validate.choice("sweep.method", table["method"], _SWEEP_METHODS)
+    return copy.deepcopy(table)
+
+
+def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
+    """Validate a config dictionary (as read from TOML) and build the objects: every table."""
+    validate.check_keys(raw, _TOP_KEYS, "")
+    version = raw.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ConfigError("schema_version", version, f"this wgm reads schema_version = {SCHEMA_VERSION}")
+    if "resonator" not in raw:
+        raise ConfigError("resonator", None, "a [resonator] table is required")
+    geom, coatings, substrate = _parse_resonator(raw["resonator"], base_dir)
+    sur_t = validate.check_keys(raw.get("surroundings", {"index": 1.0}), _MATERIAL_KEYS, "surroundings")
+    surroundings = build_material(sur_t, "surroundings", base_dir)
+    resonator = Resonator(geom, coatings, surroundings, substrate)
+    search = _parse_search(raw)
+    fdtd = _parse_fdtd(raw)
+    gain = parse_gain(raw["gain"]) if "gain" in raw else None
+    pump = parse_pump(raw["pump"]) if "pump" in raw else None
+    lasing = parse_lasing(raw["lasing"], gain) if "lasing" in raw else None
+    return Config(resonator, search, fdtd, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
+                  source=source)
 
 
 # --------------------------------------------------------------------------------------
@@ -376,10 +431,10 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
 
 def _material_dict(mat: Material, base: dict | None = None) -> dict:
     out = dict(base or {})
-    if isinstance(mat, TabulatedNK) and not mat.source.startswith("library:"):
-        out["nk_file"] = str(Path(mat.source).resolve())
-        return out
-    out.update(mat.to_config())
+    table = mat.to_config()
+    if "nk_file" in table:  # a user's file (table or formula): an absolute path
+        table["nk_file"] = str(Path(table["nk_file"]).resolve())
+    out.update(table)
     return out
 
 
@@ -428,4 +483,10 @@ def config_to_dict(cfg: Config) -> dict:
           if (v := getattr(cfg.fdtd, k)) != getattr(defaults, k)}
     if fd:
         d["fdtd"] = fd
+    for name in ("gain", "pump", "lasing"):
+        record = getattr(cfg, name)
+        if record is not None:
+            d[name] = {k: v for k, v in record.to_dict().items() if v is not None}
+    if cfg.sweep is not None:
+        d["sweep"] = copy.deepcopy(cfg.sweep)
     return fix(d)

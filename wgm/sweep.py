@@ -37,20 +37,15 @@ import itertools
 import json
 import logging
 import math
-import re
 import socket
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
 from wgm import parallel
-from wgm.config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
+from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_value,
+                        read_config_file, set_value)
 from wgm.errors import ConfigError, UserError, WgmError
 from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_write, csv_table, versions, with_finite_floats
 from wgm.records.files import json_default, write_hdf5
@@ -62,7 +57,6 @@ log = logging.getLogger(__name__)
 
 METHODS = ("exact", "fdtd")
 POINT_SCHEMA = "wgm.sweep.point/1"
-_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*")
 _SWEEP_KEYS = {"vary", "zip", "method"}
 _MAX_POINTS = 1_000_000
 
@@ -78,7 +72,7 @@ class Axis:
     values: tuple
 
     def __post_init__(self):
-        if not _KEY_RE.fullmatch(self.key):
+        if not is_dotted_key(self.key):
             raise ConfigError("sweep.vary", self.key, "a dotted config key like resonator.radius_um")
         if not self.values:
             raise ConfigError(f"sweep.vary {self.key}", [], "at least one value")
@@ -88,17 +82,6 @@ class Axis:
         return self.key.split(".")
 
 
-def _literal(text: str, where: str):
-    """A value given as text: a TOML literal, or a bare word taken as a string."""
-    text = text.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        if re.fullmatch(r"[A-Za-z0-9_.\-+/]+", text):
-            return text
-        raise UserError(f"{where}: '{text}' is not a value (numbers, words, or TOML literals)") from None
-
-
 def parse_axis(text: str, where: str = "--vary") -> Axis:
     """Parse ``KEY=START:STOP:N``, ``KEY=v1,v2,...`` or ``KEY=[v1, v2, ...]`` (a TOML array)."""
     label = f"{where} {text!r}"
@@ -106,17 +89,17 @@ def parse_axis(text: str, where: str = "--vary") -> Axis:
         raise UserError(f"{label}: expected KEY=START:STOP:N or KEY=v1,v2,... "
                         "e.g. resonator.radius_um=2:3:11")
     key, spec = (s.strip() for s in text.split("=", 1))
-    if not _KEY_RE.fullmatch(key):
+    if not is_dotted_key(key):
         raise UserError(f"{label}: '{key}' is not a dotted config key like resonator.radius_um")
     if not spec:
         raise UserError(f"{label}: no values after '='")
     if spec.startswith("["):
-        values = _literal(spec, label)
+        values = parse_value(spec, label)
         if not isinstance(values, list):
             raise UserError(f"{label}: '{spec}' is not a TOML array")
     elif spec.count(":") == 2 and "," not in spec:
         start_s, stop_s, n_s = spec.split(":")
-        start, stop, n = _literal(start_s, label), _literal(stop_s, label), _literal(n_s, label)
+        start, stop, n = parse_value(start_s, label), parse_value(stop_s, label), parse_value(n_s, label)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop)) \
                 or not all(math.isfinite(v) for v in (start, stop)):
             raise UserError(f"{label}: START and STOP must be finite numbers")
@@ -128,7 +111,7 @@ def parse_axis(text: str, where: str = "--vary") -> Axis:
             # evenly spaced, ends exact; round to 12 significant digits so that 2.1 is 2.1
             values = [float(f"{start + (stop - start) * i / (n - 1):.12g}") for i in range(n)]
     else:
-        values = [_literal(v, label) for v in spec.split(",") if v.strip()]
+        values = [parse_value(v, label) for v in spec.split(",") if v.strip()]
     if not values:
         raise UserError(f"{label}: no values")
     return Axis(key, tuple(values))

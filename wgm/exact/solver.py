@@ -96,19 +96,22 @@ class LayeredStack:
     def indices(self, x, *, real: bool = False):
         """Layer indices (list of arrays) and background index at size parameters ``x``.
 
+        Otherwise the materials are evaluated at the complex ``λ``, extrapolated where a
+        root finder's step leaves the data range (only modes inside it are reported:
+        :meth:`Resonator.check_band`).
+
         With ``real`` (the real-axis scan): real parts at ``Re λ``, with ``λ`` clamped into
         each material's data range.  The scan starts far below the band to count radial
         nodes; clamping keeps the indices continuous there (a Sellmeier formula has poles in
         the infrared) without changing anything inside the band.
         """
-        lam_um = 2 * np.pi * self.outer_radius_um / np.asarray(x, dtype=complex)
+        lam_nm = 2000 * np.pi * self.outer_radius_um / np.asarray(x, dtype=complex)
         if not real:
-            return [m.index(lam_um) for m in self.materials], self.background.index(lam_um)
+            return ([m.index(lam_nm, outside="extrapolate") for m in self.materials],
+                    self.background.index(lam_nm, outside="extrapolate"))
 
         def at(mat):
-            lo, hi = mat.wavelength_range_nm
-            lam = np.clip(lam_um.real, lo / 1000.0, hi / 1000.0) + 0j
-            return mat.index(lam).real + 0j
+            return mat.index(lam_nm.real, outside="clamp").real + 0j
 
         return [at(m) for m in self.materials], at(self.background)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wgm.errors import ConfigError
-from wgm.model.resonator import Search, _positive
+from wgm.model.resonator import Search
+from wgm.model.validate import positive as _positive
 
 
 @dataclass(frozen=True)

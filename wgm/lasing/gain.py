@@ -72,8 +72,8 @@ class WithGain(Material):
     def wavelength_range_nm(self):
         return self.base.wavelength_range_nm
 
-    def index(self, wavelength_um):
-        return self.base.index(wavelength_um) * (1 + 1j * self.rel) - 1j * self.k_gain
+    def index(self, wavelength_nm, *, outside: str = "error"):
+        return self.base.index(wavelength_nm, outside=outside) * (1 + 1j * self.rel) - 1j * self.k_gain
 
     def to_config(self) -> dict:
         return self.base.to_config()

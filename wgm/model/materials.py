@@ -1,10 +1,17 @@
 """Optical materials: refractive index as an analytic function of (complex) wavelength.
 
-Every material answers :meth:`Material.index` for an array of *complex* vacuum
-wavelengths in µm, returning ``n + i k`` (``k > 0`` absorbs; time dependence
+Every material answers :meth:`Material.index` for one or many (possibly *complex*)
+vacuum wavelengths in **nm**, returning ``n + i k`` (``k > 0`` absorbs; time dependence
 ``exp(-iωt)``).  Complex wavelengths are what a quasi-normal mode has
 (``λ = 2π c / ω`` with ``Im ω < 0``); evaluating the material there, rather than at
 ``Re λ``, makes the mode's Q include the material's dispersion self-consistently.
+
+A wavelength whose real part lies outside the material's data range
+(:attr:`Material.wavelength_range_nm`) is refused with a :class:`~wgm.errors.UserError`
+naming the material, the wavelength and the range; ``outside="clamp"`` evaluates at the
+nearest end of the range instead and ``outside="extrapolate"`` continues the formula or the
+end cubics (what a root finder needs while it iterates: only modes inside the data range
+are reported, see :meth:`Material.check_band`).
 
 * :class:`ConstantIndex` – a fixed (possibly complex) index.
 * :class:`Sellmeier` – an analytic Sellmeier formula (fused silica, Malitson 1965).
@@ -14,9 +21,29 @@ wavelengths in µm, returning ``n + i k`` (``k > 0`` absorbs; time dependence
 * :class:`EffectiveMedium` – nanocrystals in a ligand host (Maxwell Garnett or
   Bruggeman), e.g. a CsPbBr3 nanocrystal film.
 
-Library names (:func:`library_material`): ``silica``, ``cspbbr3`` (= ``cspbbr3-brennan``),
-``cspbbr3-ermolaev-o``, ``cspbbr3-ermolaev-e``, ``air``.  The nanocrystal film
-``cspbbr3-nc`` takes parameters and is built by :func:`nanocrystal_film`.
+Library names (:func:`library_material`; data files in ``wgm/data``, refractiveindex.info
+format, each with its reference):
+
+=====================  ==========================================================  ============
+name (aliases)         source                                                      range (nm)
+=====================  ==========================================================  ============
+``silica``             fused silica, Sellmeier: Malitson, JOSA 55, 1205 (1965)      210–6700
+``sapphire``           synthetic sapphire, ordinary ray, Sellmeier: Malitson &      200–5000
+(``al2o3``)            Dodge, JOSA 62, 1405 (1972) / Dodge, CRC Handbook (1986)
+``silicon`` (``si``)   crystalline Si, 300 K, n and k table (absorbing below        250–1450
+                       1.1 µm): Green, Sol. Energ. Mat. Sol. Cells 92, 1305 (2008)
+``water`` (``h2o``)    distilled water, 20 °C, Sellmeier: Daimon & Masumura,        182–1129
+                       Appl. Opt. 46, 3811 (2007)
+``polystyrene``        20 °C, Sellmeier fit to Sultanova et al., Acta Phys. Pol. A    436.8–1052
+(``ps``)               116, 585 (2009)
+``pmma``               20 °C, Sellmeier fit to Sultanova et al. (2009)               436.8–1052
+``cspbbr3``            bulk CsPbBr3 (= ``cspbbr3-brennan``): Brennan et al., MRS    200–2500
+                       Commun. (2024); ``cspbbr3-ermolaev-o`` / ``-e``: Ermolaev
+                       et al., Nano Lett. 23, 2570 (2023)                          500–949
+``air``                n = 1                                                       all
+=====================  ==========================================================  ============
+
+The nanocrystal film ``cspbbr3-nc`` takes parameters and is built by :func:`nanocrystal_film`.
 """
 
 from __future__ import annotations
@@ -31,6 +58,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from wgm.errors import ConfigError, UserError, did_you_mean
+from wgm.model import validate
 
 __all__ = [
     "Material",
@@ -41,17 +69,59 @@ __all__ = [
     "library_material",
     "nanocrystal_film",
     "read_nk_file",
+    "library_source",
     "LIBRARY",
     "NANOCRYSTAL_BULK",
 ]
 
 
-class Material:
-    """Base class.  Subclasses are frozen dataclasses with a ``name``."""
+OUTSIDE = ("error", "clamp", "extrapolate")
+"""What :meth:`Material.index` does with a wavelength outside the data range."""
 
-    def index(self, wavelength_um):
-        """Complex refractive index ``n + i k`` at (complex) vacuum wavelengths in µm."""
+
+class Material:
+    """Base class.  Subclasses are frozen dataclasses with a ``name`` and implement
+    :meth:`_index_nm` (the formula or interpolant, without range checks)."""
+
+    def _index_nm(self, wavelength_nm: np.ndarray) -> np.ndarray:
+        """``n + i k`` at an array of complex vacuum wavelengths in nm (no range check)."""
         raise NotImplementedError
+
+    def index(self, wavelength_nm, *, outside: str = "error"):
+        """Complex refractive index ``n + i k`` at (complex) vacuum wavelengths in nm.
+
+        Parameters
+        ----------
+        wavelength_nm : float, complex or array of them
+            Vacuum wavelength(s) in nm.  A scalar gives a ``complex``, an array an array of
+            the same shape.
+        outside : {"error", "clamp", "extrapolate"}
+            For a wavelength whose real part is outside :attr:`wavelength_range_nm`:
+            ``"error"`` raises :class:`~wgm.errors.UserError` (naming the material, the
+            wavelength and the range); ``"clamp"`` moves the real part to the nearest end of
+            the range (the exact solver's real-axis scan, which starts far below the band);
+            ``"extrapolate"`` evaluates the formula or the end cubics anyway (a root finder's
+            intermediate steps).
+        """
+        lam = np.asarray(wavelength_nm, dtype=complex)
+        lo, hi = self.wavelength_range_nm
+        if outside == "clamp":
+            lam = np.clip(lam.real, lo, hi) + 1j * lam.imag
+        elif outside == "error":
+            bad = (lam.real < lo) | (lam.real > hi) | ~np.isfinite(lam)
+            if np.any(bad):
+                first = complex(lam[bad].flat[0])
+                shown = f"{first.real:g}" if first.imag == 0 else f"{first:g}"
+                raise UserError(f"material '{self.name}': wavelength {shown} nm is outside its data range "
+                                f"{lo:g}–{hi:g} nm")
+        elif outside != "extrapolate":
+            raise ValueError(f"outside must be one of {OUTSIDE}, got {outside!r}")
+        value = self._index_nm(np.atleast_1d(lam))
+        return complex(value[0]) if lam.ndim == 0 else value.reshape(lam.shape)
+
+    def n_at(self, wavelength_nm: float) -> complex:
+        """``complex(index(wavelength_nm))``: the index at one wavelength in nm (range-checked)."""
+        return complex(self.index(wavelength_nm))
 
     @property
     def wavelength_range_nm(self) -> tuple[float, float]:
@@ -71,10 +141,6 @@ class Material:
                 f"data cover {lo:g}–{hi:g} nm but the search band is "
                 f"{band_nm[0]:g}–{band_nm[1]:g} nm; narrow search.wavelength_nm or choose another material")
 
-    def n_at(self, wavelength_nm: float) -> complex:
-        """Convenience: complex index at one real wavelength in nm."""
-        return complex(self.index(np.array([wavelength_nm / 1000.0 + 0j]))[0])
-
 
 @dataclass(frozen=True)
 class ConstantIndex(Material):
@@ -85,17 +151,15 @@ class ConstantIndex(Material):
     k: float = 0.0
 
     def __post_init__(self):
-        if not (math.isfinite(self.n) and self.n > 0):
-            raise ValueError(f"ConstantIndex.n must be finite and > 0, got {self.n}")
-        if not math.isfinite(self.k):
-            raise ValueError(f"ConstantIndex.k must be finite, got {self.k}")
+        object.__setattr__(self, "n", validate.positive("index", self.n))
+        object.__setattr__(self, "k", validate.number("extinction", self.k))
 
     @property
     def name(self) -> str:
         return f"n={self.n:g}" + (f"{self.k:+g}i" if self.k else "")
 
-    def index(self, wavelength_um):
-        return np.full(np.shape(wavelength_um), complex(self.n, self.k))
+    def _index_nm(self, wavelength_nm):
+        return np.full(np.shape(wavelength_nm), complex(self.n, self.k))
 
     def to_config(self) -> dict:
         return {"index": self.n} | ({"extinction": self.k} if self.k else {})
@@ -108,10 +172,11 @@ class Sellmeier(Material):
     name: str
     B: tuple[float, ...]
     C_um: tuple[float, ...]
-    range_um: tuple[float, float]
+    range_nm: tuple[float, float]
+    source: str = ""
 
-    def index(self, wavelength_um):
-        lam2 = np.asarray(wavelength_um, dtype=complex) ** 2
+    def _index_nm(self, wavelength_nm):
+        lam2 = (np.asarray(wavelength_nm, dtype=complex) / 1000.0) ** 2
         eps = np.ones_like(lam2)
         for b, c in zip(self.B, self.C_um):
             eps = eps + b * lam2 / (lam2 - c * c)
@@ -119,9 +184,11 @@ class Sellmeier(Material):
 
     @property
     def wavelength_range_nm(self):
-        return (1000.0 * self.range_um[0], 1000.0 * self.range_um[1])
+        return (float(self.range_nm[0]), float(self.range_nm[1]))
 
     def to_config(self) -> dict:
+        if self.source and not self.source.startswith("library:"):
+            return {"nk_file": self.source}
         return {"material": self.name}
 
 
@@ -133,20 +200,20 @@ class TabulatedNK(Material):
     order, ``n(λ_r) + i λ_i n'(λ_r)``.  PCHIP is C¹, so this is continuous in ``λ_r`` (a
     higher-order Taylor series of a piecewise cubic jumps at the knots, which would stall the
     root finder), and it is exact to ``O((λ_i)²) = O((λ/2Q)²)``: for a mode of Q ≥ 100 the
-    neglected term is below 1e-5 of the index.  Outside the table the end cubics
-    extrapolate; the solver only reports modes inside the data range (see
-    :meth:`Material.check_band`).
+    neglected term is below 1e-5 of the index.  Outside the table :meth:`Material.index`
+    refuses (or, asked to, clamps or lets the end cubics extrapolate).
     """
 
     name: str
-    wavelength_um: tuple[float, ...]
+    wavelength_nm: tuple[float, ...]
     n: tuple[float, ...]
     k: tuple[float, ...]
     source: str = ""
+    file_unit: str = "nm"  # the wavelength unit of a user's text file (for to_config)
     _interp: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        lam = np.asarray(self.wavelength_um, dtype=float)
+        lam = np.asarray(self.wavelength_nm, dtype=float)
         if lam.ndim != 1 or len(lam) < 2:
             raise UserError(f"material '{self.name}': needs at least two wavelengths")
         if np.any(np.diff(lam) <= 0):
@@ -160,10 +227,10 @@ class TabulatedNK(Material):
 
     @property
     def wavelength_range_nm(self):
-        return (1000.0 * self.wavelength_um[0], 1000.0 * self.wavelength_um[-1])
+        return (float(self.wavelength_nm[0]), float(self.wavelength_nm[-1]))
 
-    def index(self, wavelength_um):
-        lam = np.asarray(wavelength_um, dtype=complex)
+    def _index_nm(self, wavelength_nm):
+        lam = np.asarray(wavelength_nm, dtype=complex)
         lr, li = lam.real, lam.imag
         n_i, k_i = self._interp
         value = n_i(lr) + 1j * k_i(lr)
@@ -173,7 +240,7 @@ class TabulatedNK(Material):
     def to_config(self) -> dict:
         if self.source.startswith("library:"):
             return {"material": self.source.split(":", 1)[1]}
-        return {"nk_file": self.source}
+        return {"nk_file": self.source} | ({"wavelength_unit": self.file_unit} if self.file_unit != "nm" else {})
 
 
 @dataclass(frozen=True)
@@ -195,19 +262,18 @@ class EffectiveMedium(Material):
     MIXINGS = ("maxwell-garnett", "bruggeman")
 
     def __post_init__(self):
-        if not (0.0 < self.fill_fraction <= 1.0):
-            raise ValueError(f"fill_fraction must be in (0, 1], got {self.fill_fraction}")
-        if self.mixing not in self.MIXINGS:
-            raise ValueError(f"mixing must be one of {self.MIXINGS}, got {self.mixing!r}")
+        object.__setattr__(self, "fill_fraction", validate.fraction("fill_fraction", self.fill_fraction))
+        validate.choice("mixing", self.mixing, self.MIXINGS)
 
     @property
     def wavelength_range_nm(self):
         a, b = self.inclusion.wavelength_range_nm, self.host.wavelength_range_nm
         return (max(a[0], b[0]), min(a[1], b[1]))
 
-    def index(self, wavelength_um):
-        ei = self.inclusion.index(wavelength_um) ** 2
-        eh = self.host.index(wavelength_um) ** 2
+    def _index_nm(self, wavelength_nm):
+        # the film's own range (the intersection) was checked by index()
+        ei = self.inclusion.index(wavelength_nm, outside="extrapolate") ** 2
+        eh = self.host.index(wavelength_nm, outside="extrapolate") ** 2
         f = self.fill_fraction
         mg = eh * (1 + 2 * f * (ei - eh) / (ei + 2 * eh)) / (1 - f * (ei - eh) / (ei + 2 * eh))
         if self.mixing == "maxwell-garnett":
@@ -231,8 +297,14 @@ _DATA = {
     "cspbbr3-ermolaev-o": ("CsPbBr3_Ermolaev-o.yml", "bulk CsPbBr3 ordinary ray, Ermolaev et al., Nano Lett. 23, 2570 (2023)"),
     "cspbbr3-ermolaev-e": ("CsPbBr3_Ermolaev-e.yml", "bulk CsPbBr3 extraordinary ray, Ermolaev et al., Nano Lett. 23, 2570 (2023)"),
     "silica": ("SiO2_Malitson.yml", "fused silica, Malitson, JOSA 55, 1205 (1965)"),
+    "sapphire": ("Al2O3_Malitson-o.yml", "synthetic sapphire, ordinary ray, Malitson & Dodge, JOSA 62, 1405 (1972)"),
+    "silicon": ("Si_Green-2008.yml", "crystalline silicon at 300 K, Green, Sol. Energ. Mat. Sol. Cells 92, 1305 (2008)"),
+    "water": ("H2O_Daimon-20C.yml", "distilled water at 20 °C, Daimon & Masumura, Appl. Opt. 46, 3811 (2007)"),
+    "polystyrene": ("PS_Sultanova.yml", "polystyrene, Sultanova et al., Acta Phys. Pol. A 116, 585 (2009)"),
+    "pmma": ("PMMA_Sultanova.yml", "PMMA, Sultanova et al., Acta Phys. Pol. A 116, 585 (2009)"),
 }
-_ALIASES = {"cspbbr3": "cspbbr3-brennan", "sio2": "silica", "fused-silica": "silica"}
+_ALIASES = {"cspbbr3": "cspbbr3-brennan", "sio2": "silica", "fused-silica": "silica", "al2o3": "sapphire",
+            "si": "silicon", "h2o": "water", "ps": "polystyrene"}
 
 LIBRARY = tuple(sorted(set(_DATA) | set(_ALIASES) | {"air", "cspbbr3-nc"}))
 """Every name accepted by ``material = ...`` in a config."""
@@ -241,8 +313,19 @@ NANOCRYSTAL_BULK = ("brennan", "ermolaev-o", "ermolaev-e")
 """Bulk data sets a ``cspbbr3-nc`` film can be built from."""
 
 
+def library_source(name: str) -> str:
+    """The published source of a library material's data (for listings and records)."""
+    canon = _ALIASES.get(name.lower(), name.lower())
+    if canon == "air":
+        return "n = 1"
+    if canon == "cspbbr3-nc":
+        return "CsPbBr3 nanocrystals in a ligand matrix (effective medium of a bulk data set)"
+    return _DATA[canon][1]
+
+
 def parse_refractiveindex_yaml(text: str, name: str, source: str) -> Material:
-    """Parse a refractiveindex.info database file ("tabulated nk" / "tabulated n" / "formula 1")."""
+    """Parse a refractiveindex.info database file ("tabulated nk" / "tabulated n" /
+    "formula 1" / "formula 2")."""
     import yaml  # PyYAML; only needed for this file format
 
     try:
@@ -251,18 +334,25 @@ def parse_refractiveindex_yaml(text: str, name: str, source: str) -> Material:
         kind = entry["type"]
     except Exception as exc:  # malformed YAML or missing DATA
         raise UserError(f"{source}: not a refractiveindex.info material file ({exc})") from None
-    if kind == "formula 1":
+    if kind in ("formula 1", "formula 2"):
         coeffs = [float(c) for c in str(entry["coefficients"]).split()]
         lo, hi = (float(v) for v in str(entry["wavelength_range"]).split())
         if coeffs[0] != 0:
-            raise UserError(f"{source}: formula 1 with a constant term is not supported")
-        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(coeffs[2::2]), range_um=(lo, hi))
+            raise UserError(f"{source}: {kind} with a constant term is not supported")
+        poles = coeffs[2::2]
+        if kind == "formula 2":  # poles given as C_i² (µm²)
+            if any(c < 0 for c in poles):
+                raise UserError(f"{source}: formula 2 with a negative pole C_i is not supported")
+            poles = [math.sqrt(c) for c in poles]
+        return Sellmeier(name=name, B=tuple(coeffs[1::2]), C_um=tuple(poles),
+                         range_nm=(1000.0 * lo, 1000.0 * hi), source=source)
     if kind in ("tabulated nk", "tabulated n"):
         rows = np.array([[float(v) for v in line.split()] for line in str(entry["data"]).strip().splitlines()])
         k = rows[:, 2] if kind == "tabulated nk" else np.zeros(len(rows))
-        return TabulatedNK(name=name, wavelength_um=tuple(rows[:, 0]), n=tuple(rows[:, 1]),
+        return TabulatedNK(name=name, wavelength_nm=tuple(1000.0 * rows[:, 0]), n=tuple(rows[:, 1]),
                            k=tuple(k), source=source)
-    raise UserError(f"{source}: data type '{kind}' is not supported (tabulated nk, tabulated n, formula 1 are)")
+    raise UserError(f"{source}: data type '{kind}' is not supported "
+                    "(tabulated nk, tabulated n, formula 1, formula 2 are)")
 
 
 @lru_cache(maxsize=None)
@@ -301,8 +391,7 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     mixing : str
         ``"maxwell-garnett"`` (default; isolated nanocrystals) or ``"bruggeman"``.
     """
-    if bulk not in NANOCRYSTAL_BULK:
-        raise ConfigError("bulk", bulk, f"allowed: {', '.join(NANOCRYSTAL_BULK)}{did_you_mean(bulk, NANOCRYSTAL_BULK)}")
+    validate.choice("bulk", bulk, NANOCRYSTAL_BULK)
     inclusion = _library_file(f"cspbbr3-{bulk}")
     params = (("fill_fraction", fill_fraction), ("ligand_index", ligand_index), ("bulk", bulk), ("mixing", mixing))
     return EffectiveMedium(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
@@ -320,7 +409,7 @@ def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
         raise UserError(f"cannot read n,k file '{path}': {exc.strerror}") from None
     if path.suffix.lower() in (".yml", ".yaml"):
         return parse_refractiveindex_yaml(text, path.stem, str(path))
-    scale = {"nm": 1e-3, "um": 1.0}.get(wavelength_unit)
+    scale = {"nm": 1.0, "um": 1000.0}.get(wavelength_unit)
     if scale is None:
         raise ConfigError("wavelength_unit", wavelength_unit, "allowed: 'nm', 'um'")
     rows = []
@@ -343,5 +432,5 @@ def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
     arr = np.array(rows)
     if not np.all(np.isfinite(arr)):
         raise UserError(f"{path}: contains NaN or infinite values")
-    return TabulatedNK(name=path.stem, wavelength_um=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
-                       k=tuple(arr[:, 2]), source=str(path))
+    return TabulatedNK(name=path.stem, wavelength_nm=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
+                       k=tuple(arr[:, 2]), source=str(path), file_unit=wavelength_unit)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from wgm.errors import ConfigError
 from wgm.model.materials import ConstantIndex, Material
+from wgm.model.validate import integer, positive
 
 __all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "Layer", "POLARIZATIONS"]
 
@@ -31,16 +32,6 @@ POLARIZATIONS = ("TE", "TM")
 """Mie convention for every shape: TE has no electric field normal to the outer surface
 (for a disk or ring in the 2-D limit: E along the axis, ``Ez``); TM has no magnetic field
 normal to it (``Hz``).  Planar-photonics papers often call the disk ``Hz`` family "TE-like"."""
-
-
-def _positive(key: str, value, *, allow_inf: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, value, "must be a number")
-    value = float(value)
-    if math.isnan(value) or value <= 0 or (math.isinf(value) and not allow_inf):
-        allowed = "must be > 0 (inf for the 2-D limit)" if allow_inf else "must be a finite number > 0"
-        raise ConfigError(key, value, allowed)
-    return value
 
 
 @dataclass(frozen=True)
@@ -53,7 +44,7 @@ class Sphere:
     kind = "sphere"
 
     def __post_init__(self):
-        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
+        object.__setattr__(self, "radius_um", positive("resonator.radius_um", self.radius_um))
 
 
 @dataclass(frozen=True)
@@ -67,9 +58,9 @@ class Disk:
     kind = "disk"
 
     def __post_init__(self):
-        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
+        object.__setattr__(self, "radius_um", positive("resonator.radius_um", self.radius_um))
         object.__setattr__(self, "thickness_um",
-                           _positive("resonator.thickness_um", self.thickness_um, allow_inf=True))
+                           positive("resonator.thickness_um", self.thickness_um, allow_inf=True))
 
 
 @dataclass(frozen=True)
@@ -84,13 +75,13 @@ class Ring:
     kind = "ring"
 
     def __post_init__(self):
-        object.__setattr__(self, "radius_um", _positive("resonator.radius_um", self.radius_um))
-        w = _positive("resonator.width_um", self.width_um)
+        object.__setattr__(self, "radius_um", positive("resonator.radius_um", self.radius_um))
+        w = positive("resonator.width_um", self.width_um)
         if w >= self.radius_um:
             raise ConfigError("resonator.width_um", self.width_um,
                               f"must be < radius_um = {self.radius_um:g} (a ring of full width is shape = \"disk\")")
         object.__setattr__(self, "width_um", w)
-        object.__setattr__(self, "height_um", _positive("resonator.height_um", self.height_um, allow_inf=True))
+        object.__setattr__(self, "height_um", positive("resonator.height_um", self.height_um, allow_inf=True))
 
     @property
     def inner_radius_um(self) -> float:
@@ -106,7 +97,7 @@ class Coating:
     index_in_stack: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "thickness_um", _positive(
+        object.__setattr__(self, "thickness_um", positive(
             f"resonator.coating.{self.index_in_stack}.thickness_um", self.thickness_um))
 
 
@@ -286,9 +277,7 @@ class Search:
         if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
             raise ConfigError("search.wavelength_nm", list(band), "must be [min, max] with 0 < min < max (nm)")
         object.__setattr__(self, "wavelength_nm", (lo, hi))
-        q = self.max_radial_order
-        if isinstance(q, bool) or not isinstance(q, int) or q < 1:
-            raise ConfigError("search.max_radial_order", q, "must be an integer >= 1")
+        integer("search.max_radial_order", self.max_radial_order, minimum=1)
         pols = tuple(self.polarizations)
         if not pols or any(p not in POLARIZATIONS for p in pols) or len(set(pols)) != len(pols):
             raise ConfigError("search.polarizations", list(pols), "must be a non-empty list of distinct 'TE', 'TM'")
