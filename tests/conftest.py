@@ -84,8 +84,8 @@ class FixedIndex:
     name: str = "fixed"
     analytic = True
 
-    def index(self, wavelength_um):
-        return np.full(np.shape(wavelength_um), complex(self.value))
+    def index(self, wavelength_nm, *, outside="error"):
+        return np.full(np.shape(wavelength_nm), complex(self.value))
 
     @property
     def wavelength_range_nm(self):
