@@ -14,7 +14,7 @@ import pytest
 
 from wgm.errors import ConfigError
 from wgm.exact.solver import solve_order
-from wgm.lasing.gain import WithGain, confinement, mode_gain, with_gain
+from wgm.lasing.threshold import WithGain, confinement, mode_gain, with_gain
 from wgm.model.materials import ConstantIndex
 from wgm.model.resonator import Coating, Resonator, Sphere
 
@@ -133,7 +133,7 @@ def test_uniform_gain_sphere_matches_the_theory_notes():
 def test_pump_model_round_trip():
     """The fluence returned creates, by two-photon absorption, exactly the excitons that give the
     requested gain: ⟨N⟩ = σ₂F²/(2τ_p(hν)²)·s and g = σ_g N_nc (⟨N⟩ − N_tr)."""
-    from wgm.lasing.gain import TwoPhotonPump
+    from wgm.lasing.pump import TwoPhotonPump
 
     p = TwoPhotonPump(exciton_lifetime_ps=1e9)  # s -> 1: no decay during the pulse
     h, c = 6.62607015e-34, 2.99792458e8
@@ -156,7 +156,7 @@ def test_pump_model_round_trip():
     ({"nanocrystal_density_per_cm3": "lots"}, "must be a positive number"),
 ])
 def test_bad_pump_parameters(table, fragment):
-    from wgm.lasing.gain import parse_pump
+    from wgm.lasing.pump import parse_pump
 
     with pytest.raises(ConfigError, match=fragment):
         parse_pump(table)
@@ -179,7 +179,7 @@ def test_pump_threshold_versus_radius(tmp_path, capsys):
     assert [r["radius_um"] for r in rows] == [2.0, 2.05]
     r0 = rows[0]
     assert (r0["polarization"], r0["l"]) == ("TE", 29)
-    from wgm.lasing.gain import TwoPhotonPump
+    from wgm.lasing.pump import TwoPhotonPump
 
     expected = TwoPhotonPump(gain_cross_section_cm2=1e-16).threshold_fluence_mj_per_cm2(r0["peak_gain_needed_per_cm"])
     assert r0["threshold_fluence_mj_per_cm2"] == pytest.approx(expected)

@@ -20,8 +20,9 @@ import pytest
 
 from wgm import units
 from wgm.errors import ConfigError
-from wgm.lasing.gain import (GainSpectrum, LasingCurve, LasingPoint, TwoLevelGain, _lorentz_denominator, fit_threshold,
-                      parse_lasing, predict_lasing_threshold)
+from wgm.lasing.spectrum import GainSpectrum, parse_gain
+from wgm.lasing.two_level import (LasingCurve, LasingPoint, TwoLevelGain, _lorentz_denominator, fit_threshold,
+                                  parse_lasing, predict_lasing_threshold)
 from wgm.model.materials import ConstantIndex
 from wgm.model.resonator import Coating, Disk, Resonator
 
@@ -223,7 +224,6 @@ THRESHOLD_TOL = 0.03
 def test_fdtd_ll_curve_reproduces_the_predicted_threshold():
     from wgm.fdtd import engine as fdtd
     from wgm.config import load_config, read_config_file
-    from wgm.lasing.gain import parse_gain
 
     if fdtd.mp is None:
         pytest.skip("Meep is not installed")
