@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
-from wgm.errors import ConfigError
-from wgm.lasing.spectrum import GainSpectrum, _from_table
+from wgm.lasing.spectrum import GainSpectrum
+from wgm.lasing.tables import from_table, positive_number
 from wgm.lasing.threshold import thresholds
 from wgm.model.resonator import Resonator
 
@@ -16,8 +16,6 @@ __all__ = ["TwoPhotonPump", "parse_pump", "threshold_vs_radius"]
 _H = 6.62607015e-34       # J s
 _C = 2.99792458e8         # m/s
 _GM = 1e-50               # Göppert-Mayer unit, cm⁴ s per photon
-_PUMP_KEYS = {"wavelength_nm", "pulse_fs", "two_photon_cross_section_gm", "nanocrystal_density_per_cm3",
-              "gain_cross_section_cm2", "transparency_excitons", "exciton_lifetime_ps"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +47,9 @@ class TwoPhotonPump:
     exciton_lifetime_ps: float = 30.0
 
     def __post_init__(self):
-        for key in _PUMP_KEYS:
-            v = getattr(self, key)
-            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-            if not ok or v < 0 or (v == 0 and key != "transparency_excitons"):
-                raise ConfigError(f"pump.{key}", v, "must be a positive number"
-                                  + (" (or 0)" if key == "transparency_excitons" else ""))
+        for f in fields(self):
+            object.__setattr__(self, f.name, positive_number(f"pump.{f.name}", getattr(self, f.name),
+                                                             allow_zero=f.name == "transparency_excitons"))
 
     def excitons_per_nanocrystal(self, gain_per_cm: float) -> float:
         """⟨N⟩ that gives the material gain ``gain_per_cm``."""
@@ -72,12 +67,12 @@ class TwoPhotonPump:
         return 1e3 * photon_j * math.sqrt(2 * tau_p * n / (sigma2 * survive))
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in sorted(_PUMP_KEYS)}
+        return {k: getattr(self, k) for k in sorted(f.name for f in fields(self))}
 
 
 def parse_pump(table) -> TwoPhotonPump:
     """The config's ``[pump]`` table (absent: the defaults)."""
-    return _from_table(table, "pump", _PUMP_KEYS, TwoPhotonPump)
+    return from_table(table, "pump", TwoPhotonPump)
 
 
 def threshold_vs_radius(res: Resonator, search, gain: GainSpectrum, pump: TwoPhotonPump, radii_um) -> list[dict]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from wgm.errors import ConfigError
+from wgm.lasing.tables import from_table, positive_number
 
 __all__ = ["GainSpectrum", "parse_gain"]
-
-_GAIN_KEYS = {"region", "peak_gain_per_cm", "peak_wavelength_nm", "fwhm_nm"}
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,9 @@ class GainSpectrum:
     fwhm_nm: float = 20.0
 
     def __post_init__(self):
-        for key in ("peak_gain_per_cm", "peak_wavelength_nm", "fwhm_nm"):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-                raise ConfigError(f"gain.{key}", v, "must be a positive number")
+        for f in fields(self):
+            if f.name != "region":
+                object.__setattr__(self, f.name, positive_number(f"gain.{f.name}", getattr(self, f.name)))
         if not isinstance(self.region, str):
             raise ConfigError("gain.region", self.region, "allowed: 'core', 'coating', 'coating.N'")
 
@@ -43,25 +41,9 @@ class GainSpectrum:
         return self.peak_gain_per_cm * np.exp(-0.5 * ((np.asarray(wavelength_nm) - self.peak_wavelength_nm) / sigma) ** 2)
 
     def to_dict(self) -> dict:
-        return {"region": self.region, "peak_gain_per_cm": self.peak_gain_per_cm,
-                "peak_wavelength_nm": self.peak_wavelength_nm, "fwhm_nm": self.fwhm_nm}
-
-
-def _from_table(table, name: str, keys: set, cls):
-    """Build ``cls`` from a config table, naming unknown keys (absent table: the defaults)."""
-    if table is None:
-        return cls()
-    if not isinstance(table, dict):
-        raise ConfigError(name, table, "must be a table with keys " + ", ".join(sorted(keys)))
-    from wgm.errors import did_you_mean
-
-    for key in table:
-        if key not in keys:
-            raise ConfigError(f"{name}.{key}", table[key], f"unknown key{did_you_mean(key, keys)}; "
-                              f"allowed here: {', '.join(sorted(keys))}")
-    return cls(**table)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def parse_gain(table) -> GainSpectrum:
     """The config's ``[gain]`` table (absent: the defaults)."""
-    return _from_table(table, "gain", _GAIN_KEYS, GainSpectrum)
+    return from_table(table, "gain", GainSpectrum)

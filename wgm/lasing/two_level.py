@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from wgm.errors import ConfigError
 from wgm.lasing.spectrum import GainSpectrum
+from wgm.lasing.tables import from_table, positive_number
 from wgm.lasing.threshold import ModeGain, _solve, mode_gain, region_indices
 from wgm.model.resonator import Resonator
 
@@ -20,17 +21,7 @@ __all__ = ["TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_t
 
 log = logging.getLogger(__name__)
 
-_LASING_KEYS = {"m", "polarization", "radial_order", "region", "pump_rates_rel", "transition_wavelength_nm",
-                "linewidth_nm", "full_inversion_gain_per_cm", "lifetime_ps", "max_time_ps", "settle_rel"}
 _DENSITY = 1.0  # N0 of the model (Meep units): only the product N0·σ enters the small-signal gain
-
-
-def _finite_positive(key, v, *, allow_none=False):
-    if v is None and allow_none:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ConfigError(f"lasing.{key}", v, "must be a finite number > 0")
-    return float(v)
 
 
 @dataclass(frozen=True)
@@ -54,7 +45,7 @@ class TwoLevelGain:
     threshold pump rate.
     """
 
-    m: int
+    m: int = field(metadata={"doc": "the azimuthal number of the lasing mode"})
     polarization: str = "TE"
     radial_order: int = 1
     region: str = "coating"
@@ -84,8 +75,8 @@ class TwoLevelGain:
                               "must be a non-empty list of numbers > 0 (pump rates / predicted threshold)")
         object.__setattr__(self, "pump_rates_rel", tuple(float(r) for r in rates))
         for key in ("transition_wavelength_nm", "linewidth_nm", "full_inversion_gain_per_cm", "lifetime_ps"):
-            object.__setattr__(self, key, _finite_positive(key, getattr(self, key)))
-        object.__setattr__(self, "max_time_ps", _finite_positive("max_time_ps", self.max_time_ps, allow_none=True))
+            object.__setattr__(self, key, positive_number(f"lasing.{key}", getattr(self, key)))
+        object.__setattr__(self, "max_time_ps", positive_number("lasing.max_time_ps", self.max_time_ps, allow_none=True))
         s = self.settle_rel
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s < 0.5:
             raise ConfigError("lasing.settle_rel", s, "must be a number in (0, 0.5), e.g. 0.01")
@@ -93,7 +84,7 @@ class TwoLevelGain:
             raise ConfigError("lasing.linewidth_nm", self.linewidth_nm, "must be below transition_wavelength_nm")
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in sorted(_LASING_KEYS)}
+        d = {k: getattr(self, k) for k in sorted(f.name for f in fields(self))}
         d["pump_rates_rel"] = list(self.pump_rates_rel)
         return d
 
@@ -102,23 +93,10 @@ def parse_lasing(table, gain: GainSpectrum | None = None) -> TwoLevelGain:
     """The config's ``[lasing]`` table (required: ``m``).  The line, its width, the gain at full
     inversion and the region default to the ``[gain]`` table's peak wavelength, FWHM, peak gain
     and region."""
-    if table is None:
-        raise ConfigError("lasing", None, "a [lasing] table with at least m = <azimuthal number> is required")
-    if not isinstance(table, dict):
-        raise ConfigError("lasing", table, "must be a table with keys " + ", ".join(sorted(_LASING_KEYS)))
-    from wgm.errors import did_you_mean
-
-    for key in table:
-        if key not in _LASING_KEYS:
-            raise ConfigError(f"lasing.{key}", table[key], f"unknown key{did_you_mean(key, _LASING_KEYS)}; "
-                              f"allowed here: {', '.join(sorted(_LASING_KEYS))}")
-    if "m" not in table:
-        raise ConfigError("lasing.m", None, "is required: the azimuthal number of the lasing mode")
     gain = gain or GainSpectrum()
-    kw = {"region": gain.region, "transition_wavelength_nm": gain.peak_wavelength_nm,
-          "linewidth_nm": gain.fwhm_nm, "full_inversion_gain_per_cm": gain.peak_gain_per_cm}
-    kw.update(table)
-    return TwoLevelGain(**kw)
+    defaults = {"region": gain.region, "transition_wavelength_nm": gain.peak_wavelength_nm,
+                "linewidth_nm": gain.fwhm_nm, "full_inversion_gain_per_cm": gain.peak_gain_per_cm}
+    return from_table(table, "lasing", TwoLevelGain, defaults=defaults)
 
 
 def _lorentz_denominator(omega, omega_a, gamma):
