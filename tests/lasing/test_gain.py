@@ -186,6 +186,30 @@ def test_pump_threshold_versus_radius(tmp_path, capsys):
     assert (tmp_path / "o" / "pump_threshold.png").stat().st_size > 5_000
 
 
+def test_threshold_records():
+    """Results are typed records: the pump table's rows, and the modes skipped by ``thresholds``."""
+    from wgm.lasing import GainSpectrum, LasingMode, PumpThreshold, SkippedMode, ThresholdResult, thresholds
+    from wgm.lasing.pump import TwoPhotonPump, threshold_vs_radius
+    from wgm.model.resonator import Search
+
+    search = Search((590.0, 610.0), 1)
+    strong, weak = GainSpectrum(peak_gain_per_cm=50.0, peak_wavelength_nm=600.0, fwhm_nm=10.0), GainSpectrum()
+    lases, dark = (threshold_vs_radius(RES, search, g, TwoPhotonPump(), [2.0])[0] for g in (strong, weak))
+    assert isinstance(lases, PumpThreshold) and isinstance(lases.first, LasingMode)
+    assert (lases.first.mode.polarization, lases.first.mode.l) == ("TE", 29)
+    # the band's peak is raised until the gain at the mode is g_th
+    assert strong.at(lases.first.gain.threshold_wavelength_nm) * lases.peak_gain_needed_per_cm / 50.0 == \
+        pytest.approx(lases.first.gain.threshold_gain_per_cm, rel=1e-12)
+    assert lases.to_dict()["l"] == 29 and lases.to_dict()["diameter_um"] == pytest.approx(4.1)
+    # the default band (525 nm) leaves the 600 nm modes dark: no mode, no fluence
+    assert dark.first is None and dark.to_dict() == {"radius_um": 2.0, "diameter_um": pytest.approx(4.1),
+                                                     "threshold_fluence_mj_per_cm2": None}
+    skip = SkippedMode("TE", 33, 1, 560.0, 75.1, "Newton did not converge")
+    result = ThresholdResult(RES, search, strong, thresholds(RES, search, strong).modes, (skip,))
+    assert result.to_dict()["skipped"] == [{"polarization": "TE", "l": 33, "radial_order": 1, "wavelength_nm": 560.0,
+                                            "Q": 75.1, "reason": "Newton did not converge"}]
+
+
 @pytest.mark.slow  # three FDTD runs, ~2.5 min
 def test_fdtd_gain_extrapolates_to_the_exact_threshold():
     """FDTD with the film's gain as a negative conductivity: Q at 0, 30 and 60 % of the exact

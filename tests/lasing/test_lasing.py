@@ -126,6 +126,16 @@ def test_detuned_line_and_lifetime(prediction):
         (1 + p.inversion_threshold) / (1 - p.inversion_threshold) / 0.1, rel=1e-12)
 
 
+def test_lasing_resonator_is_frozen_at_the_passive_mode(prediction):
+    from wgm.exact.solver import solve_order
+    from wgm.lasing.two_level import LasingResonator, lasing_resonator
+
+    lr = lasing_resonator(RES, MODEL)
+    assert isinstance(lr, LasingResonator)
+    assert lr.wavelength_nm == solve_order(RES, "TE", 15, 1).wavelength_nm == prediction.gain.wavelength_nm
+    assert lr.resonator == RES.frozen_at(lr.wavelength_nm)
+
+
 def test_unreachable_threshold_names_the_key():
     with pytest.raises(ConfigError, match="must exceed") as exc:
         predict_lasing_threshold(RES, replace(MODEL, full_inversion_gain_per_cm=70.0))

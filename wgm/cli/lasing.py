@@ -62,7 +62,7 @@ def cmd_threshold(args, out) -> int:
     doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
-        rows = threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)
+        rows = [r.to_dict() for r in threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)]
         doc["pump"] = with_finite_floats({"model": pump.to_dict(), "vs_radius": rows})
     if args.out is not None:
         make_out_dir(args.out)

@@ -9,16 +9,17 @@
   the predicted threshold pump rate and the L-L records.
 """
 
-from wgm.lasing.pump import TwoPhotonPump, parse_pump, threshold_vs_radius
+from wgm.lasing.pump import PumpThreshold, TwoPhotonPump, parse_pump, threshold_vs_radius
 from wgm.lasing.spectrum import GainSpectrum, parse_gain
-from wgm.lasing.threshold import (LasingMode, ModeGain, ThresholdResult, WithGain, closed_form_threshold_per_cm,
-                                  confinement, mode_gain, thresholds, with_gain)
-from wgm.lasing.two_level import (LasingCurve, LasingPoint, LasingPrediction, TwoLevelGain, fit_threshold,
-                                  parse_lasing, predict_lasing_threshold)
+from wgm.lasing.threshold import (LasingMode, ModeGain, SkippedMode, ThresholdResult, WithGain,
+                                  closed_form_threshold_per_cm, confinement, mode_gain, thresholds, with_gain)
+from wgm.lasing.two_level import (LasingCurve, LasingPoint, LasingPrediction, LasingResonator, TwoLevelGain,
+                                  fit_threshold, lasing_resonator, parse_lasing, predict_lasing_threshold)
 
 __all__ = ["GainSpectrum", "parse_gain",
            "WithGain", "with_gain", "ModeGain", "mode_gain", "confinement", "closed_form_threshold_per_cm",
-           "LasingMode", "ThresholdResult", "thresholds",
-           "TwoPhotonPump", "parse_pump", "threshold_vs_radius",
-           "TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_threshold", "LasingPoint",
+           "LasingMode", "SkippedMode", "ThresholdResult", "thresholds",
+           "TwoPhotonPump", "parse_pump", "PumpThreshold", "threshold_vs_radius",
+           "TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_threshold", "LasingResonator",
+           "lasing_resonator", "LasingPoint",
            "LasingCurve", "fit_threshold"]

@@ -8,10 +8,10 @@ from dataclasses import dataclass, fields, replace
 
 from wgm.lasing.spectrum import GainSpectrum
 from wgm.lasing.tables import from_table, positive_number
-from wgm.lasing.threshold import thresholds
+from wgm.lasing.threshold import LasingMode, thresholds
 from wgm.model.resonator import Resonator
 
-__all__ = ["TwoPhotonPump", "parse_pump", "threshold_vs_radius"]
+__all__ = ["TwoPhotonPump", "parse_pump", "PumpThreshold", "threshold_vs_radius"]
 
 _H = 6.62607015e-34       # J s
 _C = 2.99792458e8         # m/s
@@ -75,26 +75,45 @@ def parse_pump(table) -> TwoPhotonPump:
     return from_table(table, "pump", TwoPhotonPump)
 
 
-def threshold_vs_radius(res: Resonator, search, gain: GainSpectrum, pump: TwoPhotonPump, radii_um) -> list[dict]:
+@dataclass(frozen=True)
+class PumpThreshold:
+    """The mode that lases first at one core radius and its two-photon pump threshold."""
+
+    radius_um: float                               # core radius
+    diameter_um: float                             # outer diameter, coatings included
+    first: LasingMode | None                       # largest pump margin; None: no mode can lase
+    peak_gain_needed_per_cm: float | None = None   # the band's peak that puts g_th at that mode
+    threshold_fluence_mj_per_cm2: float | None = None
+
+    def to_dict(self) -> dict:
+        """One flat row (the CSV/JSON columns); only radius, diameter and a ``None`` fluence
+        where no mode lases."""
+        d = {"radius_um": self.radius_um, "diameter_um": self.diameter_um}
+        if self.first is not None:
+            m, g = self.first.mode, self.first.gain
+            d.update({"polarization": m.polarization, "l": m.l, "radial_order": m.radial_order,
+                      "wavelength_nm": g.threshold_wavelength_nm, "Q": m.Q, "confinement": g.confinement,
+                      "threshold_gain_per_cm": g.threshold_gain_per_cm,
+                      "peak_gain_needed_per_cm": self.peak_gain_needed_per_cm})
+        d["threshold_fluence_mj_per_cm2"] = self.threshold_fluence_mj_per_cm2
+        return d
+
+
+def threshold_vs_radius(res: Resonator, search, gain: GainSpectrum, pump: TwoPhotonPump,
+                        radii_um) -> list[PumpThreshold]:
     """For each core radius: the mode that lases first (largest margin), its threshold gain, the
     peak of the gain band that puts that much gain at the mode, and the pump fluence that
-    gives it (``None`` where no mode can lase within the film's gain band)."""
+    gives it (``first = None`` where no mode can lase within the film's gain band)."""
     rows = []
     for r in radii_um:
         rr = Resonator(replace(res.shape, radius_um=float(r)), res.coatings, res.surroundings, res.substrate)
         result = thresholds(rr, search, gain)
         best = next(iter(result.modes), None)
-        row = {"radius_um": float(r), "diameter_um": 2 * float(r) + 2 * sum(c.thickness_um for c in res.coatings)}
+        diameter = 2 * float(r) + 2 * sum(c.thickness_um for c in res.coatings)
         if best is not None and best.can_lase:
             # the pump must raise the whole band until its value at the mode reaches g_th
             g_peak = best.gain.threshold_gain_per_cm * gain.peak_gain_per_cm / best.available_gain_per_cm
-            row.update({"polarization": best.mode.polarization, "l": best.mode.l,
-                        "radial_order": best.mode.radial_order, "wavelength_nm": best.gain.threshold_wavelength_nm,
-                        "Q": best.mode.Q, "confinement": best.gain.confinement,
-                        "threshold_gain_per_cm": best.gain.threshold_gain_per_cm,
-                        "peak_gain_needed_per_cm": g_peak,
-                        "threshold_fluence_mj_per_cm2": pump.threshold_fluence_mj_per_cm2(g_peak)})
+            rows.append(PumpThreshold(float(r), diameter, best, g_peak, pump.threshold_fluence_mj_per_cm2(g_peak)))
         else:
-            row.update({"threshold_fluence_mj_per_cm2": None})
-        rows.append(row)
+            rows.append(PumpThreshold(float(r), diameter, None))
     return rows

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.optimize import brentq
@@ -38,7 +38,7 @@ from wgm.model.materials import Material
 from wgm.model.resonator import Resonator
 
 __all__ = ["WithGain", "with_gain", "region_indices", "ModeGain", "mode_gain", "confinement", "group_index",
-           "closed_form_threshold_per_cm", "LasingMode", "ThresholdResult", "thresholds"]
+           "closed_form_threshold_per_cm", "LasingMode", "SkippedMode", "ThresholdResult", "thresholds"]
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,8 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
 
     def at(k_gain: float, depth: int = 0) -> complex:
         # Newton from the root at the nearest gain already solved; a step too long for Newton
-        # (strongly lossy modes move fast) is split in two
+        # (strongly lossy modes move fast) is split in two.  This is continuation (an adaptive
+        # step that keeps the mode's identity), not a root bisection: the root in k is brentq's.
         k_near = min(last, key=lambda k: abs(k - k_gain))
         try:
             x = _follow(with_gain(res, region, k_gain=k_gain), polarization, l, last[k_near])
@@ -196,7 +197,8 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
     def im_x(k_gain: float) -> float:
         return at(k_gain).imag
 
-    # first guess from first-order theory: 1/Q falls by 2 Γ k / n_r
+    # first guess from first-order theory: 1/Q falls by 2 Γ k / n_r; the bracket grows
+    # geometrically (in the order continuation needs: each gain from the last) until Im x > 0
     k_lo, k_hi = 0.0, max(n_r / (2 * passive.Q * gam), 1e-12) * 1.5 + max(k_region, 0.0)
     for _ in range(_MAX_BRACKET_STEPS):
         if im_x(k_hi) > 0:
@@ -214,8 +216,9 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
     # electric energy in the region weights the numerator by ∂(ωε)/∂ω / ε = (2 n_g − n)/n too
     gam_energy = gam * (2 * n_g - n_r) / n_r
     closed = closed_form_threshold_per_cm(lam, passive.Q, gam_energy, n_g)
-    return ModeGain(polarization, l, radial_order, lam, passive.Q, region, gam_energy, gam, g_th, lam_th, n_g,
-                    closed)
+    return ModeGain(polarization=polarization, l=l, radial_order=radial_order, wavelength_nm=lam, Q=passive.Q,
+                    region=region, confinement=gam_energy, response_confinement=gam, threshold_gain_per_cm=g_th,
+                    threshold_wavelength_nm=lam_th, group_index=n_g, closed_form_gain_per_cm=closed)
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,21 @@ class LasingMode:
 
 
 @dataclass(frozen=True)
+class SkippedMode:
+    """A mode of the search whose threshold could not be computed, and why."""
+
+    polarization: str
+    l: int
+    radial_order: int
+    wavelength_nm: float
+    Q: float
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class ThresholdResult:
     """Every mode of a search with its threshold, ranked by how easily it lases."""
 
@@ -254,7 +272,7 @@ class ThresholdResult:
     search: object
     gain: GainSpectrum
     modes: tuple[LasingMode, ...]   # sorted: largest pump margin (first to lase) first
-    skipped: tuple = ()             # modes whose threshold could not be computed, with the reason
+    skipped: tuple[SkippedMode, ...] = ()  # modes whose threshold could not be computed
 
     @property
     def lasing(self) -> tuple[LasingMode, ...]:
@@ -264,7 +282,7 @@ class ThresholdResult:
         from wgm.config import Config, config_to_dict
 
         return {"config": config_to_dict(Config(self.resonator, self.search)), "gain": self.gain.to_dict(),
-                "modes": [m.to_dict() for m in self.modes], "skipped": list(self.skipped),
+                "modes": [m.to_dict() for m in self.modes], "skipped": [m.to_dict() for m in self.skipped],
                 "first_to_lase": self.modes[0].to_dict() if self.modes and self.modes[0].can_lase else None}
 
 
@@ -279,9 +297,8 @@ def thresholds(res: Resonator, search, gain: GainSpectrum) -> ThresholdResult:
             mg = mode_gain(res, gain.region, m.polarization, m.l, m.radial_order)
         except SolverError as exc:
             log.warning("threshold: %s l=%d q=%d (Q %.3g) skipped: %s", m.polarization, m.l, m.radial_order, m.Q, exc)
-            skipped.append({"polarization": m.polarization, "l": m.l, "radial_order": m.radial_order,
-                            "wavelength_nm": m.wavelength_nm, "Q": m.Q, "reason": str(exc)})
+            skipped.append(SkippedMode(m.polarization, m.l, m.radial_order, m.wavelength_nm, m.Q, str(exc)))
             continue
         out.append(LasingMode(m, mg, float(gain.at(mg.threshold_wavelength_nm))))
     out.sort(key=lambda lm: -lm.pump_margin)
-    return ThresholdResult(res, search, gain, tuple(out), tuple(skipped))
+    return ThresholdResult(resonator=res, search=search, gain=gain, modes=tuple(out), skipped=tuple(skipped))

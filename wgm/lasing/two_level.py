@@ -16,8 +16,8 @@ from wgm.lasing.tables import from_table, positive_number
 from wgm.lasing.threshold import ModeGain, _solve, mode_gain, region_indices
 from wgm.model.resonator import Resonator
 
-__all__ = ["TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_threshold", "lasing_resonator",
-           "LasingPoint", "LasingCurve", "fit_threshold", "LASING_CSV_COLUMNS"]
+__all__ = ["TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_threshold", "LasingResonator",
+           "lasing_resonator", "LasingPoint", "LasingCurve", "fit_threshold", "LASING_CSV_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,8 @@ class TwoLevelGain:
         object.__setattr__(self, "pump_rates_rel", tuple(float(r) for r in rates))
         for key in ("transition_wavelength_nm", "linewidth_nm", "full_inversion_gain_per_cm", "lifetime_ps"):
             object.__setattr__(self, key, positive_number(f"lasing.{key}", getattr(self, key)))
-        object.__setattr__(self, "max_time_ps", positive_number("lasing.max_time_ps", self.max_time_ps, allow_none=True))
+        object.__setattr__(self, "max_time_ps",
+                           positive_number("lasing.max_time_ps", self.max_time_ps, allow_none=True))
         s = self.settle_rel
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s < 0.5:
             raise ConfigError("lasing.settle_rel", s, "must be a number in (0, 0.5), e.g. 0.01")
@@ -154,11 +155,19 @@ class LasingPrediction:
         return d
 
 
-def lasing_resonator(res: Resonator, model: TwoLevelGain) -> tuple[Resonator, float]:
-    """The resonator FDTD simulates for the lasing run (materials frozen at the passive mode's
-    wavelength) and that wavelength (nm)."""
+@dataclass(frozen=True)
+class LasingResonator:
+    """The resonator FDTD simulates for the lasing run: materials frozen at the wavelength of
+    the lasing mode without gain."""
+
+    resonator: Resonator
+    wavelength_nm: float          # of the passive mode, where the materials are frozen
+
+
+def lasing_resonator(res: Resonator, model: TwoLevelGain) -> LasingResonator:
+    """``res`` with its materials frozen at the wavelength of the model's passive mode."""
     passive = _solve(res, model.polarization, model.m, model.radial_order)
-    return res.frozen_at(passive.wavelength_nm), passive.wavelength_nm
+    return LasingResonator(res.frozen_at(passive.wavelength_nm), passive.wavelength_nm)
 
 
 def predict_lasing_threshold(res: Resonator, model: TwoLevelGain) -> LasingPrediction:
@@ -179,7 +188,8 @@ def predict_lasing_threshold(res: Resonator, model: TwoLevelGain) -> LasingPredi
     """
     from wgm import units
 
-    frozen, lam0 = lasing_resonator(res, model)
+    lr = lasing_resonator(res, model)
+    frozen, lam0 = lr.resonator, lr.wavelength_nm
     mg = mode_gain(frozen, model.region, model.polarization, model.m, model.radial_order)
     f = float(units.freq_from_wavelength_nm(mg.threshold_wavelength_nm))
     f_a = float(units.freq_from_wavelength_nm(model.transition_wavelength_nm))
@@ -200,7 +210,9 @@ def predict_lasing_threshold(res: Resonator, model: TwoLevelGain) -> LasingPredi
     couplings = tuple(g_full * n * abs(_lorentz_denominator(wa, wa, gam)) ** 2 / (_DENSITY * gam * wa * wa)
                       for n in n_layers)
     g21 = float(units.rate_from_lifetime_ps(model.lifetime_ps))
-    return LasingPrediction(mg, f, f_a, df, shape, g21, x, g21 * (1 + x) / (1 - x), couplings, n_layers)
+    return LasingPrediction(gain=mg, frequency=f, transition_frequency=f_a, linewidth_frequency=df, lineshape=shape,
+                            decay_rate=g21, inversion_threshold=x, pump_rate_threshold=g21 * (1 + x) / (1 - x),
+                            couplings=couplings, layer_indices=n_layers)
 
 
 @dataclass(frozen=True)
