@@ -8,6 +8,7 @@ closed form 2π n_g/(λ Q Γ) up to the neglected second-order term, of relative
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -67,9 +68,13 @@ def test_threshold_values_of_the_coated_sphere():
 def test_absorbing_film_needs_more_gain():
     lossy = Resonator(RES.shape, (Coating(0.05, ConstantIndex(2.0, 1e-4)),), RES.surroundings)
     a, b = mode_gain(RES, "coating", "TE", 29, 1), mode_gain(lossy, "coating", "TE", 29, 1)
-    # the gain must first cancel the film's own absorption 4πk/λ (~21 cm⁻¹ at 600 nm)
-    assert b.threshold_gain_per_cm - a.threshold_gain_per_cm == pytest.approx(4 * 3.14159265 * 1e-4 / 599.9e-7,
-                                                                              rel=0.02)
+    # the gain must first cancel the film's own absorption 4πk/λ (~21 cm⁻¹ at 600 nm).  Exact,
+    # not first order: at k_gain = k_th + 1e-4 the lossy film's index equals the lossless
+    # film's at threshold, so the root (and λ_th) is the same; 1e-8 covers brentq's rtol 1e-10
+    # on each k_th (~4e-5) relative to the difference (1e-4)
+    assert b.threshold_wavelength_nm == pytest.approx(a.threshold_wavelength_nm, rel=1e-12)
+    assert b.threshold_gain_per_cm - a.threshold_gain_per_cm == pytest.approx(
+        4 * math.pi * 1e-4 / (a.threshold_wavelength_nm * 1e-7), rel=1e-8)
 
 
 @pytest.mark.parametrize("region, fragment", [
@@ -103,7 +108,14 @@ def test_threshold_command(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     first = doc["first_to_lase"]
     assert (first["polarization"], first["l"], first["radial_order"]) == ("TE", 29, 1)
-    assert first["threshold_gain_per_cm"] == pytest.approx(7.994, rel=1e-3) and first["can_lase"]
+    assert first["can_lase"] and first["available_gain_per_cm"] >= first["threshold_gain_per_cm"]
+    # independent of the root search: the first-order closed form 2π n_g/(λ Q Γ) from the row's
+    # own Q and Γ (n_g = n = 2.0: no dispersion), to the neglected order ~1/(QΓ)
+    assert first["gain_group_index"] == pytest.approx(2.0)
+    closed = 2 * math.pi * 2.0 / (first["wavelength_nm"] * 1e-7 * first["Q"] * first["confinement"])
+    assert first["threshold_gain_per_cm"] == pytest.approx(closed, rel=1.0 / (first["Q"] * first["confinement"]))
+    # regression value (measured with this code; see test_threshold_values_of_the_coated_sphere)
+    assert first["threshold_gain_per_cm"] == pytest.approx(7.994, rel=1e-3)
     assert all({"confinement", "threshold_gain_per_cm"} <= set(m) for m in doc["modes"])
     assert (tmp_path / "o" / "threshold.png").stat().st_size > 10_000
     # bad gain parameters: one line, exit 2
