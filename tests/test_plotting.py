@@ -300,7 +300,7 @@ def test_overlay_figure():
 # lasing
 
 def test_threshold_figure():
-    from wgm.lasing.gain import GainSpectrum, LasingMode, ModeGain, ThresholdResult
+    from wgm.lasing import GainSpectrum, LasingMode, ModeGain, ThresholdResult
 
     gain = GainSpectrum(region="coating", peak_gain_per_cm=500.0, peak_wavelength_nm=570.0, fwhm_nm=20.0)
 
@@ -323,7 +323,7 @@ def test_threshold_figure():
 
 
 def test_pump_figure():
-    from wgm.lasing.gain import TwoPhotonPump
+    from wgm.lasing import TwoPhotonPump
 
     rows = [{"diameter_um": 4.0, "threshold_fluence_mj_per_cm2": 2.0, "polarization": "TE", "radial_order": 1, "l": 30},
             {"diameter_um": 6.0, "threshold_fluence_mj_per_cm2": 1.0, "polarization": "TE", "radial_order": 1, "l": 45},
@@ -339,7 +339,7 @@ def test_pump_figure():
 
 
 def test_lasing_figure():
-    from wgm.lasing.gain import LasingCurve, LasingPoint, LasingPrediction, ModeGain, TwoLevelGain
+    from wgm.lasing import LasingCurve, LasingPoint, LasingPrediction, ModeGain, TwoLevelGain
 
     res = Resonator(Disk(0.7, math.inf, ConstantIndex(1.46)), (Coating(0.2, ConstantIndex(1.8)),))
     model = TwoLevelGain(m=15, transition_wavelength_nm=543.34)

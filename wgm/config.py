@@ -69,7 +69,7 @@ except ModuleNotFoundError:  # Python 3.10
 from wgm.errors import ConfigError, UserError
 from wgm.fdtd.settings import FdtdSettings
 from wgm.lasing import parse_gain, parse_lasing, parse_pump
-from wgm.lasing.gain import GainSpectrum, TwoLevelGain, TwoPhotonPump
+from wgm.lasing import GainSpectrum, TwoLevelGain, TwoPhotonPump
 from wgm.model import validate
 from wgm.model.materials import (
     EffectiveMedium,

@@ -8,13 +8,14 @@ closed form 2π n_g/(λ Q Γ) up to the neglected second-order term, of relative
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
 
 from wgm.errors import ConfigError
 from wgm.exact.solver import solve_order
-from wgm.lasing.gain import WithGain, confinement, mode_gain, with_gain
+from wgm.lasing.threshold import WithGain, confinement, mode_gain, with_gain
 from wgm.model.materials import ConstantIndex
 from wgm.model.resonator import Coating, Resonator, Sphere
 
@@ -67,9 +68,13 @@ def test_threshold_values_of_the_coated_sphere():
 def test_absorbing_film_needs_more_gain():
     lossy = Resonator(RES.shape, (Coating(0.05, ConstantIndex(2.0, 1e-4)),), RES.surroundings)
     a, b = mode_gain(RES, "coating", "TE", 29, 1), mode_gain(lossy, "coating", "TE", 29, 1)
-    # the gain must first cancel the film's own absorption 4πk/λ (~21 cm⁻¹ at 600 nm)
-    assert b.threshold_gain_per_cm - a.threshold_gain_per_cm == pytest.approx(4 * 3.14159265 * 1e-4 / 599.9e-7,
-                                                                              rel=0.02)
+    # the gain must first cancel the film's own absorption 4πk/λ (~21 cm⁻¹ at 600 nm).  Exact,
+    # not first order: at k_gain = k_th + 1e-4 the lossy film's index equals the lossless
+    # film's at threshold, so the root (and λ_th) is the same; 1e-8 covers brentq's rtol 1e-10
+    # on each k_th (~4e-5) relative to the difference (1e-4)
+    assert b.threshold_wavelength_nm == pytest.approx(a.threshold_wavelength_nm, rel=1e-12)
+    assert b.threshold_gain_per_cm - a.threshold_gain_per_cm == pytest.approx(
+        4 * math.pi * 1e-4 / (a.threshold_wavelength_nm * 1e-7), rel=1e-8)
 
 
 @pytest.mark.parametrize("region, fragment", [
@@ -103,7 +108,14 @@ def test_threshold_command(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     first = doc["first_to_lase"]
     assert (first["polarization"], first["l"], first["radial_order"]) == ("TE", 29, 1)
-    assert first["threshold_gain_per_cm"] == pytest.approx(7.994, rel=1e-3) and first["can_lase"]
+    assert first["can_lase"] and first["available_gain_per_cm"] >= first["threshold_gain_per_cm"]
+    # independent of the root search: the first-order closed form 2π n_g/(λ Q Γ) from the row's
+    # own Q and Γ (n_g = n = 2.0: no dispersion), to the neglected order ~1/(QΓ)
+    assert first["gain_group_index"] == pytest.approx(2.0)
+    closed = 2 * math.pi * 2.0 / (first["wavelength_nm"] * 1e-7 * first["Q"] * first["confinement"])
+    assert first["threshold_gain_per_cm"] == pytest.approx(closed, rel=1.0 / (first["Q"] * first["confinement"]))
+    # regression value (measured with this code; see test_threshold_values_of_the_coated_sphere)
+    assert first["threshold_gain_per_cm"] == pytest.approx(7.994, rel=1e-3)
     assert all({"confinement", "threshold_gain_per_cm"} <= set(m) for m in doc["modes"])
     assert (tmp_path / "o" / "threshold.png").stat().st_size > 10_000
     # bad gain parameters: one line, exit 2
@@ -133,7 +145,7 @@ def test_uniform_gain_sphere_matches_the_theory_notes():
 def test_pump_model_round_trip():
     """The fluence returned creates, by two-photon absorption, exactly the excitons that give the
     requested gain: ⟨N⟩ = σ₂F²/(2τ_p(hν)²)·s and g = σ_g N_nc (⟨N⟩ − N_tr)."""
-    from wgm.lasing.gain import TwoPhotonPump
+    from wgm.lasing.pump import TwoPhotonPump
 
     p = TwoPhotonPump(exciton_lifetime_ps=1e9)  # s -> 1: no decay during the pulse
     h, c = 6.62607015e-34, 2.99792458e8
@@ -156,7 +168,7 @@ def test_pump_model_round_trip():
     ({"nanocrystal_density_per_cm3": "lots"}, "must be a positive number"),
 ])
 def test_bad_pump_parameters(table, fragment):
-    from wgm.lasing.gain import parse_pump
+    from wgm.lasing.pump import parse_pump
 
     with pytest.raises(ConfigError, match=fragment):
         parse_pump(table)
@@ -179,11 +191,35 @@ def test_pump_threshold_versus_radius(tmp_path, capsys):
     assert [r["radius_um"] for r in rows] == [2.0, 2.05]
     r0 = rows[0]
     assert (r0["polarization"], r0["l"]) == ("TE", 29)
-    from wgm.lasing.gain import TwoPhotonPump
+    from wgm.lasing.pump import TwoPhotonPump
 
     expected = TwoPhotonPump(gain_cross_section_cm2=1e-16).threshold_fluence_mj_per_cm2(r0["peak_gain_needed_per_cm"])
     assert r0["threshold_fluence_mj_per_cm2"] == pytest.approx(expected)
     assert (tmp_path / "o" / "pump_threshold.png").stat().st_size > 5_000
+
+
+def test_threshold_records():
+    """Results are typed records: the pump table's rows, and the modes skipped by ``thresholds``."""
+    from wgm.lasing import GainSpectrum, LasingMode, PumpThreshold, SkippedMode, ThresholdResult, thresholds
+    from wgm.lasing.pump import TwoPhotonPump, threshold_vs_radius
+    from wgm.model.resonator import Search
+
+    search = Search((590.0, 610.0), 1)
+    strong, weak = GainSpectrum(peak_gain_per_cm=50.0, peak_wavelength_nm=600.0, fwhm_nm=10.0), GainSpectrum()
+    lases, dark = (threshold_vs_radius(RES, search, g, TwoPhotonPump(), [2.0])[0] for g in (strong, weak))
+    assert isinstance(lases, PumpThreshold) and isinstance(lases.first, LasingMode)
+    assert (lases.first.mode.polarization, lases.first.mode.l) == ("TE", 29)
+    # the band's peak is raised until the gain at the mode is g_th
+    assert strong.at(lases.first.gain.threshold_wavelength_nm) * lases.peak_gain_needed_per_cm / 50.0 == \
+        pytest.approx(lases.first.gain.threshold_gain_per_cm, rel=1e-12)
+    assert lases.to_dict()["l"] == 29 and lases.to_dict()["diameter_um"] == pytest.approx(4.1)
+    # the default band (525 nm) leaves the 600 nm modes dark: no mode, no fluence
+    assert dark.first is None and dark.to_dict() == {"radius_um": 2.0, "diameter_um": pytest.approx(4.1),
+                                                     "threshold_fluence_mj_per_cm2": None}
+    skip = SkippedMode("TE", 33, 1, 560.0, 75.1, "Newton did not converge")
+    result = ThresholdResult(RES, search, strong, thresholds(RES, search, strong).modes, (skip,))
+    assert result.to_dict()["skipped"] == [{"polarization": "TE", "l": 33, "radial_order": 1, "wavelength_nm": 560.0,
+                                            "Q": 75.1, "reason": "Newton did not converge"}]
 
 
 @pytest.mark.slow  # three FDTD runs, ~2.5 min

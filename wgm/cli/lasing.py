@@ -42,7 +42,7 @@ def cmd_threshold(args, out) -> int:
 
     from wgm import plotting
     from wgm.config import apply_overrides, parse_config, read_config_file
-    from wgm.lasing.gain import parse_gain, parse_pump, threshold_vs_radius, thresholds
+    from wgm.lasing import parse_gain, parse_pump, threshold_vs_radius, thresholds
     from wgm.records import atomic_write
 
     raw = apply_overrides(read_config_file(args.config), args.overrides)
@@ -62,7 +62,7 @@ def cmd_threshold(args, out) -> int:
     doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
-        rows = threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)
+        rows = [r.to_dict() for r in threshold_vs_radius(cfg.resonator, cfg.search, gain, pump, radii)]
         doc["pump"] = with_finite_floats({"model": pump.to_dict(), "vs_radius": rows})
     if args.out is not None:
         make_out_dir(args.out)
@@ -105,7 +105,7 @@ def cmd_threshold(args, out) -> int:
 
 def cmd_lasing(args, out) -> int:
     from wgm.config import apply_overrides, parse_config, read_config_file
-    from wgm.lasing.gain import parse_gain, parse_lasing, predict_lasing_threshold
+    from wgm.lasing import parse_gain, parse_lasing, predict_lasing_threshold
 
     raw = apply_overrides(read_config_file(args.config), args.overrides)
     cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))

@@ -1212,7 +1212,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     *not settled*.  Seeds (a Gaussian pulse at the mode) are chosen near the expected level,
     which shortens the runs but does not set the result: the steady state is an attractor.
     """
-    from wgm.lasing.gain import LasingCurve, LasingPoint, predict_lasing_threshold
+    from wgm.lasing import LasingCurve, LasingPoint, predict_lasing_threshold
     from wgm.model.resonator import Search
 
     _need_meep()
