@@ -495,3 +495,12 @@ def test_fit_of_an_independent_models_spectrum():
         # each assigned peak is the drawn line: within 5 pm (peak fit of a 0.14 nm wide line, 1 % noise)
         assert abs(labels[label].measured_nm - drawn[label]) < 0.005, (label, labels[label].measured_nm)
     assert result.warnings == ()
+
+
+@pytest.mark.parametrize("option, value", [("--snr", "0"), ("--snr", "nan"), ("--min-prominence", "-5")])
+def test_non_positive_detection_options_are_refused(option, value, capsys):
+    import wgm.cli as cli
+
+    code = cli.main(["compare", str(EXAMPLE), str(COATED), f"{option}={value}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and option in err and value in err and "positive" in err
