@@ -166,6 +166,7 @@ def test_example_fit(capsys, tmp_path):
     assert doc["n_spurious"] >= 1            # the cosmic-ray spike is not assigned
     assert doc["rms_residual_nm"] < 0.01
     assert doc["ambiguity"]["next_best_rms_residual_nm"] > 10 * doc["rms_residual_nm"]
+    assert doc["warnings"] == []             # a right fit raises no false alarm (poor / ambiguous)
     for name in ("fit.json", "assignments.csv", "fit.png"):
         assert (tmp_path / name).stat().st_size > 0
 
