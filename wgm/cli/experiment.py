@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from wgm.cli.common import log, make_out_dir, output_args
-from wgm.errors import UserError
+from wgm.errors import ConfigError, UserError
 from wgm.records import csv_table, with_finite_floats
 
 def register(sub) -> None:
@@ -43,6 +43,24 @@ def register(sub) -> None:
     co.add_argument("--method", choices=["exact", "fdtd"], default="exact", help="solver (default exact)")
     fi.set_defaults(run=cmd_fit)
     co.set_defaults(run=cmd_compare)
+
+
+# the options that must be positive numbers when given, and what they mean
+_POSITIVE_OPTIONS = {
+    "tolerance_nm": ("--tolerance-nm", "a positive number of nm (omit it for the default: a fifth of the "
+                                       "model's line spacing)"),
+    "snr": ("--snr", "a positive number (multiples of the noise)"),
+    "min_prominence": ("--min-prominence", "a positive number (intensity units)"),
+}
+
+
+def _check_options(args) -> None:
+    """Refuse a non-positive or non-finite value of a positive option, before any work: one
+    line naming the option, the value and what is allowed (never silently replaced)."""
+    for dest, (flag, allowed) in _POSITIVE_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ConfigError(flag, value, f"must be {allowed}")
 
 
 def _read_peaks(args):
@@ -98,6 +116,7 @@ def cmd_fit(args, out) -> int:
     from wgm.config import apply_overrides, read_config_file
     from wgm.experiment.fitting import fit
 
+    _check_options(args)
     raw = apply_overrides(read_config_file(args.config), args.overrides)
     measured, peaks, errs, records = _read_peaks(args)
     keys = [k.strip() for k in args.free.split(",") if k.strip()]
@@ -136,6 +155,7 @@ def cmd_compare(args, out) -> int:
     from wgm.experiment.fitting import assign, default_tolerance_nm
     from wgm.model.resonator import Search
 
+    _check_options(args)
     cfg = load_config(args.config, args.overrides)
     measured, peaks, errs, records = _read_peaks(args)
     lo, hi = (float(measured.wavelength_nm[0]), float(measured.wavelength_nm[-1])) if measured is not None \
@@ -150,7 +170,7 @@ def cmd_compare(args, out) -> int:
         from wgm.exact.solver import solve
 
         spectrum = solve(cfg.resonator, search)
-    tol = args.tolerance_nm or default_tolerance_nm(spectrum.modes, peaks, errs)
+    tol = args.tolerance_nm if args.tolerance_nm is not None else default_tolerance_nm(spectrum.modes, peaks, errs)
     assignments = assign(peaks, spectrum.modes, tol, errs)
     res = [a.residual_nm for a in assignments if a.residual_nm is not None]
     rms = math.sqrt(sum(r * r for r in res) / len(res)) if res else None

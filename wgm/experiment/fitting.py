@@ -15,29 +15,34 @@ The model is the exact solver.  A fit has three stages:
    parameters to the assigned wavelengths with those integer labels fixed, re-assigned and
    refitted until the assignment is stable.
 3. *Ranking*: candidates are ranked by the same truncated cost; the best one is the result,
-   and how much worse the next distinct assignment is measures the ambiguity.
+   and how much worse the next distinct assignment is measures the ambiguity.  A poor or
+   ambiguous result is flagged by named criteria (``POOR_*``, ``AMBIGUOUS_DELTA_CHI2``) in
+   ``FitResult.warnings``.
 
-Standard errors come from the Jacobian at the solution, scaled by the residual (the peak
-position errors, when known, weight the fit).
+Standard errors come from the Jacobian at the solution (``least_squares``' own), scaled by
+the residual (the peak position errors, when known, weight the fit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import least_squares, linear_sum_assignment
 
 from wgm.config import Config, config_to_dict, parse_config, parse_set, set_value
-from wgm.errors import SolverError, UserError, WgmError
+from wgm.errors import ConfigError, SolverError, UserError, WgmError
 from wgm.model.resonator import Search
 from wgm.records import ModeSpectrum
 
 __all__ = ["Assignment", "Solution", "FitResult", "fit", "assign", "FreeParameter", "free_parameters",
-           "default_tolerance_nm"]
+           "default_tolerance_nm", "fit_quality_warnings", "POOR_RMS_PER_ERROR", "POOR_RMS_OF_TOLERANCE",
+           "POOR_ASSIGNED_FRACTION", "AMBIGUOUS_DELTA_CHI2"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,20 @@ _SECOND_RANGE = 0.3       # the second free parameter is scanned over start × (
 _SECOND_STEPS = 5         # ... in this many values
 _OUTLIER_SIGMAS = 5.0     # after the fit, a peak farther than 5 robust sigmas from its mode is unassigned
 _TOL_FLOOR = 0.02         # ... but the tightened tolerance stays above 2 % of the initial one
+
+# When a fit is reported as poor or ambiguous (FitResult.warnings; the CLI prints them on stderr)
+POOR_RMS_PER_ERROR = 5.0       # poor: rms residual above 5× the median peak-position error (when
+                               # known): the model misses the peaks by far more than they are measured
+POOR_RMS_OF_TOLERANCE = 0.25   # poor: rms residual above a quarter of the assignment tolerance: the
+                               # peaks sit loosely in their windows (the default tolerance is a fifth of
+                               # the line spacing, so this is 5 % of it; a right fit is at the noise)
+POOR_ASSIGNED_FRACTION = 0.5   # poor: fewer than half of the peaks assigned to a mode
+AMBIGUOUS_DELTA_CHI2 = 25.0    # ambiguous: the runner-up assignment costs less than 25 times the best's
+                               # residual variance (rms²) more than the best: as little as moving one
+                               # peak by 5 rms, so with Gaussian peak errors of that size the data favour
+                               # the best only by a likelihood ratio below e^12.5.  (Not the plain cost
+                               # ratio: every spurious peak adds τ² to both costs, which pulls the ratio
+                               # towards 1 for clear fits — 1.13 for a runner-up 160× worse in rms.)
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,7 @@ class Solution:
     assignments: tuple[Assignment, ...]
     cost_nm2: float
     rms_residual_nm: float
+    warnings: tuple[str, ...] = ()              # e.g. the assignment did not settle
 
     @property
     def n_assigned(self) -> int:
@@ -137,6 +157,7 @@ class FitResult:
     model: ModeSpectrum = field(repr=False)     # all modes at the best parameters
     config: Config = field(repr=False)          # the config at the best parameters
     source: str = ""
+    warnings: tuple[str, ...] = ()              # poor or ambiguous fit, unsettled assignment (see fit())
 
     @property
     def parameters(self) -> dict:
@@ -153,6 +174,7 @@ class FitResult:
                 "rms_ratio": nb.rms_residual_nm / self.best.rms_residual_nm if self.best.rms_residual_nm > 0
                 else None,
                 "cost_ratio": nb.cost_nm2 / self.best.cost_nm2 if self.best.cost_nm2 > 0 else None,
+                "delta_chi2": _delta_chi2(self.best, nb),
                 "next_best_parameters": {p.key: v for p, v in zip(self.free, nb.values)},
                 "peaks_assigned_differently": differ,
             }
@@ -166,6 +188,7 @@ class FitResult:
             "n_spurious": len(self.best.assignments) - self.best.n_assigned,
             "tolerance_nm": self.tolerance_nm,
             "ambiguity": ambiguity,
+            "warnings": list(self.warnings),
             "config": config_to_dict(self.config),
         }
 
@@ -206,13 +229,8 @@ class _Model:
                 self._cache.clear()
             # hundreds of trial solves: the solver's per-solve notes would drown the fit's own
             # log (the final model is solved again with them, see fit())
-            exact_log = logging.getLogger("wgm.exact")
-            level = exact_log.level
-            exact_log.setLevel(logging.ERROR)
-            try:
+            with _quiet_trial_solves():
                 self._cache[key] = solve(cfg.resonator, Search(self.band, self.max_q, self.pols))
-            finally:
-                exact_log.setLevel(level)
         return self._cache[key]
 
     def lines(self, values, labels) -> np.ndarray:
@@ -228,6 +246,38 @@ class _Model:
             else:  # the mode has left the model band: solve it alone
                 out[i] = solve_order(self.config(values).resonator, lab[0], lab[1], lab[2]).wavelength_nm
         return out
+
+
+class _TrialSolveFilter(logging.Filter):
+    """Drops the solver's records (below ERROR) made by one thread, counting them."""
+
+    def __init__(self):
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread and record.levelno < logging.ERROR:
+            self.dropped += 1
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _quiet_trial_solves():
+    """Silence the exact solver's notes (info and warnings: a trial radius with no mode in the
+    band, say) during the fit's trial solves, without changing any logger's level: a filter
+    on the solver's logger, for this thread's records only, removed on exit.  Errors pass."""
+    from wgm.exact import solver
+
+    quiet = _TrialSolveFilter()
+    solver.log.addFilter(quiet)
+    try:
+        yield quiet
+    finally:
+        solver.log.removeFilter(quiet)
+        if quiet.dropped:
+            log.debug("fit: %d note(s) of a trial solve not shown", quiet.dropped)
 
 
 class _OutOfDomain(WgmError):
@@ -293,6 +343,12 @@ def fit(raw: dict, peaks_nm, free_keys, *, peak_errors_nm=None, search_range: fl
     tolerance_nm : float, optional
         Farthest a peak may be from its mode; default: a fifth of the median spacing of the
         model's lines (at the starting parameters), at least 3 peak errors.
+
+    Returns
+    -------
+    FitResult
+        Its ``warnings`` say when the fit is poor or ambiguous (:func:`fit_quality_warnings`)
+        or its assignment did not settle; each is also logged at WARNING level.
     """
     peaks = np.sort(np.asarray(peaks_nm, dtype=float))
     if len(peaks) < 2:
@@ -312,8 +368,8 @@ def fit(raw: dict, peaks_nm, free_keys, *, peak_errors_nm=None, search_range: fl
     start = tuple(p.start for p in free)
     if tolerance_nm is None:
         tolerance_nm = default_tolerance_nm(model.spectrum(start).modes, peaks, peak_errors_nm)
-    elif not tolerance_nm > 0:
-        raise UserError(f"--tolerance-nm {tolerance_nm}: must be positive")
+    elif not (math.isfinite(tolerance_nm) and tolerance_nm > 0):
+        raise ConfigError("tolerance_nm", tolerance_nm, "must be a positive, finite number of nm")
     log.info("fit: %d peaks, free %s, tolerance %.3g nm", len(peaks), ", ".join(p.key for p in free), tolerance_nm)
 
     candidates = []
@@ -343,7 +399,49 @@ def fit(raw: dict, peaks_nm, free_keys, *, peak_errors_nm=None, search_range: fl
     from wgm.exact.solver import solve
 
     spectrum = solve(cfg.resonator, Search(model.band, model.max_q, model.pols))
-    return FitResult(free, best, ranked[1] if len(ranked) > 1 else None, tolerance_nm, spectrum, cfg, source)
+    next_best = ranked[1] if len(ranked) > 1 else None
+    notes = best.warnings + fit_quality_warnings(best, next_best, tolerance_nm, peak_errors_nm)
+    for note in notes:
+        log.warning("fit: warning: %s", note)
+    return FitResult(free, best, next_best, tolerance_nm, spectrum, cfg, source, notes)
+
+
+def _delta_chi2(best: Solution, other: Solution) -> float:
+    """How much more ``other`` costs than ``best``, in units of ``best``'s residual variance."""
+    gap = other.cost_nm2 - best.cost_nm2
+    var = best.rms_residual_nm ** 2
+    if var > 0 and math.isfinite(var):
+        return gap / var
+    return math.inf if gap > 0 else 0.0
+
+
+def fit_quality_warnings(best: Solution, next_best: Solution | None, tolerance_nm: float,
+                         peak_errors_nm=None) -> tuple[str, ...]:
+    """Why a fit is poor or ambiguous, by the named criteria (``POOR_*``, ``AMBIGUOUS_*``
+    above); empty for a good fit."""
+    out = []
+    rms, n = best.rms_residual_nm, len(best.assignments)
+    errs = np.asarray([e for e in (peak_errors_nm or []) if e is not None], dtype=float)
+    errs = errs[np.isfinite(errs) & (errs > 0)]
+    if len(errs) and rms > POOR_RMS_PER_ERROR * float(np.median(errs)):
+        out.append(f"poor fit: rms residual {1000 * rms:.3g} pm is {rms / float(np.median(errs)):.3g}× the median "
+                   f"peak-position error {1000 * float(np.median(errs)):.3g} pm (limit {POOR_RMS_PER_ERROR:g}×): "
+                   "the model does not reproduce the peaks (missing free parameter, wrong material or shape?)")
+    if rms > POOR_RMS_OF_TOLERANCE * tolerance_nm:
+        out.append(f"poor fit: rms residual {1000 * rms:.3g} pm is {rms / tolerance_nm:.2f} of the tolerance "
+                   f"{tolerance_nm:.3g} nm (limit {POOR_RMS_OF_TOLERANCE:g})")
+    if best.n_assigned < POOR_ASSIGNED_FRACTION * n:
+        out.append(f"poor fit: only {best.n_assigned} of {n} peaks assigned to a mode "
+                   f"(limit {POOR_ASSIGNED_FRACTION:.0%})")
+    if next_best is not None:
+        gap = _delta_chi2(best, next_best)
+        if gap < AMBIGUOUS_DELTA_CHI2:
+            ratio = next_best.cost_nm2 / best.cost_nm2 if best.cost_nm2 > 0 else math.inf
+            out.append(f"ambiguous fit: the next-best assignment ({_fmt(next_best.values)}, rms "
+                       f"{1000 * next_best.rms_residual_nm:.3g} pm, cost {ratio:.3g}× the best's) is worse by only "
+                       f"{gap:.3g} times the best's rms² (limit {AMBIGUOUS_DELTA_CHI2:g}): the labels are not "
+                       "established")
+    return tuple(out)
 
 
 def _fmt(values) -> str:
@@ -408,13 +506,21 @@ def _scan(model, free, p0, others, peaks, tol, search_range) -> list[tuple]:
 
 
 def _refine(model, free, values, peaks, errs, tol) -> Solution:
-    """Assign, fit the free parameters with the labels fixed, re-assign; until stable."""
+    """Assign, fit the free parameters with the labels fixed, re-assign; until stable.
+
+    The returned assignments, residuals and cost are always those of the returned values.
+    When the rounds run out (the last refit moved the parameters and the assignment at the
+    new values has not been checked), the peaks are assigned once more at the final values and
+    the solution says so in ``warnings``; if that assignment differs from the one fitted, the
+    values are not a least-squares solution for it and no standard errors are given."""
     values = tuple(values)
     sigma = np.ones(len(peaks)) if errs is None else np.asarray(errs, dtype=float)
     good = np.isfinite(sigma) & (sigma > 0)
     sigma = np.where(good, sigma, np.median(sigma[good]) if good.any() else 1.0)
     scale = np.array([abs(v) for v in values])
     previous = None
+    fitted = None          # (labels, least_squares result) of the last refit
+    notes: list[str] = []
     tol_now = tol
     for _ in range(_MAX_REASSIGN):
         assigned = assign(peaks, model.spectrum(values).modes, tol_now, errs)
@@ -434,28 +540,32 @@ def _refine(model, free, values, peaks, errs, tol) -> Solution:
             continue
         previous = labels
         fun = _residual_function(model, [assigned[i].label for i in use], peaks[use], sigma[use])
-        values = tuple(float(v) for v in least_squares(fun, np.array(values), x_scale=scale, diff_step=1e-7,
-                                                       method="lm").x)
+        res = least_squares(fun, np.array(values), x_scale=scale, diff_step=1e-7, method="lm")
+        values = tuple(float(v) for v in res.x)
+        fitted = (labels, res)
+    else:
+        # the rounds ran out after a refit (or a tightening): assign at the final values
+        assigned = assign(peaks, model.spectrum(values).modes, tol_now, errs)
+        labels = tuple(a.label for a in assigned)
+        use = [i for i, a in enumerate(assigned) if a.label is not None]
+        changed = fitted is None or labels != fitted[0]
+        notes.append(f"the peak assignment did not settle in {_MAX_REASSIGN} assign/refit rounds (start "
+                     f"{_fmt(values)}): assignments and residuals are those at the returned values"
+                     + ("; they differ from the assignment fitted, so no standard errors" if changed else ""))
+        log.info("fit: %s", notes[-1])
     r = np.array([a.residual_nm for a in assigned if a.residual_nm is not None])
     rms = float(np.sqrt(np.mean(r ** 2))) if len(r) else math.inf
     stderr: tuple = tuple(None for _ in values)
-    if len(use) > len(values):
-        # covariance from the Jacobian at the solution, scaled by the residual (the peak
-        # errors, if given, fix only the relative weights)
-        fun = _residual_function(model, [assigned[i].label for i in use], peaks[use], sigma[use])
-        r0 = fun(np.array(values))
-        jac = np.empty((len(use), len(values)))
-        for j, v in enumerate(values):
-            h = 1e-6 * abs(v)
-            vp = np.array(values)
-            vp[j] += h
-            jac[:, j] = (fun(vp) - r0) / h
+    if fitted is not None and fitted[0] == labels and len(use) > len(values):
+        # covariance from least_squares' Jacobian at the solution, scaled by the residual
+        # (the peak errors, if given, fix only the relative weights)
+        res = fitted[1]
         try:
-            cov = np.linalg.inv(jac.T @ jac) * float(np.sum(r0 ** 2)) / (len(use) - len(values))
+            cov = np.linalg.inv(res.jac.T @ res.jac) * float(np.sum(res.fun ** 2)) / (len(use) - len(values))
             stderr = tuple(float(math.sqrt(c)) if c >= 0 else None for c in np.diag(cov))
         except np.linalg.LinAlgError:
             pass
-    return Solution(values, stderr, assigned, _cost(assigned, tol), rms)
+    return Solution(values, stderr, assigned, _cost(assigned, tol), rms, tuple(notes))
 
 
 def _residual_function(model, labels, measured, sigma):

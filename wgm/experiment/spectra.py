@@ -6,10 +6,10 @@ Two kinds of measurement file are read (:func:`read_measurement` tells them apar
   semicolons, tabs or spaces;
 * a **peak list**: one column of peak wavelengths (nm), one value per line.
 
-Both may have header lines before the data and ``#`` comments anywhere.  Files are parsed
-as numbers (never evaluated), and strictly: a line that is not data is an error naming the
-file, the line and the value, and header lines that contain numbers are skipped with a
-warning, so that no data point is lost unnoticed.
+Both are read by the one table reader, :func:`wgm.tables.read_table` (header lines, ``#``
+comments, separators, strict numbers: a line that is not data is an error naming the file,
+the line and the value); this module adds what a measurement must be (column count,
+positive, monotonic wavelengths in nm and not µm).
 
 Peaks (:func:`find_peaks`) are detected by prominence (``scipy.signal.find_peaks``) above a
 multiple of the estimated noise (:func:`noise_level`), then fitted (``curve_fit``) with a
@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy import signal, stats
@@ -33,6 +31,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import voigt_profile
 
 from wgm.errors import UserError
+from wgm.tables import TextTable, read_table
 
 __all__ = ["MeasuredSpectrum", "Peak", "read_spectrum", "read_peak_list", "read_measurement", "noise_level",
            "find_peaks", "lorentzian", "voigt", "synthetic_spectrum"]
@@ -152,80 +151,27 @@ class Peak:
 # --------------------------------------------------------------------------------------
 # reading
 
-_NUMBER_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.IGNORECASE)
+def _read_table(path, what: str) -> TextTable:
+    """The data rows of a measurement file (:func:`wgm.tables.read_table`); at least one."""
+    table = read_table(path)
+    if not len(table):
+        raise UserError(f"{table.source}: no data (empty file, or no line of numbers); expected {what}")
+    return table
 
 
-def _fields(line: str) -> list[str]:
-    """Split a data line at semicolons, else commas, else white space (tabs included)."""
-    for sep in (";", ","):
-        if sep in line:
-            return [f.strip() for f in line.split(sep)]
-    return line.split()
-
-
-def _read_table(path) -> tuple[str, list[int], list[list[str]]]:
-    """The data lines of a text table: (name, line numbers, fields), every line with the same
-    number of fields.  Header lines before the data are skipped, comments removed."""
-    name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    if b"\0" in raw:
-        raise UserError(f"{name}: not a text file (binary data); export the spectrum as CSV or text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:  # a header in a legacy encoding ("µm", "λ"); the numbers are ASCII anyway
-        text = raw.decode("latin-1")
-    numbers, rows = [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        fields = _fields(line)
-        numeric = [bool(_NUMBER_RE.fullmatch(f)) for f in fields]
-        comma = [f for f in fields if re.fullmatch(r"[+-]?\d+,\d+", f)]
-        if comma:  # "532,1" after splitting at semicolons: no header looks like that
-            raise UserError(f"{name} line {lineno}: {comma[0]!r} is not a number "
-                            "(decimal comma? use a decimal point)")
-        if all(numeric):
-            if rows and len(fields) != len(rows[0]):
-                raise UserError(f"{name} line {lineno}: {len(fields)} columns, but line {numbers[0]} has "
-                                f"{len(rows[0])} (wrong column count)")
-            numbers.append(lineno)
-            rows.append(fields)
-        elif rows:
-            bad = fields[numeric.index(False)]
-            raise UserError(f"{name} line {lineno}: " + (f"{bad!r} is not a number" if bad else
-                                                         f"empty field in {line!r}"))
-        elif any(numeric):  # before the data, with numbers in it: a header, or a mistyped first data line?
-            log.warning("%s line %d: skipped as a header line, although it contains numbers: %r", name, lineno, line)
-        else:
-            log.debug("%s line %d: header %r", name, lineno, line)
-    if not rows:
-        raise UserError(f"{name}: no data (empty file, or no line of numbers)")
-    return name, numbers, rows
-
-
-def _column(name: str, numbers: list[int], rows: list[list[str]], col: int, what: str) -> np.ndarray:
-    """Column ``col`` as floats; every value must be finite."""
-    values = np.array([float(r[col]) for r in rows])
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        i = bad[0]
-        raise UserError(f"{name} line {numbers[i]}: {what} {rows[i][col]} is not a finite number")
-    return values
-
-
-def _check_wavelengths(name: str, numbers: list[int], rows: list[list[str]], lam: np.ndarray) -> None:
+def _check_wavelengths(t: TextTable, lam: np.ndarray) -> None:
     """Positive, and in nm rather than µm."""
     bad = np.flatnonzero(lam <= 0)
     if bad.size:
-        i = bad[0]
-        raise UserError(f"{name} line {numbers[i]}: wavelength {rows[i][0]} is not positive")
+        i = int(bad[0])
+        raise UserError(f"{t.where(i)}: wavelength {t.fields[i][0]} is not positive")
     if lam.max() < MICRON_LIMIT_NM:
-        raise UserError(f"{name} line {numbers[0]}: wavelength {rows[0][0]}: all wavelengths are below "
+        raise UserError(f"{t.where(0)}: wavelength {t.fields[0][0]}: all wavelengths are below "
                         f"{MICRON_LIMIT_NM:g}; are they in µm? Wavelengths must be in nm (multiply by 1000)")
+
+
+_SPECTRUM = "2 columns (wavelength in nm, intensity)"
+_PEAK_LIST = "1 column (peak wavelengths in nm, one per line)"
 
 
 def read_spectrum(path) -> MeasuredSpectrum:
@@ -234,8 +180,9 @@ def read_spectrum(path) -> MeasuredSpectrum:
     Parameters
     ----------
     path : str or path-like
-        CSV, TSV or white-space separated text; optional header line(s) and ``#`` comments.
-        Wavelengths must be strictly monotonic; a strictly decreasing file is reversed.
+        CSV, TSV or white-space separated text; optional header line(s) and ``#`` comments
+        (the rules of :func:`wgm.tables.read_table`).  Wavelengths must be strictly
+        monotonic; a strictly decreasing file is reversed.
 
     Returns
     -------
@@ -248,34 +195,33 @@ def read_spectrum(path) -> MeasuredSpectrum:
         Unreadable or empty file, wrong column count, a value that is not a finite number,
         wavelengths that repeat, are not monotonic, not positive, or look like µm.
     """
-    name, numbers, rows = _read_table(path)
-    if len(rows[0]) != 2:
-        raise UserError(f"{name} line {numbers[0]}: {len(rows[0])} column(s): a spectrum has 2 "
-                        "(wavelength in nm, intensity)")
-    return _spectrum(name, numbers, rows)
+    t = _read_table(path, _SPECTRUM)
+    if t.n_columns != 2:
+        raise UserError(f"{t.where(0)}: {t.n_columns} column(s): a spectrum has 2 (wavelength in nm, intensity)")
+    return _spectrum(t)
 
 
-def _spectrum(name, numbers, rows) -> MeasuredSpectrum:
-    lam = _column(name, numbers, rows, 0, "wavelength")
-    y = _column(name, numbers, rows, 1, "intensity")
+def _spectrum(t: TextTable) -> MeasuredSpectrum:
+    lam = t.column(0, "wavelength")
+    y = t.column(1, "intensity")
     if len(lam) < MIN_POINTS:
-        raise UserError(f"{name}: {len(lam)} data points: a spectrum needs at least {MIN_POINTS}")
-    _check_wavelengths(name, numbers, rows, lam)
+        raise UserError(f"{t.source}: {len(lam)} data points: a spectrum needs at least {MIN_POINTS}")
+    _check_wavelengths(t, lam)
     step = np.diff(lam)
     descending = step[0] < 0  # the first step sets the order; every other must follow it
     wrong = np.flatnonzero(step >= 0 if descending else step <= 0)
     if wrong.size:
-        i = wrong[0] + 1
+        i = int(wrong[0]) + 1
+        prev = t.line_numbers[i - 1]
         if lam[i] == lam[i - 1]:
-            raise UserError(f"{name} line {numbers[i]}: wavelength {rows[i][0]} repeats line {numbers[i - 1]} "
-                            "(duplicated wavelengths)")
+            raise UserError(f"{t.where(i)}: wavelength {t.fields[i][0]} repeats line {prev} (duplicated wavelengths)")
         order = "decrease" if descending else "increase"
-        raise UserError(f"{name} line {numbers[i]}: wavelength {rows[i][0]} after {rows[i - 1][0]} on line "
-                        f"{numbers[i - 1]}: wavelengths must {order} monotonically (as they start)")
+        raise UserError(f"{t.where(i)}: wavelength {t.fields[i][0]} after {t.fields[i - 1][0]} on line "
+                        f"{prev}: wavelengths must {order} monotonically (as they start)")
     if descending:
-        log.info("%s: wavelengths decrease; reversed to increasing order", name)
+        log.info("%s: wavelengths decrease; reversed to increasing order", t.source)
         lam, y = lam[::-1], y[::-1]
-    return MeasuredSpectrum(lam, y, name)
+    return MeasuredSpectrum(lam, y, t.source)
 
 
 def read_peak_list(path) -> tuple[float, ...]:
@@ -291,21 +237,21 @@ def read_peak_list(path) -> tuple[float, ...]:
     UserError
         As :func:`read_spectrum`; a wavelength listed twice is an error too.
     """
-    name, numbers, rows = _read_table(path)
-    if len(rows[0]) != 1:
-        raise UserError(f"{name} line {numbers[0]}: {len(rows[0])} columns: a peak list has 1 "
+    t = _read_table(path, _PEAK_LIST)
+    if t.n_columns != 1:
+        raise UserError(f"{t.where(0)}: {t.n_columns} columns: a peak list has 1 "
                         "(peak wavelengths in nm, one per line)")
-    return _peak_list(name, numbers, rows)
+    return _peak_list(t)
 
 
-def _peak_list(name, numbers, rows) -> tuple[float, ...]:
-    lam = _column(name, numbers, rows, 0, "wavelength")
-    _check_wavelengths(name, numbers, rows, lam)
+def _peak_list(t: TextTable) -> tuple[float, ...]:
+    lam = t.column(0, "wavelength")
+    _check_wavelengths(t, lam)
     order = np.argsort(lam, kind="stable")
     same = np.flatnonzero(np.diff(lam[order]) == 0)
     if same.size:
-        first, again = sorted((order[same[0]], order[same[0] + 1]))
-        raise UserError(f"{name} line {numbers[again]}: wavelength {rows[again][0]} repeats line {numbers[first]} "
+        first, again = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        raise UserError(f"{t.where(again)}: wavelength {t.fields[again][0]} repeats line {t.line_numbers[first]} "
                         "(duplicated peak)")
     return tuple(float(v) for v in lam[order])
 
@@ -313,13 +259,12 @@ def _peak_list(name, numbers, rows) -> tuple[float, ...]:
 def read_measurement(path) -> MeasuredSpectrum | tuple[float, ...]:
     """Read a measurement file: two columns are a spectrum (:func:`read_spectrum`), one column
     a list of peak wavelengths (:func:`read_peak_list`)."""
-    name, numbers, rows = _read_table(path)
-    ncol = len(rows[0])
-    if ncol == 1:
-        return _peak_list(name, numbers, rows)
-    if ncol == 2:
-        return _spectrum(name, numbers, rows)
-    raise UserError(f"{name} line {numbers[0]}: {ncol} columns: expected 2 (wavelength in nm, intensity) "
+    t = _read_table(path, f"{_SPECTRUM} or {_PEAK_LIST}")
+    if t.n_columns == 1:
+        return _peak_list(t)
+    if t.n_columns == 2:
+        return _spectrum(t)
+    raise UserError(f"{t.where(0)}: {t.n_columns} columns: expected 2 (wavelength in nm, intensity) "
                     "or 1 (a list of peak wavelengths in nm)")
 
 

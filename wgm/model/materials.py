@@ -400,37 +400,47 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
 
 def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:
     """A user's ``n, k`` table: a refractiveindex.info ``.yml`` file, or a text file with
-    columns ``wavelength n [k]`` (comma, tab or whitespace separated; ``#`` comments and
-    one header line allowed).  ``wavelength_unit`` is ``"nm"`` or ``"um"`` for text files."""
+    columns ``wavelength n [k]``, read by :func:`wgm.tables.read_table` (separators, header
+    lines, ``#`` comments, strict numbers; every row the same number of columns).
+    ``wavelength_unit`` is ``"nm"`` or ``"um"`` for text files; wavelengths must be positive,
+    strictly increasing, and plausible optical wavelengths in that unit (50 nm-100 µm: else
+    the file is in the other unit).  Errors name the file, the line and the value."""
+    from wgm.tables import read_table  # the one text-table reader (rules in wgm.tables)
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read n,k file '{path}': {exc.strerror}") from None
     if path.suffix.lower() in (".yml", ".yaml"):
-        return parse_refractiveindex_yaml(text, path.stem, str(path))
-    scale = {"nm": 1.0, "um": 1000.0}.get(wavelength_unit)
-    if scale is None:
-        raise ConfigError("wavelength_unit", wavelength_unit, "allowed: 'nm', 'um'")
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        body = line.split("#", 1)[0].strip()
-        if not body:
-            continue
-        fields = body.replace(",", " ").replace(";", " ").split()
         try:
-            values = [float(v) for v in fields]
-        except ValueError:
-            if not rows:  # a header line
-                continue
-            raise UserError(f"{path}:{lineno}: not a number in '{line.strip()}'") from None
-        if len(values) not in (2, 3):
-            raise UserError(f"{path}:{lineno}: expected 2 or 3 columns (wavelength n [k]), got {len(values)}")
-        rows.append(values + [0.0] * (3 - len(values)))
-    if len(rows) < 2:
-        raise UserError(f"{path}: needs at least two rows of 'wavelength n [k]'")
-    arr = np.array(rows)
-    if not np.all(np.isfinite(arr)):
-        raise UserError(f"{path}: contains NaN or infinite values")
-    return TabulatedNK(name=path.stem, wavelength_nm=tuple(arr[:, 0] * scale), n=tuple(arr[:, 1]),
-                       k=tuple(arr[:, 2]), source=str(path), file_unit=wavelength_unit)
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read n,k file '{path}': {getattr(exc, 'strerror', None) or exc}") from None
+        return parse_refractiveindex_yaml(text, path.stem, str(path))
+    # nm per unit, and the plausible range of optical data in that unit (outside it, the
+    # file is almost surely in the other unit: 0.5 "nm" or 500 "µm")
+    units = {"nm": (1.0, (50.0, 1e5)), "um": (1000.0, (0.05, 100.0))}
+    if wavelength_unit not in units:
+        raise ConfigError("wavelength_unit", wavelength_unit, "allowed: 'nm', 'um'")
+    scale, (lo, hi) = units[wavelength_unit]
+    table = read_table(path)
+    layout = "'wavelength n [k]'"
+    if len(table) < 2:
+        raise UserError(f"{path}: {len(table)} data row(s); needs at least two rows of {layout}")
+    if table.n_columns not in (2, 3):
+        raise UserError(f"{table.where(0)}: expected 2 or 3 columns ({layout[1:-1]}), got {table.n_columns}")
+    lam = table.column(0, "wavelength")
+    n = table.column(1, "n")
+    k = table.column(2, "k") if table.n_columns == 3 else np.zeros(len(table))
+    bad = np.flatnonzero(lam <= 0)
+    if bad.size:
+        i = int(bad[0])
+        raise UserError(f"{table.where(i)}: wavelength {table.fields[i][0]} is not positive")
+    wrong = np.flatnonzero(np.diff(lam) <= 0)
+    if wrong.size:
+        i = int(wrong[0]) + 1
+        raise UserError(f"{table.where(i)}: wavelength {table.fields[i][0]} after {table.fields[i - 1][0]}: "
+                        "wavelengths must increase strictly")
+    if not (lo <= lam.min() and lam.max() <= hi):
+        other = "um" if wavelength_unit == "nm" else "nm"
+        raise UserError(f"{path}: wavelengths {table.fields[0][0]}-{table.fields[-1][0]} outside {lo:g}-{hi:g} "
+                        f"{wavelength_unit}: are they in {other}? Set wavelength_unit = '{other}'")
+    return TabulatedNK(name=path.stem, wavelength_nm=tuple(lam * scale), n=tuple(n), k=tuple(k), source=str(path),
+                       file_unit=wavelength_unit)
