@@ -272,3 +272,17 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         run_sweep(sweep, tmp_path, plots=False)
     assert [f.name for f in (tmp_path / "points").iterdir()] == []
+
+
+def test_cli_retry_failed_recomputes_only_with_the_flag(tmp_path, capsys):
+    """``--retry-failed`` reaches the sweep: the failed point is computed again with it, not without."""
+    args = ["sweep", str(SILICA), "--vary", "search.wavelength_nm=[[525, 545], [8000, 8050]]",
+            "--out", str(tmp_path), "-q", "--no-plots"]
+    assert cli.main(args) == 1
+    first = _run_ids(tmp_path)
+    assert cli.main(args) == 1  # resumed: nothing recomputed
+    assert _run_ids(tmp_path) == first
+    assert cli.main([*args, "--retry-failed"]) == 1  # the point fails again, but in this run
+    again = _run_ids(tmp_path)
+    assert again[1] != first[1] and again[0] == first[0]  # only the failed point
+    capsys.readouterr()
