@@ -220,3 +220,20 @@ def test_mpirun_compare_fdtd_one_json_document_written_by_rank_0(tmp_path):
     writers = {ln.split()[2] for ln in r.stderr.splitlines() if ln.startswith("SPY rank")}
     assert writers == {"0"}, r.stderr[-3000:]
     assert json.loads((out / "compare.json").read_text())["n_assigned"] == 2
+
+
+def test_serial_command_in_a_slurm_batch_step_does_not_start_mpi(config):
+    """In an `sbatch` script Slurm sets SLURM_PROCID (and more) although no MPI launcher ran:
+    a plain `wgm modes` there stays serial (mpi4py, which initialises MPI, is never imported)."""
+    import os
+
+    launcher_vars = ("OMPI_", "PMI_", "PMIX_", "MV2_", "SLURM_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(launcher_vars)}
+    env.update(SLURM_PROCID="0", SLURM_JOB_ID="17", SLURM_NTASKS="4", SLURM_LOCALID="0", SLURM_NODEID="0",
+               PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    probe = ("import sys; from wgm.cli import main; code = main(['modes', sys.argv[1], '--json']); "
+             "sys.stderr.write('MPI4PY ' + str('mpi4py' in sys.modules) + '\\n'); sys.exit(code)")
+    r = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["modes"]
+    assert "MPI4PY False" in r.stderr
