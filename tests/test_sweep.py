@@ -286,3 +286,80 @@ def test_cli_retry_failed_recomputes_only_with_the_flag(tmp_path, capsys):
     again = _run_ids(tmp_path)
     assert again[1] != first[1] and again[0] == first[0]  # only the failed point
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------
+# point ids: n,k files by content, code versions; self-contained point files
+
+NK_CONFIG = """
+[resonator]
+shape = "sphere"
+radius_um = 4.0
+nk_file = "glass_nk.txt"
+[search]
+wavelength_nm = [525.0, 545.0]
+max_radial_order = 1
+"""
+NK_TABLE = "# wavelength_nm n k\n500 1.4630 0\n550 1.4600 0\n600 1.4580 0\n"
+
+
+def _nk_project(where: Path) -> Path:
+    where.mkdir(parents=True)
+    (where / "glass_nk.txt").write_text(NK_TABLE)
+    (where / "c.toml").write_text(NK_CONFIG)
+    return where / "c.toml"
+
+
+def test_moved_project_reuses_its_points(tmp_path, caplog):
+    config = _nk_project(tmp_path / "a")
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), tmp_path / "a" / "out", plots=False)
+    first = _run_ids(tmp_path / "a" / "out")
+    (tmp_path / "a").rename(tmp_path / "b")  # the n,k file's absolute path changes, its data do not
+    moved = load_sweep(tmp_path / "b" / "c.toml", ["resonator.radius_um=4,4.5"])
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        run_sweep(moved, tmp_path / "b" / "out", plots=False)
+    assert "2 already done, 0 to do" in caplog.text
+    assert _run_ids(tmp_path / "b" / "out") == first
+
+
+def test_edited_nk_file_recomputes(tmp_path):
+    config = _nk_project(tmp_path / "p")
+    out = tmp_path / "p" / "out"
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), out, plots=False)
+    before = _read_csv(out / "results.csv")
+    first = _run_ids(out)
+    (tmp_path / "p" / "glass_nk.txt").write_text(NK_TABLE.replace("1.4600", "1.4700"))
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), out, plots=False)
+    after = _read_csv(out / "results.csv")
+    assert all(_run_ids(out)[i] != first[i] for i in (0, 1))  # new data, new points
+    assert float(after[0]["wavelength_nm"]) != float(before[0]["wavelength_nm"])
+
+
+def test_point_file_reloads_without_the_nk_file(tmp_path):
+    from wgm.sweep import PointResult
+
+    config = _nk_project(tmp_path / "p")
+    sweep = load_sweep(config, ["resonator.radius_um=4"])
+    result = run_sweep(sweep, tmp_path / "out", plots=False)
+    (tmp_path / "p" / "glass_nk.txt").unlink()
+    text = PointStore(tmp_path / "out").path(sweep.points[0].id).read_text()
+    rec = PointResult.from_dict(json.loads(text))
+    original = result.results[0].spectrum
+    assert rec.status == "done" and rec.spectrum.modes == original.modes
+    mat = rec.spectrum.resonator.shape.material
+    assert mat == original.resonator.shape.material  # the same table, name and source path
+    assert mat.n_at(550.0) == pytest.approx(1.46, abs=1e-12)
+
+
+def test_point_ids_follow_the_code_versions(monkeypatch):
+    import wgm
+    import wgm.fdtd.engine as engine
+
+    raw = _raw() | {"fdtd": {"m": [20]}}
+    exact, fdtd = build_sweep(raw, ["resonator.radius_um=2"]), build_sweep(raw, ["resonator.radius_um=2"],
+                                                                          method="fdtd")
+    monkeypatch.setattr(engine.mp, "__version__", "0.0-test")
+    assert build_sweep(raw, ["resonator.radius_um=2"], method="fdtd").points[0].id != fdtd.points[0].id
+    assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id == exact.points[0].id  # no Meep in exact
+    monkeypatch.setattr(wgm, "__version__", "0.0-test")
+    assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id != exact.points[0].id

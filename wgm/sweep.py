@@ -39,9 +39,10 @@ import logging
 import math
 import re
 import socket
+import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 try:
@@ -52,6 +53,7 @@ except ModuleNotFoundError:  # Python 3.10
 from wgm import parallel
 from wgm.config import Config, config_to_dict, parse_config, read_config_file, apply_overrides, set_value
 from wgm.errors import ConfigError, UserError, WgmError
+from wgm.model.materials import TabulatedNK
 from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
@@ -144,12 +146,95 @@ class Point:
 
 
 def point_id(cfg: Config, method: str) -> str:
-    """A stable hash of everything that determines a point's result."""
+    """A stable hash of everything that determines a point's result: the validated config
+    (n,k files by their *data*, not their path: a moved project keeps its points, an edited
+    file gets new ones), the method, and the versions of the code that computes it (wgm;
+    Meep for FDTD)."""
     d = config_to_dict(cfg)
     if method != "fdtd":
         d.pop("fdtd", None)
-    text = json.dumps({"method": method, "config": d}, sort_keys=True, separators=(",", ":"))
+    tables = _nk_tables(cfg.resonator)
+    d = _replace_nk_files(d, lambda path: {"nk_sha256": _table_sha256(tables[str(Path(path).resolve())])})
+    text = json.dumps({"method": method, "config": d, "versions": _solver_versions(method)},
+                      sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _solver_versions(method: str) -> dict:
+    from wgm import __version__
+
+    out = {"wgm": __version__}
+    if method == "fdtd":
+        from wgm.fdtd import engine as fdtd
+
+        out["meep"] = getattr(fdtd.mp, "__version__", None)
+    return out
+
+
+def _user_tables(res) -> list[TabulatedNK]:
+    """The n,k tables of ``res`` read from the user's files (not the library's)."""
+    mats = [res.shape.material, *(c.material for c in res.coatings), res.surroundings, res.substrate]
+    return [m for m in mats if isinstance(m, TabulatedNK) and not m.source.startswith("library:")]
+
+
+def _nk_tables(res) -> dict[str, TabulatedNK]:
+    """``res``'s n,k tables by the absolute path a config dict names them with."""
+    return {str(Path(m.source).resolve()): m for m in _user_tables(res)}
+
+
+def _table_data(m: TabulatedNK) -> dict:
+    return {"name": m.name, "wavelength_um": [float(v) for v in m.wavelength_um], "n": [float(v) for v in m.n],
+            "k": [float(v) for v in m.k]}
+
+
+def _table_sha256(m: TabulatedNK) -> str:
+    data = _table_data(m)
+    del data["name"]  # the numbers only: renaming the file changes nothing
+    return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
+
+
+def _replace_nk_files(d, new):
+    """A copy of config data ``d`` with every ``nk_file`` material table replaced by
+    ``new(path)`` (other keys of that table kept)."""
+    if isinstance(d, list):
+        return [_replace_nk_files(v, new) for v in d]
+    if not isinstance(d, dict):
+        return d
+    out = {k: _replace_nk_files(v, new) for k, v in d.items() if k not in ("nk_file", "wavelength_unit")}
+    if "nk_file" in d:
+        out.update(new(d["nk_file"]))
+    return out
+
+
+def _spectrum_from_dict(d: dict, tables: dict) -> ModeSpectrum:
+    """A point's spectrum from its file, rebuilt from the n,k tables stored with it (the
+    user's files may have moved, changed or gone)."""
+    if not tables:
+        return ModeSpectrum.from_dict(d)
+    with tempfile.TemporaryDirectory(prefix="wgm-point-") as tmp:
+        files = {}
+        for i, (path, t) in enumerate(tables.items()):
+            f = Path(tmp) / str(i) / f"{t['name']}.txt"  # the file's stem is the material's name
+            f.parent.mkdir()
+            f.write_text("".join(f"{w!r} {n!r} {k!r}\n" for w, n, k in zip(t["wavelength_um"], t["n"], t["k"])),
+                         encoding="utf-8")
+            files[path] = str(f)
+        try:
+            config = _replace_nk_files(d["config"], lambda path: {"nk_file": files[path], "wavelength_unit": "um"})
+        except KeyError as exc:
+            raise ValueError(f"the point file has no n,k table for {exc}") from None
+        spectrum = ModeSpectrum.from_dict({**d, "config": config})
+    origin = {f: path for path, f in files.items()}  # the materials keep their original source
+
+    def restore(m):
+        return replace(m, source=origin[m.source]) if isinstance(m, TabulatedNK) and m.source in origin else m
+
+    res = spectrum.resonator
+    res = replace(res, shape=replace(res.shape, material=restore(res.shape.material)),
+                  coatings=tuple(replace(c, material=restore(c.material)) for c in res.coatings),
+                  surroundings=restore(res.surroundings),
+                  substrate=restore(res.substrate) if res.substrate is not None else None)
+    return replace(spectrum, resonator=res)
 
 
 @dataclass(frozen=True)
@@ -278,13 +363,16 @@ class PointResult:
                 "status": self.status, "error": self.error,
                 "seconds": self.seconds if math.isfinite(self.seconds) else None,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
-                "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None}
+                "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None,
+                # self-contained: the n,k tables of the user's files, by the path the config names
+                "nk_tables": {path: _table_data(m) for path, m in _nk_tables(self.spectrum.resonator).items()}
+                if self.spectrum is not None else {}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PointResult":
         if d.get("schema") != POINT_SCHEMA:
             raise ValueError(f"not a wgm sweep point (schema {d.get('schema')!r})")
-        spec = ModeSpectrum.from_dict(d["spectrum"]) if d.get("spectrum") else None
+        spec = _spectrum_from_dict(d["spectrum"], d.get("nk_tables", {})) if d.get("spectrum") else None
         return cls(d["point"], d["id"], d["params"], d["status"], spec, d.get("error", ""),
                    d.get("seconds") if d.get("seconds") is not None else math.nan,
                    d.get("finished_utc", ""), d.get("run_id", ""),
@@ -293,7 +381,7 @@ class PointResult:
     def summary(self) -> dict:
         """The record without the modes (for the metadata file)."""
         d = self.to_dict()
-        del d["spectrum"], d["schema"]
+        del d["spectrum"], d["schema"], d["nk_tables"]
         d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
         return d
 
