@@ -363,3 +363,44 @@ def test_point_ids_follow_the_code_versions(monkeypatch):
     assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id == exact.points[0].id  # no Meep in exact
     monkeypatch.setattr(wgm, "__version__", "0.0-test")
     assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id != exact.points[0].id
+
+
+@pytest.mark.parametrize("points_dir_exists", [False, True], ids=["out-read-only", "points-read-only"])
+def test_cli_unwritable_out_is_one_line_exit_2(points_dir_exists):
+    """A --out directory the user may not write in (someone else's project): one line, exit 2,
+    before any point is computed.  Root writes everywhere, so as root the run drops to nobody."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="wgm-ro-"))  # not under pytest's 0700 tmp: nobody must reach it
+    try:
+        root.chmod(0o755)
+        shutil.copy(SILICA, root / "c.toml")
+        (root / "mpl").mkdir(mode=0o777)
+        (root / "mpl").chmod(0o777)
+        out = root / "out"
+        (out / "points").mkdir(parents=True) if points_dir_exists else out.mkdir()
+        for d in (out / "points", out):
+            if d.exists():
+                d.chmod(0o555)
+        cmd = [sys.executable, "-m", "wgm", "sweep", str(root / "c.toml"), "--vary", "resonator.radius_um=4,5",
+               "--out", str(out), "-q"]
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv: cannot make a directory unwritable")
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2]),
+               "MPLCONFIGDIR": str(root / "mpl"), "MPLBACKEND": "Agg"}
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"wgm: error: --out {out}: cannot") and "Permission denied" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        assert not list((out / "points").glob("*")) if points_dir_exists else not (out / "points").exists()
+    finally:
+        for d in (root / "out" / "points", root / "out"):
+            if d.exists():
+                d.chmod(0o755)
+        shutil.rmtree(root)

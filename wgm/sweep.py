@@ -574,6 +574,12 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
             store.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"--out {out_dir}: cannot create directory ({exc.strerror})") from None
+        for d in (out_dir, store.dir):  # before any point is computed: can its result be kept?
+            try:
+                with tempfile.TemporaryFile(dir=d):
+                    pass
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: cannot write in {d} ({exc.strerror})") from None
         have.update(store.load(sweep))
         todo = [p.index for p in sweep.points if p.index % n_shard == i_shard and
                 (p.index not in have or (retry_failed and have[p.index].status == "failed"))]
