@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -404,3 +405,19 @@ def test_cli_unwritable_out_is_one_line_exit_2(points_dir_exists):
             if d.exists():
                 d.chmod(0o755)
         shutil.rmtree(root)
+
+
+def test_progress_eta_is_the_cost_left_at_the_throughput_so_far(caplog):
+    """Costs 1 and 3 (arbitrary units): the costly point done after 6 s leaves cost 1 at 0.5 per s."""
+    from wgm.sweep import PointResult, _Progress
+
+    now = [100.0]
+    progress = _Progress({0: 1.0, 1: 3.0}, clock=lambda: now[0])
+    assert math.isnan(progress.eta_s())
+    now[0] = 106.0
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        progress.done(PointResult(1, "id1", {"x": 2}, "failed", None, "boom", 6.0))
+    assert progress.eta_s() == pytest.approx(2.0, rel=1e-12)
+    assert "[1/2] point 1 (x=2): FAILED: boom; 6.0 s on rank 0; ETA 0:00:02" in caplog.text
+    progress.done(PointResult(0, "id0", {"x": 1}, "failed", None, "boom", 1.0))
+    assert progress.eta_s() == 0.0

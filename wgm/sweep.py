@@ -553,6 +553,20 @@ def _fdtd_groups(n_groups: int, my_group: int) -> None:
     fdtd.use_process_groups(n_groups)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """One point's computation as it travels between ranks: the modes, not the spectrum (its
+    resonator's materials make a large pickle, and every rank has the point's config)."""
+
+    modes: tuple | None          # None: the point failed
+    versions: dict | None
+    error: str
+    seconds: float
+    finished_utc: str
+    host: str
+    rank: int
+
+
 def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int, int] = (0, 1),
               retry_failed: bool = False, write_every_s: float = 30.0, plots: bool = True):
     """Compute every point of ``sweep`` not yet in ``out_dir`` and write the tables.
@@ -598,11 +612,9 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
 
     results = dict(have)
     progress = _Progress(costs)
-    last_write = [time.monotonic()]
+    last_write = time.monotonic()
 
-    def work(i: int) -> tuple:
-        """Solve point ``i``; the outcome travels between ranks without the resonator (its
-        materials make a large pickle; every rank has the point's config)."""
+    def work(i: int) -> _Outcome:
         p = sweep.points[i]
         t0 = time.perf_counter()
         spectrum, error = None, ""
@@ -613,29 +625,30 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         except (ArithmeticError, ValueError, RuntimeError) as exc:  # a numerical failure of this point
             log.debug("point %d failed", i, exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
-        return (spectrum.modes if spectrum is not None else None,
-                spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
-                _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
-                parallel.rank())
+        return _Outcome(spectrum.modes if spectrum is not None else None,
+                        spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
+                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
+                        parallel.rank())
 
-    def record(i: int, outcome: tuple) -> PointResult:
-        modes, vers, error, seconds, finished, host, rank = outcome
+    def record(i: int, o: _Outcome) -> PointResult:
         p = sweep.points[i]
         search = p.config.fdtd.band(p.config.search) if sweep.method == "fdtd" else p.config.search
-        spectrum = ModeSpectrum(p.config.resonator, search, sweep.method, modes, vers) if modes is not None else None
-        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, error,
-                           seconds, finished, run_id, host, rank)
+        spectrum = (ModeSpectrum(p.config.resonator, search, sweep.method, o.modes, o.versions)
+                    if o.modes is not None else None)
+        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, o.error,
+                           o.seconds, o.finished_utc, run_id, o.host, o.rank)
 
-    def on_leader(i: int, outcome: tuple) -> None:
+    def on_leader(i: int, outcome: _Outcome) -> None:
         store.save(record(i, outcome))
 
-    def on_result(i: int, outcome: tuple) -> None:
+    def on_result(i: int, outcome: _Outcome) -> None:
+        nonlocal last_write
         rec = record(i, outcome)
         results[i] = rec
         progress.done(rec)
-        if time.monotonic() - last_write[0] > write_every_s:  # tables readable while the sweep runs
+        if time.monotonic() - last_write > write_every_s:  # tables readable while the sweep runs
             SweepResult(sweep, dict(results)).write(out_dir, plots=False)
-            last_write[0] = time.monotonic()
+            last_write = time.monotonic()
 
     parallel.map_dynamic(todo, work, procs_per_task=procs_per_sim,
                          on_groups=_fdtd_groups if sweep.method == "fdtd" else None,
@@ -650,26 +663,32 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
 
 
 class _Progress:
-    """One log line per finished point: done/total, the point, its time, and an ETA from the
-    estimated cost of what is left and the throughput so far."""
+    """The sweep's progress: one log line per finished point (done/total, the point, its time)
+    with an ETA, the estimated cost still to do at the throughput (cost per second) so far.
+    Under MPI the throughput is that of all groups together, so the ETA needs no rank count."""
 
-    def __init__(self, costs: dict):
-        self.cost = costs
-        self.left = sum(costs.values())
-        self.done_cost = 0.0
-        self.n_todo, self.n_done = len(costs), 0
-        self.t0 = time.monotonic()
+    def __init__(self, costs: dict[int, float], clock=time.monotonic):
+        self._costs = dict(costs)   # point index -> estimated cost (see _estimated_cost)
+        self._left = math.fsum(self._costs.values())
+        self._done_cost = 0.0
+        self._n_done = 0
+        self._clock = clock
+        self._t0 = clock()
+
+    def eta_s(self) -> float:
+        """Seconds until the last point is done (NaN until some estimated cost is done)."""
+        if self._done_cost <= 0.0:
+            return math.nan
+        return max(self._clock() - self._t0, 0.0) * max(self._left, 0.0) / self._done_cost
 
     def done(self, rec: PointResult) -> None:
-        self.n_done += 1
-        c = self.cost.get(rec.point, 0.0)
-        self.left -= c
-        self.done_cost += c
-        elapsed = time.monotonic() - self.t0
-        eta = elapsed * self.left / self.done_cost if self.done_cost > 0 else math.nan
-        what = (f"{len(rec.spectrum.modes)} modes" if rec.status == "done" else f"FAILED: {rec.error}")
-        msg = (f"[{self.n_done}/{self.n_todo}] point {rec.point} ({_fmt_params(rec.params)}): {what}; "
-               f"{rec.seconds:.1f} s on rank {rec.rank}; ETA {_fmt_duration(eta)}")
+        self._n_done += 1
+        c = self._costs.get(rec.point, 0.0)
+        self._left -= c
+        self._done_cost += c
+        what = f"{len(rec.spectrum.modes)} modes" if rec.status == "done" else f"FAILED: {rec.error}"
+        msg = (f"[{self._n_done}/{len(self._costs)}] point {rec.point} ({_fmt_params(rec.params)}): {what}; "
+               f"{rec.seconds:.1f} s on rank {rec.rank}; ETA {_fmt_duration(self.eta_s())}")
         (log.warning if rec.status == "failed" else log.info)(msg)
 
 
