@@ -8,11 +8,13 @@ each a dotted config key with a list of values::
     search.wavelength_nm=[[520,560],[560,600]] # a TOML array (any values)
 
 The points are the product of the axes (or, with ``zip``, the axes side by side).  Every
-point is identified by a hash of its complete, validated config and the method, and its
-result is written atomically to ``DIR/points/<id>.json`` as soon as it is done: a sweep run
-again with the same arguments skips the points already there (and a point keeps its file
-when the sweep is extended or reordered).  A point whose computation fails is recorded
-with the reason and the sweep goes on.
+point is identified by a hash of its complete, validated config (an ``nk_file`` by its data,
+not its path), the method and the versions of wgm (and Meep, for FDTD), and its result is
+written atomically to ``DIR/points/<id>.json`` as soon as it is done: a sweep run again with
+the same arguments skips the points already there (and a point keeps its file when the
+sweep is extended or reordered, or the project moved).  A point file holds the n,k tables it
+used, so it reads back without them.  A point whose computation fails is recorded with the
+reason and the sweep goes on.
 
 The tables and plots (``results.csv``, ``sweep.json``, ``*.png``) are derived from the point
 files; they are rewritten as the sweep progresses and at its end.
