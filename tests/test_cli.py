@@ -163,3 +163,77 @@ def test_method_both_refuses_a_finite_shape_before_any_fdtd(capfd):
     """--method both needs the exact solver: a finite disk is refused at once (exit 2)."""
     assert main(["modes", str(ROOT / "sims" / "microdisk.toml"), "--method", "both"]) == 2
     assert "needs --method fdtd" in capfd.readouterr().err
+
+
+# --------------------------------------------------------------------------------------
+# under mpirun: one result document, files written by the I/O rank only
+
+# Runs `wgm` with an audit hook that reports, per rank, every file opened for writing (and
+# every directory made) under --out: whatever module does the writing, it is seen.
+_SPY = r"""
+import os, sys
+out = os.path.abspath(sys.argv[sys.argv.index("--out") + 1])
+rank = os.environ.get("OMPI_COMM_WORLD_RANK", "?")
+WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+def hook(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        mode, flags = args[1], args[2]
+        writes = any(c in mode for c in "wax+") if mode else bool(flags & WRITE)
+    elif event == "os.mkdir":
+        writes = True
+    else:
+        return
+    path = os.path.abspath(os.fsdecode(args[0]))
+    if writes and path.startswith(out):
+        sys.stderr.write(f"SPY rank {rank} writes {path}\n")
+
+sys.addaudithook(hook)
+from wgm.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_mpirun_compare_fdtd_one_json_document_written_by_rank_0(tmp_path):
+    """`wgm compare --method fdtd` under `mpirun -np 2` (Meep splits the cell over both ranks):
+    stdout holds exactly one JSON document and only rank 0 writes into --out."""
+    import os
+    import shutil
+
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("mpirun not installed")
+    peaks = tmp_path / "peaks.txt"
+    peaks.write_text("533.6\n587.1\n")  # the two modes of this 1 µm disk at m = 10 (FDTD, 2 s)
+    out = tmp_path / "res"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([mpirun, "-np", "2", sys.executable, "-c", _SPY, "compare", str(peaks),
+                        str(ROOT / "sims" / "disk_2d.toml"), "--method", "fdtd", "--set", "fdtd.m=[10]",
+                        "--set", "resonator.radius_um=1.0", "--json", "--out", str(out)],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc, end = json.JSONDecoder().raw_decode(r.stdout)
+    assert r.stdout[end:].strip() == "", "more than one document on stdout"
+    assert doc["command"] == "compare" and doc["method"] == "fdtd" and doc["n_assigned"] == 2
+    writers = {ln.split()[2] for ln in r.stderr.splitlines() if ln.startswith("SPY rank")}
+    assert writers == {"0"}, r.stderr[-3000:]
+    assert json.loads((out / "compare.json").read_text())["n_assigned"] == 2
+
+
+def test_serial_command_in_a_slurm_batch_step_does_not_start_mpi(config):
+    """In an `sbatch` script Slurm sets SLURM_PROCID (and more) although no MPI launcher ran:
+    a plain `wgm modes` there stays serial (mpi4py, which initialises MPI, is never imported)."""
+    import os
+
+    launcher_vars = ("OMPI_", "PMI_", "PMIX_", "MV2_", "SLURM_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(launcher_vars)}
+    env.update(SLURM_PROCID="0", SLURM_JOB_ID="17", SLURM_NTASKS="4", SLURM_LOCALID="0", SLURM_NODEID="0",
+               PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    probe = ("import sys; from wgm.cli import main; code = main(['modes', sys.argv[1], '--json']); "
+             "sys.stderr.write('MPI4PY ' + str('mpi4py' in sys.modules) + '\\n'); sys.exit(code)")
+    r = subprocess.run([sys.executable, "-c", probe, str(config)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["modes"]
+    assert "MPI4PY False" in r.stderr

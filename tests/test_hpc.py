@@ -200,3 +200,26 @@ def test_sweep_array_then_completion(slurm, tmp_path):
     # shard I/2 did the points with index = I mod 2, in one run each; the completion job none
     run = {p["point"]: p["run_id"] for p in meta["points"]}
     assert run[0] == run[2] != run[1] == run[3], run
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_serial_wgm_in_a_batch_step_stays_serial(slurm, tmp_path):
+    """In a batch script Slurm sets SLURM_PROCID although no MPI launcher ran (as for
+    hpc/modes.sbatch): a plain `wgm modes` there must not import mpi4py (which starts MPI)."""
+    logs, out = tmp_path / "logs", tmp_path / "modes"
+    logs.mkdir()
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os, sys\n"
+        "from wgm.cli import main\n"
+        f"code = main(['modes', {CONFIG!r}, '--out', {str(out)!r}, '--set', 'search.max_radial_order=1'])\n"
+        "print('PROBE SLURM_PROCID', os.environ.get('SLURM_PROCID'), 'mpi4py', 'mpi4py' in sys.modules,\n"
+        "      file=sys.stderr)\n"
+        "sys.exit(code)\n")
+    job = _sbatch("--ntasks=1", "--mem-per-cpu=500M", "--time=00:10:00", f"--output={logs}/%x-%j.log",
+                  "--wrap", f"{sys.executable} {probe}", env=_env(PYTHONPATH=str(ROOT)))
+    _assert_ok(_wait([job], logs), logs)
+    text = _logs(logs)
+    assert "PROBE SLURM_PROCID 0 mpi4py False" in text, text
+    assert json.loads((out / "modes.json").read_text())["modes"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,153 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         run_sweep(sweep, tmp_path, plots=False)
     assert [f.name for f in (tmp_path / "points").iterdir()] == []
+
+
+def test_cli_retry_failed_recomputes_only_with_the_flag(tmp_path, capsys):
+    """``--retry-failed`` reaches the sweep: the failed point is computed again with it, not without."""
+    args = ["sweep", str(SILICA), "--vary", "search.wavelength_nm=[[525, 545], [8000, 8050]]",
+            "--out", str(tmp_path), "-q", "--no-plots"]
+    assert cli.main(args) == 1
+    first = _run_ids(tmp_path)
+    assert cli.main(args) == 1  # resumed: nothing recomputed
+    assert _run_ids(tmp_path) == first
+    assert cli.main([*args, "--retry-failed"]) == 1  # the point fails again, but in this run
+    again = _run_ids(tmp_path)
+    assert again[1] != first[1] and again[0] == first[0]  # only the failed point
+    capsys.readouterr()
+
+
+# --------------------------------------------------------------------------------------
+# point ids: n,k files by content, code versions; self-contained point files
+
+NK_CONFIG = """
+[resonator]
+shape = "sphere"
+radius_um = 4.0
+nk_file = "glass_nk.txt"
+[search]
+wavelength_nm = [525.0, 545.0]
+max_radial_order = 1
+"""
+NK_TABLE = "# wavelength_nm n k\n500 1.4630 0\n550 1.4600 0\n600 1.4580 0\n"
+
+
+def _nk_project(where: Path) -> Path:
+    where.mkdir(parents=True)
+    (where / "glass_nk.txt").write_text(NK_TABLE)
+    (where / "c.toml").write_text(NK_CONFIG)
+    return where / "c.toml"
+
+
+def test_moved_project_reuses_its_points(tmp_path, caplog):
+    config = _nk_project(tmp_path / "a")
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), tmp_path / "a" / "out", plots=False)
+    first = _run_ids(tmp_path / "a" / "out")
+    (tmp_path / "a").rename(tmp_path / "b")  # the n,k file's absolute path changes, its data do not
+    moved = load_sweep(tmp_path / "b" / "c.toml", ["resonator.radius_um=4,4.5"])
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        run_sweep(moved, tmp_path / "b" / "out", plots=False)
+    assert "2 already done, 0 to do" in caplog.text
+    assert _run_ids(tmp_path / "b" / "out") == first
+
+
+def test_edited_nk_file_recomputes(tmp_path):
+    config = _nk_project(tmp_path / "p")
+    out = tmp_path / "p" / "out"
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), out, plots=False)
+    before = _read_csv(out / "results.csv")
+    first = _run_ids(out)
+    (tmp_path / "p" / "glass_nk.txt").write_text(NK_TABLE.replace("1.4600", "1.4700"))
+    run_sweep(load_sweep(config, ["resonator.radius_um=4,4.5"]), out, plots=False)
+    after = _read_csv(out / "results.csv")
+    assert all(_run_ids(out)[i] != first[i] for i in (0, 1))  # new data, new points
+    assert float(after[0]["wavelength_nm"]) != float(before[0]["wavelength_nm"])
+
+
+def test_point_file_reloads_without_the_nk_file(tmp_path):
+    from wgm.sweep import PointResult
+
+    config = _nk_project(tmp_path / "p")
+    sweep = load_sweep(config, ["resonator.radius_um=4"])
+    result = run_sweep(sweep, tmp_path / "out", plots=False)
+    (tmp_path / "p" / "glass_nk.txt").unlink()
+    text = PointStore(tmp_path / "out").path(sweep.points[0].id).read_text()
+    rec = PointResult.from_dict(json.loads(text))
+    original = result.results[0].spectrum
+    assert rec.status == "done" and rec.spectrum.modes == original.modes
+    mat = rec.spectrum.resonator.shape.material
+    assert mat == original.resonator.shape.material  # the same table, name and source path
+    assert mat.n_at(550.0) == pytest.approx(1.46, abs=1e-12)
+
+
+def test_point_ids_follow_the_code_versions(monkeypatch):
+    import wgm
+    import wgm.fdtd.engine as engine
+
+    if engine.mp is None:
+        pytest.skip("Meep not installed")
+    raw = _raw() | {"fdtd": {"m": [20]}}
+    exact, fdtd = build_sweep(raw, ["resonator.radius_um=2"]), build_sweep(raw, ["resonator.radius_um=2"],
+                                                                          method="fdtd")
+    monkeypatch.setattr(engine.mp, "__version__", "0.0-test")
+    assert build_sweep(raw, ["resonator.radius_um=2"], method="fdtd").points[0].id != fdtd.points[0].id
+    assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id == exact.points[0].id  # no Meep in exact
+    monkeypatch.setattr(wgm, "__version__", "0.0-test")
+    assert build_sweep(raw, ["resonator.radius_um=2"]).points[0].id != exact.points[0].id
+
+
+@pytest.mark.parametrize("points_dir_exists", [False, True], ids=["out-read-only", "points-read-only"])
+def test_cli_unwritable_out_is_one_line_exit_2(points_dir_exists):
+    """A --out directory the user may not write in (someone else's project): one line, exit 2,
+    before any point is computed.  Root writes everywhere, so as root the run drops to nobody."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="wgm-ro-"))  # not under pytest's 0700 tmp: nobody must reach it
+    try:
+        root.chmod(0o755)
+        shutil.copy(SILICA, root / "c.toml")
+        (root / "mpl").mkdir(mode=0o777)
+        (root / "mpl").chmod(0o777)
+        out = root / "out"
+        (out / "points").mkdir(parents=True) if points_dir_exists else out.mkdir()
+        for d in (out / "points", out):
+            if d.exists():
+                d.chmod(0o555)
+        cmd = [sys.executable, "-m", "wgm", "sweep", str(root / "c.toml"), "--vary", "resonator.radius_um=4,5",
+               "--out", str(out), "-q"]
+        if os.geteuid() == 0:
+            if shutil.which("setpriv") is None:
+                pytest.skip("running as root without setpriv: cannot make a directory unwritable")
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2]),
+               "MPLCONFIGDIR": str(root / "mpl"), "MPLBACKEND": "Agg"}
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"wgm: error: --out {out}: cannot") and "Permission denied" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+        assert not list((out / "points").glob("*")) if points_dir_exists else not (out / "points").exists()
+    finally:
+        for d in (root / "out" / "points", root / "out"):
+            if d.exists():
+                d.chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_progress_eta_is_the_cost_left_at_the_throughput_so_far(caplog):
+    """Costs 1 and 3 (arbitrary units): the costly point done after 6 s leaves cost 1 at 0.5 per s."""
+    from wgm.sweep import PointResult, _Progress
+
+    now = [100.0]
+    progress = _Progress({0: 1.0, 1: 3.0}, clock=lambda: now[0])
+    assert math.isnan(progress.eta_s())
+    now[0] = 106.0
+    with caplog.at_level("INFO", logger="wgm.sweep"):
+        progress.done(PointResult(1, "id1", {"x": 2}, "failed", None, "boom", 6.0))
+    assert progress.eta_s() == pytest.approx(2.0, rel=1e-12)
+    assert "[1/2] point 1 (x=2): FAILED: boom; 6.0 s on rank 0; ETA 0:00:02" in caplog.text
+    progress.done(PointResult(0, "id0", {"x": 1}, "failed", None, "boom", 1.0))
+    assert progress.eta_s() == 0.0

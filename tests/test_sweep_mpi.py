@@ -188,3 +188,65 @@ def test_sigterm_to_mpirun_then_resume(tmp_path, reference):
     assert not _pids_with(str(out))  # no rank left behind
     before = _points(out)
     _resume_and_check(cmd, out, reference, before)
+
+
+# --------------------------------------------------------------------------------------
+# wgm.parallel from the Python API
+
+_ON_IO_RANK = r"""
+import pickle, sys
+from wgm import parallel
+from wgm.errors import ConfigError
+
+class Local(Exception):  # not importable by name elsewhere: cannot travel as itself
+    pass
+
+def zero_division():
+    return 1 / 0
+
+def bad_config():
+    raise ConfigError("resonator.radius_um", -1.0, "must be positive")
+
+def not_picklable():
+    raise Local(lambda: 0)
+
+def unpicklable_result():
+    return lambda: 0
+
+r = parallel.rank()
+for fn in (zero_division, bad_config, not_picklable, unpicklable_result):
+    try:
+        parallel.on_io_rank(fn)
+        print(f"rank {r} {fn.__name__}: no error", flush=True)
+    except Exception as exc:
+        print(f"rank {r} {fn.__name__}: {type(exc).__name__}: {exc}", flush=True)
+print(f"rank {r} after: {parallel.on_io_rank(lambda: 42)}", flush=True)
+"""
+
+
+def test_on_io_rank_raises_every_exception_on_every_rank():
+    """An exception on rank 0 (not only a user's mistake) is raised on both ranks, which stay in
+    step: no rank waits forever in a broadcast (bounded by a timeout)."""
+    proc = subprocess.Popen([*_mpirun(), sys.executable, "-c", _ON_IO_RANK], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**ENV, "PYTHONPATH": str(ROOT)},
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # mpirun passes SIGTERM on to the ranks (SIGKILL would leave them behind)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+        pytest.fail("a rank hung after an exception on rank 0")
+    assert proc.returncode == 0, err[-3000:]
+    lines = {ln.split(":", 1)[0]: ln.split(":", 1)[1].strip() for ln in out.splitlines()}
+    for r in (0, 1):
+        assert lines[f"rank {r} zero_division"].startswith("ZeroDivisionError: division by zero")
+        assert lines[f"rank {r} bad_config"].endswith("resonator.radius_um = -1.0: must be positive")
+        assert lines[f"rank {r} after"] == "42"
+    assert lines["rank 0 not_picklable"].startswith("Local")
+    assert lines["rank 1 not_picklable"].startswith("SolverError: on rank 0: Local")
+    assert lines["rank 0 unpicklable_result"] != "no error" and lines["rank 1 unpicklable_result"] != "no error"
+    assert lines["rank 0 bad_config"].startswith("ConfigError") and lines["rank 1 bad_config"].startswith("UserError")

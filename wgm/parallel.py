@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from typing import Callable, Sequence
 
 from wgm.errors import SolverError, UserError
 
-__all__ = ["rank", "size", "is_io_rank", "quiet_other_ranks", "on_io_rank", "map_dynamic", "abort"]
+__all__ = ["launched_by_mpi", "rank", "size", "is_io_rank", "quiet_other_ranks", "on_io_rank", "map_dynamic", "abort"]
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,22 @@ _POLL_S = 0.005   # the dispatcher sleeps between polls: no busy core on rank 0
 _SWITCH_S = 1e-4  # Python thread switch interval on rank 0 while it dispatches
 
 
+# Set by MPI launchers in every process they start: OpenMPI's mpirun (OMPI_*, PMIX_RANK),
+# MPICH/Intel MPI hydra and srun --mpi=pmi2 (PMI_RANK/PMI_SIZE), srun --mpi=pmix (PMIX_RANK),
+# MVAPICH2.  Not SLURM_PROCID: Slurm sets it in every job step, the batch script included,
+# where a serial `wgm modes` must stay serial.
+_LAUNCH_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launched_by_mpi() -> bool:
+    """True if an MPI launcher started this process (then, and only then, mpi4py is imported)."""
+    return any(k in os.environ for k in _LAUNCH_VARS)
+
+
 def _comm():
     # Only touch MPI if the process was started by an MPI launcher: importing mpi4py
     # initialises MPI, which is slow and pointless for a serial run.
-    launched = any(k in os.environ for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_PROCID"))
-    if not launched:
+    if not launched_by_mpi():
         return None
     try:
         from mpi4py import MPI
@@ -79,22 +91,44 @@ def abort(code: int = 1) -> None:
 def on_io_rank(fn: Callable[[], object]):
     """Run ``fn`` on the I/O rank only and return its result on every rank.
 
-    A :class:`UserError` raised there is raised on every rank, so all ranks stop together
-    (instead of the others waiting for a rank that has left).
+    Whatever ``fn`` raises there is raised on every rank, so all ranks stop together instead
+    of the others waiting for a rank that has left: the I/O rank re-raises the exception
+    itself; the others raise a :class:`UserError` with the same message for a user's
+    mistake, else the same exception if it can be sent between ranks, else a
+    :class:`SolverError` naming it.
     """
     comm = _comm()
     if comm is None or comm.Get_size() == 1:
         return fn()
-    outcome = None
-    if comm.Get_rank() == 0:
-        try:
-            outcome = ("ok", fn())
-        except UserError as exc:
-            outcome = ("error", str(exc))
-    outcome = comm.bcast(outcome, root=0)
-    if outcome[0] == "error":
-        raise UserError(outcome[1])
-    return outcome[1]
+    if comm.Get_rank() != 0:
+        outcome = comm.bcast(None, root=0)
+        if outcome[0] == "ok":
+            return outcome[1]
+        raise outcome[1]
+    try:
+        result = fn()
+    except BaseException as exc:
+        comm.bcast(("error", _portable(exc)), root=0)
+        raise
+    try:
+        comm.bcast(("ok", result), root=0)
+    except Exception as exc:  # the result cannot be pickled: nothing was sent yet
+        comm.bcast(("error", _portable(exc)), root=0)
+        raise
+    return result
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` as an exception that survives pickling (raised on the other ranks)."""
+    if isinstance(exc, UserError):
+        return UserError(str(exc))  # subclasses like ConfigError take other arguments
+    try:
+        copy = pickle.loads(pickle.dumps(exc))
+        if type(copy) is type(exc) and str(copy) == str(exc):
+            return copy
+    except Exception:  # noqa: BLE001 - any failure to pickle: send a description instead
+        pass
+    return SolverError(f"on rank 0: {type(exc).__name__}: {exc}")
 
 
 def map_dynamic(order: Sequence[int], work: Callable[[int], object], *, procs_per_task: int = 1,

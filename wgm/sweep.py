@@ -8,11 +8,13 @@ each a dotted config key with a list of values::
     search.wavelength_nm=[[520,560],[560,600]] # a TOML array (any values)
 
 The points are the product of the axes (or, with ``zip``, the axes side by side).  Every
-point is identified by a hash of its complete, validated config and the method, and its
-result is written atomically to ``DIR/points/<id>.json`` as soon as it is done: a sweep run
-again with the same arguments skips the points already there (and a point keeps its file
-when the sweep is extended or reordered).  A point whose computation fails is recorded
-with the reason and the sweep goes on.
+point is identified by a hash of its complete, validated config (an ``nk_file`` by its data,
+not its path), the method and the versions of wgm (and Meep, for FDTD), and its result is
+written atomically to ``DIR/points/<id>.json`` as soon as it is done: a sweep run again with
+the same arguments skips the points already there (and a point keeps its file when the
+sweep is extended or reordered, or the project moved).  A point file holds the n,k tables it
+used, so it reads back without them.  A point whose computation fails is recorded with the
+reason and the sweep goes on.
 
 The tables and plots (``results.csv``, ``sweep.json``, ``*.png``) are derived from the point
 files; they are rewritten as the sweep progresses and at its end.
@@ -38,16 +40,18 @@ import json
 import logging
 import math
 import socket
+import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wgm import parallel
 from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_value,
                         read_config_file, set_value)
 from wgm.errors import ConfigError, UserError, WgmError
-from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_write, csv_table, versions, with_finite_floats
+from wgm.model.materials import TabulatedNK
+from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
 from wgm.records.files import json_default, write_hdf5
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
@@ -128,12 +132,95 @@ class Point:
 
 
 def point_id(cfg: Config, method: str) -> str:
-    """A stable hash of everything that determines a point's result."""
+    """A stable hash of everything that determines a point's result: the validated config
+    (n,k files by their *data*, not their path: a moved project keeps its points, an edited
+    file gets new ones), the method, and the versions of the code that computes it (wgm;
+    Meep for FDTD)."""
     d = config_to_dict(cfg)
     if method != "fdtd":
         d.pop("fdtd", None)
-    text = json.dumps({"method": method, "config": d}, sort_keys=True, separators=(",", ":"))
+    tables = _nk_tables(cfg.resonator)
+    d = _replace_nk_files(d, lambda path: {"nk_sha256": _table_sha256(tables[str(Path(path).resolve())])})
+    text = json.dumps({"method": method, "config": d, "versions": _solver_versions(method)},
+                      sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _solver_versions(method: str) -> dict:
+    from wgm import __version__
+
+    out = {"wgm": __version__}
+    if method == "fdtd":
+        from wgm.fdtd import engine as fdtd
+
+        out["meep"] = getattr(fdtd.mp, "__version__", None)
+    return out
+
+
+def _user_tables(res) -> list[TabulatedNK]:
+    """The n,k tables of ``res`` read from the user's files (not the library's)."""
+    mats = [res.shape.material, *(c.material for c in res.coatings), res.surroundings, res.substrate]
+    return [m for m in mats if isinstance(m, TabulatedNK) and not m.source.startswith("library:")]
+
+
+def _nk_tables(res) -> dict[str, TabulatedNK]:
+    """``res``'s n,k tables by the absolute path a config dict names them with."""
+    return {str(Path(m.source).resolve()): m for m in _user_tables(res)}
+
+
+def _table_data(m: TabulatedNK) -> dict:
+    return {"name": m.name, "wavelength_nm": [float(v) for v in m.wavelength_nm], "n": [float(v) for v in m.n],
+            "k": [float(v) for v in m.k]}
+
+
+def _table_sha256(m: TabulatedNK) -> str:
+    data = _table_data(m)
+    del data["name"]  # the numbers only: renaming the file changes nothing
+    return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
+
+
+def _replace_nk_files(d, new):
+    """A copy of config data ``d`` with every ``nk_file`` material table replaced by
+    ``new(path)`` (other keys of that table kept)."""
+    if isinstance(d, list):
+        return [_replace_nk_files(v, new) for v in d]
+    if not isinstance(d, dict):
+        return d
+    out = {k: _replace_nk_files(v, new) for k, v in d.items() if k not in ("nk_file", "wavelength_unit")}
+    if "nk_file" in d:
+        out.update(new(d["nk_file"]))
+    return out
+
+
+def _spectrum_from_dict(d: dict, tables: dict) -> ModeSpectrum:
+    """A point's spectrum from its file, rebuilt from the n,k tables stored with it (the
+    user's files may have moved, changed or gone)."""
+    if not tables:
+        return ModeSpectrum.from_dict(d)
+    with tempfile.TemporaryDirectory(prefix="wgm-point-") as tmp:
+        files = {}
+        for i, (path, t) in enumerate(tables.items()):
+            f = Path(tmp) / str(i) / f"{t['name']}.txt"  # the file's stem is the material's name
+            f.parent.mkdir()
+            f.write_text("".join(f"{w!r} {n!r} {k!r}\n" for w, n, k in zip(t["wavelength_nm"], t["n"], t["k"])),
+                         encoding="utf-8")
+            files[path] = str(f)
+        try:
+            config = _replace_nk_files(d["config"], lambda path: {"nk_file": files[path], "wavelength_unit": "nm"})
+        except KeyError as exc:
+            raise ValueError(f"the point file has no n,k table for {exc}") from None
+        spectrum = ModeSpectrum.from_dict({**d, "config": config})
+    origin = {f: path for path, f in files.items()}  # the materials keep their original source
+
+    def restore(m):
+        return replace(m, source=origin[m.source]) if isinstance(m, TabulatedNK) and m.source in origin else m
+
+    res = spectrum.resonator
+    res = replace(res, shape=replace(res.shape, material=restore(res.shape.material)),
+                  coatings=tuple(replace(c, material=restore(c.material)) for c in res.coatings),
+                  surroundings=restore(res.surroundings),
+                  substrate=restore(res.substrate) if res.substrate is not None else None)
+    return replace(spectrum, resonator=res)
 
 
 @dataclass(frozen=True)
@@ -155,7 +242,7 @@ class Sweep:
     def to_dict(self) -> dict:
         return with_finite_floats({"source": self.source, "method": self.method, "zip": self.zip,
                                    "axes": [{"key": a.key, "values": list(a.values)} for a in self.axes],
-                                   "base_config": self.base}, "text")
+                                   "base_config": self.base})
 
 
 def _expand(axes: tuple[Axis, ...], zip_axes: bool) -> list[tuple]:
@@ -258,17 +345,20 @@ class PointResult:
 
     def to_dict(self) -> dict:
         return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id,
-                "params": with_finite_floats(self.params, "text"),
+                "params": with_finite_floats(self.params),
                 "status": self.status, "error": self.error,
                 "seconds": self.seconds if math.isfinite(self.seconds) else None,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
-                "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None}
+                "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None,
+                # self-contained: the n,k tables of the user's files, by the path the config names
+                "nk_tables": {path: _table_data(m) for path, m in _nk_tables(self.spectrum.resonator).items()}
+                if self.spectrum is not None else {}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PointResult":
         if d.get("schema") != POINT_SCHEMA:
             raise ValueError(f"not a wgm sweep point (schema {d.get('schema')!r})")
-        spec = ModeSpectrum.from_dict(d["spectrum"]) if d.get("spectrum") else None
+        spec = _spectrum_from_dict(d["spectrum"], d.get("nk_tables", {})) if d.get("spectrum") else None
         return cls(d["point"], d["id"], d["params"], d["status"], spec, d.get("error", ""),
                    d.get("seconds") if d.get("seconds") is not None else math.nan,
                    d.get("finished_utc", ""), d.get("run_id", ""),
@@ -277,7 +367,7 @@ class PointResult:
     def summary(self) -> dict:
         """The record without the modes (for the metadata file)."""
         d = self.to_dict()
-        del d["spectrum"], d["schema"]
+        del d["spectrum"], d["schema"], d["nk_tables"]
         d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
         return d
 
@@ -323,7 +413,7 @@ class SweepResult:
         for p in self.sweep.points:
             r = self.results.get(p.index)
             pts.append(r.summary() | {"point": p.index} if r is not None else
-                       {"point": p.index, "id": p.id, "params": with_finite_floats(p.params, "text"), "status": "pending"})
+                       {"point": p.index, "id": p.id, "params": with_finite_floats(p.params), "status": "pending"})
         return {"sweep": self.sweep.to_dict(), "versions": self.versions, "counts": self.counts, "points": pts}
 
     def to_hdf5(self, path) -> Path:
@@ -427,6 +517,20 @@ def _fdtd_groups(n_groups: int, my_group: int) -> None:
     fdtd.use_process_groups(n_groups)
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """One point's computation as it travels between ranks: the modes, not the spectrum (its
+    resonator's materials make a large pickle, and every rank has the point's config)."""
+
+    modes: tuple | None          # None: the point failed
+    versions: dict | None
+    error: str
+    seconds: float
+    finished_utc: str
+    host: str
+    rank: int
+
+
 def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int, int] = (0, 1),
               retry_failed: bool = False, write_every_s: float = 30.0, plots: bool = True):
     """Compute every point of ``sweep`` not yet in ``out_dir`` and write the tables.
@@ -448,6 +552,12 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
             store.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"--out {out_dir}: cannot create directory ({exc.strerror})") from None
+        for d in (out_dir, store.dir):  # before any point is computed: can its result be kept?
+            try:
+                with tempfile.TemporaryFile(dir=d):
+                    pass
+            except OSError as exc:
+                raise UserError(f"--out {out_dir}: cannot write in {d} ({exc.strerror})") from None
         have.update(store.load(sweep))
         todo = [p.index for p in sweep.points if p.index % n_shard == i_shard and
                 (p.index not in have or (retry_failed and have[p.index].status == "failed"))]
@@ -466,11 +576,9 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
 
     results = dict(have)
     progress = _Progress(costs)
-    last_write = [time.monotonic()]
+    last_write = time.monotonic()
 
-    def work(i: int) -> tuple:
-        """Solve point ``i``; the outcome travels between ranks without the resonator (its
-        materials make a large pickle; every rank has the point's config)."""
+    def work(i: int) -> _Outcome:
         p = sweep.points[i]
         t0 = time.perf_counter()
         spectrum, error = None, ""
@@ -481,29 +589,30 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         except (ArithmeticError, ValueError, RuntimeError) as exc:  # a numerical failure of this point
             log.debug("point %d failed", i, exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
-        return (spectrum.modes if spectrum is not None else None,
-                spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
-                _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
-                parallel.rank())
+        return _Outcome(spectrum.modes if spectrum is not None else None,
+                        spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
+                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
+                        parallel.rank())
 
-    def record(i: int, outcome: tuple) -> PointResult:
-        modes, vers, error, seconds, finished, host, rank = outcome
+    def record(i: int, o: _Outcome) -> PointResult:
         p = sweep.points[i]
         search = p.config.fdtd.band(p.config.search) if sweep.method == "fdtd" else p.config.search
-        spectrum = ModeSpectrum(p.config.resonator, search, sweep.method, modes, vers) if modes is not None else None
-        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, error,
-                           seconds, finished, run_id, host, rank)
+        spectrum = (ModeSpectrum(p.config.resonator, search, sweep.method, o.modes, o.versions)
+                    if o.modes is not None else None)
+        return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, o.error,
+                           o.seconds, o.finished_utc, run_id, o.host, o.rank)
 
-    def on_leader(i: int, outcome: tuple) -> None:
+    def on_leader(i: int, outcome: _Outcome) -> None:
         store.save(record(i, outcome))
 
-    def on_result(i: int, outcome: tuple) -> None:
+    def on_result(i: int, outcome: _Outcome) -> None:
+        nonlocal last_write
         rec = record(i, outcome)
         results[i] = rec
         progress.done(rec)
-        if time.monotonic() - last_write[0] > write_every_s:  # tables readable while the sweep runs
+        if time.monotonic() - last_write > write_every_s:  # tables readable while the sweep runs
             SweepResult(sweep, dict(results)).write(out_dir, plots=False)
-            last_write[0] = time.monotonic()
+            last_write = time.monotonic()
 
     parallel.map_dynamic(todo, work, procs_per_task=procs_per_sim,
                          on_groups=_fdtd_groups if sweep.method == "fdtd" else None,
@@ -518,26 +627,32 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
 
 
 class _Progress:
-    """One log line per finished point: done/total, the point, its time, and an ETA from the
-    estimated cost of what is left and the throughput so far."""
+    """The sweep's progress: one log line per finished point (done/total, the point, its time)
+    with an ETA, the estimated cost still to do at the throughput (cost per second) so far.
+    Under MPI the throughput is that of all groups together, so the ETA needs no rank count."""
 
-    def __init__(self, costs: dict):
-        self.cost = costs
-        self.left = sum(costs.values())
-        self.done_cost = 0.0
-        self.n_todo, self.n_done = len(costs), 0
-        self.t0 = time.monotonic()
+    def __init__(self, costs: dict[int, float], clock=time.monotonic):
+        self._costs = dict(costs)   # point index -> estimated cost (see _estimated_cost)
+        self._left = math.fsum(self._costs.values())
+        self._done_cost = 0.0
+        self._n_done = 0
+        self._clock = clock
+        self._t0 = clock()
+
+    def eta_s(self) -> float:
+        """Seconds until the last point is done (NaN until some estimated cost is done)."""
+        if self._done_cost <= 0.0:
+            return math.nan
+        return max(self._clock() - self._t0, 0.0) * max(self._left, 0.0) / self._done_cost
 
     def done(self, rec: PointResult) -> None:
-        self.n_done += 1
-        c = self.cost.get(rec.point, 0.0)
-        self.left -= c
-        self.done_cost += c
-        elapsed = time.monotonic() - self.t0
-        eta = elapsed * self.left / self.done_cost if self.done_cost > 0 else math.nan
-        what = (f"{len(rec.spectrum.modes)} modes" if rec.status == "done" else f"FAILED: {rec.error}")
-        msg = (f"[{self.n_done}/{self.n_todo}] point {rec.point} ({_fmt_params(rec.params)}): {what}; "
-               f"{rec.seconds:.1f} s on rank {rec.rank}; ETA {_fmt_duration(eta)}")
+        self._n_done += 1
+        c = self._costs.get(rec.point, 0.0)
+        self._left -= c
+        self._done_cost += c
+        what = f"{len(rec.spectrum.modes)} modes" if rec.status == "done" else f"FAILED: {rec.error}"
+        msg = (f"[{self._n_done}/{len(self._costs)}] point {rec.point} ({_fmt_params(rec.params)}): {what}; "
+               f"{rec.seconds:.1f} s on rank {rec.rank}; ETA {_fmt_duration(self.eta_s())}")
         (log.warning if rec.status == "failed" else log.info)(msg)
 
 

@@ -37,6 +37,19 @@ def make_out_dir(out: Path) -> None:
         raise UserError(f"--out {out}: cannot create directory ({exc.strerror})") from None
 
 
+def io_rank_only(args) -> None:
+    """Under MPI, let only the I/O rank write ``--out DIR``: the I/O rank creates it first (a
+    directory that cannot be made stops every rank alike, with one message), then the other
+    ranks forget it, so they compute alongside (Meep needs every rank) but write nothing.
+    Serially nothing changes."""
+    out_dir = getattr(args, "out", None)
+    if out_dir is None or parallel.size() == 1:
+        return
+    parallel.on_io_rank(lambda: make_out_dir(out_dir))
+    if not parallel.is_io_rank():
+        args.out = None
+
+
 def write_json(out, doc) -> None:
     """One JSON document on ``out``."""
     out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")

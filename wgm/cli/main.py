@@ -22,7 +22,7 @@ import sys
 
 from wgm import __version__, parallel  # parallel: ranks only; mpi4py is imported under mpirun alone
 from wgm.cli import experiment, lasing, materials, modes, sweep
-from wgm.cli.common import EXIT_FAILURE, EXIT_USER_ERROR
+from wgm.cli.common import EXIT_FAILURE, EXIT_USER_ERROR, io_rank_only
 from wgm.errors import UserError, WgmError
 
 GROUPS = (modes, sweep, experiment, lasing, materials)
@@ -38,6 +38,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+# Commands that compute on every rank and write on the I/O rank themselves (``modes``: its
+# checks of --out must run on every rank; ``sweep``: every group leader saves its points).
+# Every other command is made rank-safe here: under MPI the other ranks compute alike but
+# get no --out directory and a stdout that goes nowhere.
+RANK_AWARE = ("modes", "sweep")
+
+
 def _runs_meep(args) -> bool:
     return (args.command == "modes" and args.method in ("fdtd", "both") or args.command == "sweep"
             or args.command == "compare" and args.method == "fdtd" or args.command == "lasing")
@@ -50,8 +57,8 @@ def main(argv=None) -> int:
                         format="wgm: %(message)s", stream=sys.stderr)
     out = sys.stdout
     saved = None
+    opened = []
     if _runs_meep(args):
-        parallel.quiet_other_ranks()
         if args.command == "sweep" and not args.quiet and not args.verbose and parallel.is_io_rank():
             logging.getLogger("wgm.sweep").setLevel(logging.INFO)  # one progress line per finished point
         # Meep's C++ core writes to file descriptor 1; keep stdout for our results only
@@ -59,7 +66,14 @@ def main(argv=None) -> int:
         saved = os.dup(1)
         os.dup2(2, 1)
         out = os.fdopen(os.dup(saved), "w")
+        opened.append(out)
+    if not parallel.is_io_rank():  # under MPI only (parallel imports mpi4py only then)
+        parallel.quiet_other_ranks()
+        out = open(os.devnull, "w")  # one result document, from the I/O rank
+        opened.append(out)
     try:
+        if args.command not in RANK_AWARE:
+            io_rank_only(args)
         return args.run(args, out)
     except UserError as exc:
         if args.command != "sweep" or parallel.is_io_rank():  # a sweep's mistakes are raised on every rank alike
@@ -72,8 +86,9 @@ def main(argv=None) -> int:
         sys.stderr.write("wgm: interrupted\n")
         return 130
     finally:
+        for f in opened:
+            f.close()
         if saved is not None:
-            out.close()
             os.dup2(saved, 1)
             os.close(saved)
 

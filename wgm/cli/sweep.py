@@ -56,7 +56,7 @@ def cmd_sweep(args, out) -> int:
     shard = _parse_shard(args.shard)
     try:
         result = run_sweep(sweep, args.out, procs_per_sim=args.procs_per_sim, shard=shard,
-                           plots=not args.no_plots)
+                           retry_failed=args.retry_failed, plots=not args.no_plots)
     except UserError:
         raise  # raised alike on every rank
     except BaseException as exc:

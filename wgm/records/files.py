@@ -39,14 +39,9 @@ def plain_scalar(v):
     return v
 
 
-def with_finite_floats(v, nonfinite=None):
+def with_finite_floats(v):
     """Plain data (dicts, lists, tuples, numpy arrays) with every non-finite float written by
-    the rule above: NaN as None, ±inf as ``"inf"`` / ``"-inf"``.  The result is valid JSON data.
-
-    ``nonfinite`` is not a choice any more (there is one rule); the argument is accepted,
-    ``None`` or ``"text"``, from callers not yet updated and ignored."""
-    if nonfinite not in (None, "text"):
-        raise ValueError(f"nonfinite = {nonfinite!r}: there is one rule for non-finite floats; omit the argument")
+    the rule above: NaN as None, ±inf as ``"inf"`` / ``"-inf"``.  The result is valid JSON data."""
     if isinstance(v, dict):
         return {k: with_finite_floats(x) for k, x in v.items()}
     if isinstance(v, (list, tuple, np.ndarray)):
