@@ -9,7 +9,7 @@ import pytest
 
 from wgm.errors import ConfigError
 from wgm.lasing import (GainSpectrum, TwoLevelGain, TwoPhotonPump, parse_gain, parse_lasing, parse_pump)
-from wgm.lasing.tables import from_table, positive_number, table_keys
+from wgm.model.validate import field_names, from_table
 
 TABLES = [("gain", parse_gain, GainSpectrum), ("pump", parse_pump, TwoPhotonPump),
           ("lasing", lambda t: parse_lasing(t), TwoLevelGain)]
@@ -44,7 +44,7 @@ def test_a_new_field_is_a_new_key():
         size_um: float = field(metadata={"doc": "the size of the thing"})
         colour: str = "red"
 
-    assert table_keys(Table) == ("size_um", "colour")
+    assert field_names(Table) == {"size_um", "colour"}
     assert from_table({"size_um": 2.0, "colour": "blue"}, "thing", Table) == Table(2.0, "blue")
     assert from_table(None, "thing", Table, defaults={"size_um": 1.0}) == Table(1.0)
     with pytest.raises(ConfigError, match=r"a \[thing\] table with at least size_um = \.\.\. is required "
@@ -55,21 +55,6 @@ def test_a_new_field_is_a_new_key():
     assert exc.value.key == "thing.size_um"
     with pytest.raises(ConfigError, match="must be a table with keys colour, size_um"):
         from_table([1, 2], "thing", Table)
-
-
-@pytest.mark.parametrize("value, kw, ok", [
-    (2, {}, True), (0.5, {}, True), (0, {}, False), (0, {"allow_zero": True}, True), (-1, {"allow_zero": True}, False),
-    (math.inf, {}, False), (math.nan, {}, False), (True, {}, False), ("3", {}, False), (None, {}, False),
-    (None, {"allow_none": True}, True),
-])
-def test_positive_number(value, kw, ok):
-    if ok:
-        out = positive_number("t.k", value, **kw)
-        assert out == (None if value is None else float(value)) and (out is None or type(out) is float)
-    else:
-        with pytest.raises(ConfigError, match="must be a positive number") as exc:
-            positive_number("t.k", value, **kw)
-        assert exc.value.key == "t.k"
 
 
 def test_numbers_become_floats():

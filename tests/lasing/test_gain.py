@@ -165,7 +165,7 @@ def test_pump_model_round_trip():
 @pytest.mark.parametrize("table, fragment", [
     ({"pulse_fs": -1}, "pump.pulse_fs"),
     ({"two_photon_cross_section": 1e6}, "did you mean"),
-    ({"nanocrystal_density_per_cm3": "lots"}, "must be a positive number"),
+    ({"nanocrystal_density_per_cm3": "lots"}, "must be a finite number > 0"),
 ])
 def test_bad_pump_parameters(table, fragment):
     from wgm.lasing.pump import parse_pump

@@ -24,8 +24,10 @@ def test_number_and_positive():
         validate.positive("a.b", 0)
     with pytest.raises(ConfigError, match=r"a.b = inf: must be a finite number > 0"):
         validate.positive("a.b", math.inf)
-    with pytest.raises(ConfigError, match=r"a.b = -1.0: must be > 0 \(inf for the 2-D limit\)"):
+    with pytest.raises(ConfigError, match=r"a.b = -1.0: must be a number > 0 \(inf for the 2-D limit\)"):
         validate.positive("a.b", -1, allow_inf=True)
+    with pytest.raises(ConfigError, match=r"a.b = 'lots': must be a finite number > 0"):  # what is allowed, too
+        validate.positive("a.b", "lots")
 
 
 def test_integer_fraction_choice():

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass, fields, replace
 
 from wgm.lasing.spectrum import GainSpectrum
-from wgm.lasing.tables import from_table, positive_number
+from wgm.model import validate
+from wgm.model.validate import from_table
 from wgm.lasing.threshold import LasingMode, thresholds
 from wgm.model.resonator import Resonator
 
@@ -48,8 +49,8 @@ class TwoPhotonPump:
 
     def __post_init__(self):
         for f in fields(self):
-            object.__setattr__(self, f.name, positive_number(f"pump.{f.name}", getattr(self, f.name),
-                                                             allow_zero=f.name == "transparency_excitons"))
+            object.__setattr__(self, f.name, validate.positive(f"pump.{f.name}", getattr(self, f.name),
+                                                                allow_zero=f.name == "transparency_excitons"))
 
     def excitons_per_nanocrystal(self, gain_per_cm: float) -> float:
         """⟨N⟩ that gives the material gain ``gain_per_cm``."""

@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from wgm.errors import ConfigError
-from wgm.lasing.tables import from_table, positive_number
+from wgm.model import validate
+from wgm.model.validate import from_table
 
 __all__ = ["GainSpectrum", "parse_gain"]
 
@@ -31,7 +32,7 @@ class GainSpectrum:
     def __post_init__(self):
         for f in fields(self):
             if f.name != "region":
-                object.__setattr__(self, f.name, positive_number(f"gain.{f.name}", getattr(self, f.name)))
+                object.__setattr__(self, f.name, validate.positive(f"gain.{f.name}", getattr(self, f.name)))
         if not isinstance(self.region, str):
             raise ConfigError("gain.region", self.region, "allowed: 'core', 'coating', 'coating.N'")
 

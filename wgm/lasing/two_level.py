@@ -12,7 +12,8 @@ import numpy as np
 
 from wgm.errors import ConfigError
 from wgm.lasing.spectrum import GainSpectrum
-from wgm.lasing.tables import from_table, positive_number
+from wgm.model import validate
+from wgm.model.validate import from_table
 from wgm.lasing.threshold import ModeGain, _solve, mode_gain, region_indices
 from wgm.model.resonator import Resonator
 
@@ -75,9 +76,9 @@ class TwoLevelGain:
                               "must be a non-empty list of numbers > 0 (pump rates / predicted threshold)")
         object.__setattr__(self, "pump_rates_rel", tuple(float(r) for r in rates))
         for key in ("transition_wavelength_nm", "linewidth_nm", "full_inversion_gain_per_cm", "lifetime_ps"):
-            object.__setattr__(self, key, positive_number(f"lasing.{key}", getattr(self, key)))
-        object.__setattr__(self, "max_time_ps",
-                           positive_number("lasing.max_time_ps", self.max_time_ps, allow_none=True))
+            object.__setattr__(self, key, validate.positive(f"lasing.{key}", getattr(self, key)))
+        if self.max_time_ps is not None:
+            object.__setattr__(self, "max_time_ps", validate.positive("lasing.max_time_ps", self.max_time_ps))
         s = self.settle_rel
         if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s < 0.5:
             raise ConfigError("lasing.settle_rel", s, "must be a number in (0, 0.5), e.g. 0.01")

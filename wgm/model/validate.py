@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import MISSING
 from collections.abc import Iterable
 
 from wgm.errors import ConfigError, did_you_mean
 
-__all__ = ["number", "positive", "integer", "fraction", "choice", "check_keys", "field_names"]
+__all__ = ["number", "positive", "integer", "fraction", "choice", "check_keys", "field_names", "from_table"]
 
 
 def _is_number(value) -> bool:
@@ -40,15 +41,17 @@ def positive(key: str, value, *, allow_inf: bool = False, allow_zero: bool = Fal
     """A number > 0 (>= 0 with ``allow_zero``), finite unless ``allow_inf`` (the 2-D limit)."""
     if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "+inf"):
         return math.inf
+    if allow_inf:
+        allowed = "must be a number > 0 (inf for the 2-D limit)"
+    else:
+        allowed = "must be a finite number " + (">= 0" if allow_zero else "> 0")
+    if value is None:
+        raise ConfigError(key, None, "is required; " + allowed[len("must be "):])
     if not _is_number(value):
-        raise ConfigError(key, value, "must be a number" if value is not None else "is required")
+        raise ConfigError(key, value, allowed)
     value = float(value)
     low_ok = value >= 0 if allow_zero else value > 0
     if math.isnan(value) or not low_ok or (math.isinf(value) and not allow_inf):
-        if allow_inf:
-            allowed = "must be > 0 (inf for the 2-D limit)"
-        else:
-            allowed = "must be a finite number " + (">= 0" if allow_zero else "> 0")
         raise ConfigError(key, value, allowed)
     return value
 
@@ -105,3 +108,28 @@ def field_names(cls, *, exclude: Iterable[str] = ()) -> frozenset[str]:
     """The keys of a config table: the init fields of the dataclass it builds."""
     skip = set(exclude)
     return frozenset(f.name for f in dataclasses.fields(cls) if f.init and f.name not in skip)
+
+
+def from_table(table, name: str, cls, *, defaults: dict | None = None):
+    """``cls`` built from the config table ``[name]`` over ``defaults``: the allowed keys are
+    the dataclass's fields, the required ones those without a default (not in ``defaults``).
+
+    An absent table gives the dataclass's defaults, unless a field is required; a required
+    field's ``metadata["doc"]`` says what it is in the error.  The values themselves are
+    checked by the dataclass.
+    """
+    keys = field_names(cls)
+    defaults = dict(defaults or {})
+    required = [f for f in dataclasses.fields(cls) if f.init and f.default is MISSING
+                and f.default_factory is MISSING and f.name not in defaults]
+    if table is None:
+        if required:
+            f = required[0]
+            raise ConfigError(name, None, f"a [{name}] table with at least {f.name} = ... is required "
+                                          f"({f.name}: {f.metadata.get('doc', 'no default')})")
+        table = {}
+    check_keys(table, keys, name)
+    for f in required:
+        if f.name not in table:
+            raise ConfigError(f"{name}.{f.name}", None, f"is required: {f.metadata.get('doc', 'no default')}")
+    return cls(**{**defaults, **table})
