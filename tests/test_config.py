@@ -321,3 +321,18 @@ def test_allowed_keys_are_the_dataclass_fields(tmp_path):
         assert err.value.allowed.endswith("allowed here: " + ", ".join(sorted(f.name for f in fields(cls))))
     with pytest.raises(ConfigError, match="allowed here: bulk, .*, thickness_um, wavelength_unit"):
         load_config(write(tmp_path, BASE), ["resonator.coating.0.radius_um=1"])
+
+
+@pytest.mark.parametrize("table, key", [("gain", "gain.region"), ("lasing", "lasing.region")])
+def test_region_must_name_a_layer_of_the_resonator(table, key):
+    """A [gain]/[lasing] region that names no layer of the resonator is refused at load, with
+    its key (before, a bare sphere with ``region = "coating.1"`` loaded and failed later)."""
+    raw = {"resonator": {"shape": "sphere", "radius_um": 2.0, "index": 1.45,
+                         "coating": [{"thickness_um": 0.05, "index": 1.8}]},
+           "search": {"wavelength_nm": [540.0, 560.0]},
+           table: {"region": "coating.1", **({"m": 30} if table == "lasing" else {})}}
+    with pytest.raises(ConfigError, match="has 1 coating") as exc:
+        parse_config(raw)
+    assert exc.value.key == key
+    raw[table]["region"] = "coating.0"
+    parse_config(raw)

@@ -421,6 +421,12 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     gain = parse_gain(raw["gain"]) if "gain" in raw else None
     pump = parse_pump(raw["pump"]) if "pump" in raw else None
     lasing = parse_lasing(raw["lasing"], gain) if "lasing" in raw else None
+    # a region the file names must exist in its resonator (the default "coating" of a file
+    # without these tables is checked by the commands that use it)
+    if gain is not None and "region" in raw["gain"]:
+        resonator.region_layers(gain.region, "gain.region")
+    if lasing is not None and "region" in raw["lasing"]:
+        resonator.region_layers(lasing.region, "lasing.region")
     return Config(resonator, search, fdtd, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
                   source=source)
 
@@ -457,16 +463,10 @@ def resonator_to_dict(res: Resonator) -> dict:
 def config_to_dict(cfg: Config) -> dict:
     """The plain-data form of a config (``parse_config(config_to_dict(c)) == c``).
 
-    Infinite sizes are written as the string ``"inf"`` (JSON has no infinity).
+    Infinite sizes are written as the string ``"inf"`` (JSON has no infinity): the records'
+    one rule for non-finite floats (:func:`wgm.records.files.with_finite_floats`).
     """
-    def fix(v):
-        if isinstance(v, float) and math.isinf(v):
-            return "inf"
-        if isinstance(v, dict):
-            return {k: fix(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [fix(x) for x in v]
-        return v
+    from wgm.records.files import with_finite_floats
 
     d = {
         "schema_version": SCHEMA_VERSION,
@@ -489,4 +489,4 @@ def config_to_dict(cfg: Config) -> dict:
             d[name] = {k: v for k, v in record.to_dict().items() if v is not None}
     if cfg.sweep is not None:
         d["sweep"] = copy.deepcopy(cfg.sweep)
-    return fix(d)
+    return with_finite_floats(d)

@@ -144,8 +144,10 @@ class Peak:
     note: str = ""
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict (NaN and infinity become ``None``)."""
-        return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in asdict(self).items()}
+        """A JSON-ready dict, non-finite floats by the records' one rule (NaN: ``None``, ±inf: ``"inf"``)."""
+        from wgm.records.files import with_finite_floats
+
+        return with_finite_floats(asdict(self))
 
 
 # --------------------------------------------------------------------------------------
