@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -113,8 +114,17 @@ class LayeredStack:
         return [at(m) for m in self.materials], at(self.background)
 
 
+class Characteristic(NamedTuple):
+    """The resonance condition at some size parameters (see :func:`characteristic`)."""
+
+    F: np.ndarray  # p_N n_N y_N − p_b n_b D_out; zero at a resonance
+    y: np.ndarray  # interior log-derivative of v at r_N (units of n_N k0)
+    d: np.ndarray  # the value y must take at a resonance
+    logv: np.ndarray | None  # log v(r_N) of the interior solution (None unless asked for)
+
+
 def characteristic(stack: LayeredStack, polarization, orders, x, *, table: bool = False,
-                   real_index: bool = False, want_logv: bool = False):
+                   real_index: bool = False, want_logv: bool = False) -> Characteristic:
     """Evaluate the resonance condition.
 
     Parameters
@@ -134,6 +144,8 @@ def characteristic(stack: LayeredStack, polarization, orders, x, *, table: bool 
 
     Returns
     -------
+    Characteristic
+        A named tuple ``(F, y, d, logv)``:
     F : complex array
         ``p_N n_N y_N − p_b n_b D_out``; zero at a resonance.
     y : complex array
@@ -147,16 +159,34 @@ def characteristic(stack: LayeredStack, polarization, orders, x, *, table: bool 
     return _match(terms, polarization, want_logv)
 
 
-@dataclass
+@dataclass(frozen=True)
+class _LogPair:
+    """Log-derivative ``D`` and logarithm ``L`` (``None`` where not needed) of a radial function."""
+
+    D: np.ndarray
+    L: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _ShellFunctions:
+    """The two independent solutions ``f``, ``g`` of one shell at its inner (1) and outer (2) radius."""
+
+    f1: _LogPair
+    f2: _LogPair
+    g1: _LogPair
+    g2: _LogPair
+
+
+@dataclass(frozen=True)
 class _RadialFunctions:
     """The polarization-independent part of :func:`characteristic`: indices and the
     log-derivatives / logarithms of the radial functions of every layer (TE and TM share them)."""
 
     ns: list  # layer indices
     nb: np.ndarray  # background index
-    core: tuple  # (D, L) of the regular function at the core surface
+    core: _LogPair  # the regular function at the core surface
     d_out: np.ndarray  # outgoing log-derivative outside
-    shells: list  # per shell: (f1, f2, g1, g2), each (D, L), of the chosen pair of solutions
+    shells: list  # one _ShellFunctions per shell: the chosen pair of solutions
 
 
 def _radial_functions(stack, orders, x, *, table=False, real_index=False, want_logv=False):
@@ -171,31 +201,35 @@ def _radial_functions(stack, orders, x, *, table=False, real_index=False, want_l
     # conditioned where the field is evanescent, {ξ⁽¹⁾, ξ⁽²⁾} where the shell is lossy and
     # oscillatory (there ψ and χ are both dominated by e^{|Im z|} and become dependent).
     z_core = ns[0] * x * frac[0]
-    shell_z = []
-    for j in range(1, nl):
-        shell_z += [ns[j] * x * frac[j - 1], ns[j] * x * frac[j]]
+    # each shell j ≥ 1 at its inner (side 0) and outer (side 1) radius
+    shell_z = {(j, side): ns[j] * x * frac[j - 1 + side] for j in range(1, nl) for side in (0, 1)}
+    keys = [("core", "regular"), ("outside", "outgoing")]
     requests = [("regular", z_core, want_logv), ("outgoing", nb * x, False)]
     for kind in bessel.KINDS:
-        requests += [(kind, z, True) for z in shell_z]
-    res = bessel.evaluate(requests, orders, stack.offset, table=table)
-    nsz = len(shell_z)
-    Dr, Lr = zip(*res[2:2 + nsz]) if nsz else ((), ())
-    Di, Li = zip(*res[2 + nsz:2 + 2 * nsz]) if nsz else ((), ())
-    Do, Lo = zip(*res[2 + 2 * nsz:2 + 3 * nsz]) if nsz else ((), ())
-    Dn, Ln = zip(*res[2 + 3 * nsz:]) if nsz else ((), ())
+        for js, z in shell_z.items():
+            keys.append((js, kind))
+            requests.append((kind, z, True))
+    got = {key: _LogPair(*r) for key, r in zip(keys, bessel.evaluate(requests, orders, stack.offset, table=table))}
 
     shells = []
     with np.errstate(all="ignore"):
         for j in range(1, nl):
-            a, b = 2 * j - 2, 2 * j - 1  # z1, z2 of this shell
-            sep_std = np.abs(Dr[a] - Di[a]) / np.maximum(np.maximum(np.abs(Dr[a]), np.abs(Di[a])), 1.0)
-            sep_han = np.abs(Do[a] - Dn[a]) / np.maximum(np.maximum(np.abs(Do[a]), np.abs(Dn[a])), 1.0)
-            use_std = sep_std >= sep_han
-            pick = lambda s_, h_: np.where(use_std, s_, h_)  # noqa: E731
-            f1, f2 = (pick(Dr[a], Do[a]), pick(Lr[a], Lo[a])), (pick(Dr[b], Do[b]), pick(Lr[b], Lo[b]))
-            g1, g2 = (pick(Di[a], Dn[a]), pick(Li[a], Ln[a])), (pick(Di[b], Dn[b]), pick(Li[b], Ln[b]))
-            shells.append((f1, f2, g1, g2))
-    return _RadialFunctions(ns, nb, res[0], res[1][0], shells)
+            def fn(side, kind):
+                return got[((j, side), kind)]
+
+            def sep(kind_a, kind_b):  # relative distinctness of two solutions at the inner radius
+                Da, Db = fn(0, kind_a).D, fn(0, kind_b).D
+                return np.abs(Da - Db) / np.maximum(np.maximum(np.abs(Da), np.abs(Db)), 1.0)
+
+            use_std = sep("regular", "irregular") >= sep("outgoing", "incoming")
+
+            def pick(side, std_kind, han_kind):
+                a, b = fn(side, std_kind), fn(side, han_kind)
+                return _LogPair(np.where(use_std, a.D, b.D), np.where(use_std, a.L, b.L))
+
+            shells.append(_ShellFunctions(f1=pick(0, "regular", "outgoing"), f2=pick(1, "regular", "outgoing"),
+                                          g1=pick(0, "irregular", "incoming"), g2=pick(1, "irregular", "incoming")))
+    return _RadialFunctions(ns, nb, got[("core", "regular")], got[("outside", "outgoing")].D, shells)
 
 
 def _match(terms: _RadialFunctions, polarization, want_logv):
@@ -205,26 +239,27 @@ def _match(terms: _RadialFunctions, polarization, want_logv):
     p = [np.where(te, 1.0 + 0j, 1.0 / n**2) for n in ns]
     pb = np.where(te, 1.0 + 0j, 1.0 / nb**2)
     with np.errstate(all="ignore"):
-        y, logv = terms.core
-        for j, (f1, f2, g1, g2) in enumerate(terms.shells, start=1):
+        y, logv = terms.core.D, terms.core.L
+        for j, shell in enumerate(terms.shells, start=1):
             y = y * (p[j - 1] * ns[j - 1]) / (p[j] * ns[j])
-            y, dlogv = _transfer(y, f1, f2, g1, g2)
+            y, dlogv = _transfer(y, shell)
             if want_logv:
                 logv = logv + dlogv
         a_N = p[-1] * ns[-1]
         d = pb * nb * terms.d_out / a_N
         F = a_N * (y - d)
-    return F, y, d, logv
+    return Characteristic(F, y, d, logv)
 
 
-def _transfer(y, f1, f2, g1, g2):
+def _transfer(y, shell: _ShellFunctions):
     """Carry the log-derivative ``y`` of ``v = f + β g`` from ``z1`` to ``z2`` within one layer.
 
-    ``f1 = (D_f(z1), log f(z1))`` etc.  Returns ``y(z2)`` and ``log v(z2) − log v(z1)``.
+    ``shell.f1 = (D_f(z1), log f(z1))`` etc.  Returns ``y(z2)`` and ``log v(z2) − log v(z1)``.
     With ``γ(z) = β g(z)/f(z)``: ``γ1 = (y − D_f1)/(D_g1 − y)``, ``γ2 = γ1 f1 g2 / (f2 g1)``,
     ``y2 = (D_f2 + γ2 D_g2)/(1 + γ2)``; all in logarithms, so nothing overflows.
     """
-    (Df1, Lf1), (Df2, Lf2), (Dg1, Lg1), (Dg2, Lg2) = f1, f2, g1, g2
+    Df1, Lf1, Df2, Lf2 = shell.f1.D, shell.f1.L, shell.f2.D, shell.f2.L
+    Dg1, Lg1, Dg2, Lg2 = shell.g1.D, shell.g1.L, shell.g2.D, shell.g2.L
     log_g1 = np.log(y - Df1) - np.log(Dg1 - y)
     log_g2 = log_g1 + (Lf1 - Lf2 + Lg2 - Lg1)
     big = log_g2.real > 0
@@ -241,7 +276,15 @@ def _log1pexp(a):
     return np.where(big, a + np.log1p(np.exp(-np.where(big, a, 0))), np.log1p(np.exp(np.where(big, 0, a))))
 
 
-def find_root(stack: LayeredStack, polarization, orders, x0, *, max_step=None):
+class Roots(NamedTuple):
+    """Result of :func:`find_root` (a named tuple ``(x, converged, im_error)``)."""
+
+    x: np.ndarray  # size parameters of the roots (nan where Newton failed)
+    converged: np.ndarray  # bool per root
+    im_error: np.ndarray  # size of the last Newton step in Im x: the uncertainty of Im x
+
+
+def find_root(stack: LayeredStack, polarization, orders, x0, *, max_step=None) -> Roots:
     """Newton's method in the complex plane for many resonances at once.
 
     The Jacobian is taken by forward differences along the real and imaginary axes.
@@ -258,6 +301,8 @@ def find_root(stack: LayeredStack, polarization, orders, x0, *, max_step=None):
 
     Returns
     -------
+    Roots
+        A named tuple ``(x, converged, im_error)``:
     x : complex array
         Size parameters of the roots (``nan`` where Newton failed).
     converged : bool array
@@ -332,7 +377,7 @@ def find_root(stack: LayeredStack, polarization, orders, x0, *, max_step=None):
     # out of iterations but already at the noise floor
     late = active & (last <= _STALL_TOL * np.abs(x))
     converged |= late
-    return x, converged, im_err
+    return Roots(x, converged, im_err)
 
 
 # --------------------------------------------------------------------------------------
@@ -356,10 +401,18 @@ def _scan_step(nu: float, n_max: float) -> float:
     return _SCAN_STEP * (nu / 2) ** (1 / 3) / n_max
 
 
-def _real_axis(stack, pols, orders, x, *, table=False):
+@dataclass(frozen=True)
+class _RealAxis:
+    """The real-axis functions of one polarization (see :func:`_real_axis`)."""
+
+    W: np.ndarray  # pole-free matching function
+    sign: np.ndarray  # sign of the interior solution v(r_N)
+
+
+def _real_axis(stack, pols, orders, x, *, table=False) -> list[_RealAxis]:
     """On the real axis (real indices): the pole-free matching function ``W`` and the sign of
-    the interior solution ``v(r_N)``, as a list of ``(W, sgn)``, one per polarization in
-    ``pols`` (they share the radial functions, the bulk of the cost).
+    the interior solution ``v(r_N)``, one :class:`_RealAxis` per polarization in ``pols``
+    (they share the radial functions, the bulk of the cost).
 
     ``W = sgn(v) (y − d) / sqrt(1 + y²)`` is continuous through the poles of ``y`` (zeros of
     ``v``) and vanishes where the interior and exterior admittances match.
@@ -367,96 +420,150 @@ def _real_axis(stack, pols, orders, x, *, table=False):
     terms = _radial_functions(stack, orders, x, table=table, real_index=True, want_logv=True)
     out = []
     for pol in pols:
-        _, y, d, logv = _match(terms, pol, want_logv=True)
-        y, d = y.real, d.real
-        sgn = np.where(np.cos(logv.imag) >= 0, 1.0, -1.0)
+        c = _match(terms, pol, want_logv=True)
+        y, d = c.y.real, c.d.real
+        sgn = np.where(np.cos(c.logv.imag) >= 0, 1.0, -1.0)
         with np.errstate(all="ignore"):
             W = sgn * (y - d) / np.sqrt(1.0 + y * y)
-        out.append((W, sgn))
+        out.append(_RealAxis(W, sgn))
     return out
 
 
-def _separate(stack, pol, items):
-    """Bisect pairs of grid intervals (one holding a zero of W, one a sign change of v) that
-    are too close to be ordered from the grid, until the two brackets are disjoint.
+@dataclass(frozen=True)
+class _Bracket:
+    """An interval ``[lo, hi]`` of x on the real axis that holds one sign change."""
 
-    ``items``: list of [l, z_lo, z_hi, p_lo, p_hi]; updated in place.
+    lo: float
+    hi: float
+
+    @property
+    def centre(self) -> float:
+        return 0.5 * (self.lo + self.hi)
+
+
+@dataclass(frozen=True)
+class _Zero:
+    """A zero of ``W`` (a resonance seen from the real axis): its bracket and an estimate."""
+
+    bracket: _Bracket
+    x: float  # estimate inside the bracket
+
+
+@dataclass(frozen=True)
+class _Crossings:
+    """The sign changes of one angular number on the scan grid."""
+
+    l: int
+    zeros: list  # _Zero: zeros of W
+    nodes: list  # _Bracket: node entries (sign changes of v(r_N))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A resonance located on the real axis: labels, start of the refinement and its radial branch."""
+
+    polarization: str
+    l: int
+    q: int
+    x: float  # real-axis estimate of the size parameter
+    branch_lo: float  # the (q-1)-th node entry (or the grid start)
+    branch_hi: float  # the q-th node entry (or the grid end)
+
+
+@dataclass(frozen=True)
+class _Root:
+    """A refined resonance (complex size parameter) with its labels and quality flags."""
+
+    polarization: str
+    l: int
+    q: int
+    x: complex
+    in_branch: bool  # stayed between the node entries that bound its radial branch
+    q_rel_error: float  # relative numerical uncertainty of Im x (and so of Q)
+
+
+def _separate(stack, pol, l, zeros, nodes):
+    """Bisect pairs of brackets (one holding a zero of W, one a sign change of v) that are
+    too close to be ordered from the grid, until the two brackets are disjoint.
+
+    ``l``: angular numbers; ``zeros``, ``nodes``: lists of :class:`_Bracket`, one of each per
+    pair.  Returns the narrowed ``(zeros, nodes)``.
     """
-    if not items:
-        return
-    arr = np.array(items, dtype=float)
-    l = arr[:, 0].astype(int)
+    if not zeros:
+        return zeros, nodes
+    l = np.asarray(l, dtype=int)
+    zl = np.array([b.lo for b in zeros])
+    zh = np.array([b.hi for b in zeros])
+    pl = np.array([b.lo for b in nodes])
+    ph = np.array([b.hi for b in nodes])
     for _ in range(_SEPARATE_MAX_ITER):
-        zl, zh, pl, ph = arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
         todo = ~((zh < pl) | (ph < zl)) & ((zh - zl) > _SEPARATE_TOL * zh)
         if not todo.any():
             break
         idx = np.nonzero(todo)[0]
         zm, pm = 0.5 * (zl[idx] + zh[idx]), 0.5 * (pl[idx] + ph[idx])
-        (W, sgn), = _real_axis(stack, (pol,), np.concatenate([l[idx]] * 4),
-                               np.concatenate([zl[idx], zm, pl[idx], pm]) + 0j)
+        ra, = _real_axis(stack, (pol,), np.concatenate([l[idx]] * 4),
+                         np.concatenate([zl[idx], zm, pl[idx], pm]) + 0j)
         k = len(idx)
-        w_lo, w_mid, s_lo, s_mid = W[:k], W[k:2 * k], sgn[2 * k:3 * k], sgn[3 * k:]
+        w_lo, w_mid, s_lo, s_mid = ra.W[:k], ra.W[k:2 * k], ra.sign[2 * k:3 * k], ra.sign[3 * k:]
         left_z = np.sign(w_lo) * np.sign(w_mid) < 0
-        arr[idx, 2] = np.where(left_z, zm, zh[idx])
-        arr[idx, 1] = np.where(left_z, zl[idx], zm)
+        zh[idx] = np.where(left_z, zm, zh[idx])
+        zl[idx] = np.where(left_z, zl[idx], zm)
         left_p = s_lo != s_mid
-        arr[idx, 4] = np.where(left_p, pm, ph[idx])
-        arr[idx, 3] = np.where(left_p, pl[idx], pm)
-    items[:] = arr.tolist()
+        ph[idx] = np.where(left_p, pm, ph[idx])
+        pl[idx] = np.where(left_p, pl[idx], pm)
+    return ([_Bracket(float(a), float(b)) for a, b in zip(zl, zh)],
+            [_Bracket(float(a), float(b)) for a, b in zip(pl, ph)])
 
 
-def _scan(stack, pols, orders, x_grid, q_max):
-    """Real-axis scan: candidate roots ``(pol, l, q, x_estimate, branch_lo, branch_hi)``,
-    polarization by polarization in the order of ``pols``.
+def _scan(stack, pols, orders, x_grid, q_max) -> list[_Candidate]:
+    """Real-axis scan: candidate roots, polarization by polarization in the order of ``pols``.
 
     The q-th zero of ``W`` (counting the sign changes of ``v`` below it) is the mode of radial
     order q; the neighbouring sign changes of ``v`` bound its radial branch.
     """
     out = []
-    for pol, (W, sgn) in zip(pols, _real_axis(stack, pols, orders, x_grid, table=True)):
-        out += _scan_one(stack, pol, orders, x_grid, q_max, W, sgn)
+    for pol, ra in zip(pols, _real_axis(stack, pols, orders, x_grid, table=True)):
+        out += _scan_one(stack, pol, orders, x_grid, q_max, ra)
     return out
 
 
-def _scan_one(stack, pol, orders, x_grid, q_max, W, sgn):
+def _scan_one(stack, pol, orders, x_grid, q_max, ra: _RealAxis) -> list[_Candidate]:
     """:func:`_scan` for one polarization, from its table of ``W`` and ``sgn``."""
     per_l = []
-    close = []
+    close = []  # (row in per_l, index in its zeros, index in its nodes)
     for row, l in enumerate(orders):
-        w, s = W[row], sgn[row]
+        w, s = ra.W[row], ra.sign[row]
         ok = np.isfinite(w)
         pole_i = np.nonzero((s[:-1] != s[1:]) & ok[:-1] & ok[1:])[0]
         zero_i = np.nonzero((np.sign(w[:-1]) * np.sign(w[1:]) < 0) & ok[:-1] & ok[1:])[0]
-        poles = [[x_grid[i], x_grid[i + 1]] for i in pole_i]
-        zeros = []
-        for i in zero_i:
-            # linear interpolation of W inside its grid interval
-            xz = x_grid[i] + (x_grid[i + 1] - x_grid[i]) * w[i] / (w[i] - w[i + 1])
-            zeros.append([x_grid[i], x_grid[i + 1], xz])
+        nodes = [_Bracket(x_grid[i], x_grid[i + 1]) for i in pole_i]
+        # linear interpolation of W inside its grid interval
+        zeros = [_Zero(_Bracket(x_grid[i], x_grid[i + 1]),
+                       x_grid[i] + (x_grid[i + 1] - x_grid[i]) * w[i] / (w[i] - w[i + 1])) for i in zero_i]
         # a zero and a node entry in the same or adjacent grid intervals cannot be ordered
         # from the grid (high-Q modes behind a low-index layer, TM at high index contrast)
-        for zi, z in zip(zero_i, zeros):
-            for pi, pole in zip(pole_i, poles):
+        for a, zi in enumerate(zero_i):
+            for b, pi in enumerate(pole_i):
                 if abs(int(zi) - int(pi)) <= 1:
-                    close.append((row, z, pole, [int(l), z[0], z[1], pole[0], pole[1]]))
-        per_l.append((int(l), zeros, poles))
-    items = [c[3] for c in close]
-    _separate(stack, pol, items)
-    for (row, z, pole, _), it in zip(close, items):
-        z[0], z[1] = it[1], it[2]
-        z[2] = 0.5 * (it[1] + it[2])
-        pole[0], pole[1] = it[3], it[4]
+                    close.append((row, a, b))
+        per_l.append(_Crossings(int(l), zeros, nodes))
+    z_new, p_new = _separate(stack, pol, [per_l[r].l for r, _, _ in close],
+                             [per_l[r].zeros[a].bracket for r, a, _ in close],
+                             [per_l[r].nodes[b] for r, _, b in close])
+    for (row, a, b), zb, pb in zip(close, z_new, p_new):
+        per_l[row].zeros[a] = _Zero(zb, zb.centre)
+        per_l[row].nodes[b] = pb
     out = []
-    for l, zeros, poles in per_l:
-        centres = np.sort([0.5 * (p[0] + p[1]) for p in poles])
-        for z_lo, z_hi, xz in zeros:
-            q = 1 + int(np.searchsorted(centres, xz))
+    for cr in per_l:
+        centres = np.sort([p.centre for p in cr.nodes])
+        for z in cr.zeros:
+            q = 1 + int(np.searchsorted(centres, z.x))
             if q > q_max:
                 continue
             lo = centres[q - 2] if q >= 2 else x_grid[0]
             hi = centres[q - 1] if q - 1 < len(centres) else x_grid[-1]
-            out.append((pol, l, q, float(xz), float(lo), float(hi)))
+            out.append(_Candidate(pol, cr.l, q, float(z.x), float(lo), float(hi)))
     return out
 
 
@@ -508,53 +615,49 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
              resonator.kind, l_lo, l_hi, len(x_grid), x_grid[0], x_grid[-1])
 
     cands = [c for c in _scan(stack, search.polarizations, orders, x_grid, search.max_radial_order)
-             if x_lo <= c[3] <= x_hi]
-    modes = _dedupe(_refine(stack, cands, x_band))
-    records = _to_records(modes, stack, search)
+             if x_lo <= c.x <= x_hi]
+    roots = _dedupe(_refine(stack, cands, x_band))
+    records = _to_records(roots, stack, search)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 
-def _refine(stack, cands, x_band=None):
-    """Newton-refine scan candidates (all polarizations in one run); returns
-    (pol, l, q, x, in_branch, q_rel_error) tuples."""
+def _refine(stack, cands: list[_Candidate], x_band=None) -> list[_Root]:
+    """Newton-refine scan candidates (all polarizations in one run)."""
     if not cands:
         return []
-    pol_arr = np.array([c[0] for c in cands])
-    l_arr = np.array([c[1] for c in cands])
-    q_arr = np.array([c[2] for c in cands])
-    x0 = np.array([c[3] for c in cands], dtype=complex)
-    lo = np.array([c[4] for c in cands])
-    hi = np.array([c[5] for c in cands])
-    x, ok, im_err = find_root(stack, pol_arr, l_arr, x0, max_step=0.5 * (hi - lo))
+    pol_arr = np.array([c.polarization for c in cands])
+    l_arr = np.array([c.l for c in cands])
+    x0 = np.array([c.x for c in cands], dtype=complex)
+    lo = np.array([c.branch_lo for c in cands])
+    hi = np.array([c.branch_hi for c in cands])
+    roots = find_root(stack, pol_arr, l_arr, x0, max_step=0.5 * (hi - lo))
+    x = roots.x
     # a root of order q stays in its branch, between the (q-1)-th and q-th node entries
     width = hi - lo
     in_branch = (x.real > lo - 0.05 * width) & (x.real < hi + 0.05 * width)
     out = []
-    for i in range(len(cands)):
-        if not ok[i]:
-            if x_band is None or x_band[0] <= x0[i].real <= x_band[1]:
-                log.warning("exact: %s l=%d q=%d did not converge (start x=%.6g)", pol_arr[i], l_arr[i],
-                            q_arr[i], x0[i].real)
+    for i, c in enumerate(cands):
+        if not roots.converged[i]:
+            if x_band is None or x_band[0] <= c.x <= x_band[1]:
+                log.warning("exact: %s l=%d q=%d did not converge (start x=%.6g)", c.polarization, c.l, c.q, c.x)
             continue
         # numerical uncertainty of Im x: the last Newton step, and for layered stacks the
         # rounding floor of the transfer through the layers (~eps |x|, measured against mpmath)
         floor = _LAYERED_IM_NOISE * abs(x[i]) if len(stack.radii_um) > 1 else 0.0
-        rel = max(im_err[i], floor) / abs(x[i].imag) if x[i].imag else math.inf
-        out.append((str(pol_arr[i]), int(l_arr[i]), int(q_arr[i]), complex(x[i]), bool(in_branch[i]),
-                    float(rel)))
+        rel = max(roots.im_error[i], floor) / abs(x[i].imag) if x[i].imag else math.inf
+        out.append(_Root(c.polarization, c.l, c.q, complex(x[i]), bool(in_branch[i]), float(rel)))
     return out
 
 
-def _dedupe(modes):
+def _dedupe(roots: list[_Root]) -> list[_Root]:
     """Two scan candidates that converged to one root: keep the one that stayed in its branch."""
     keep = []
-    for m in sorted(modes, key=lambda m: not m[4]):
-        pol, l, q, x = m[:4]
-        if any(k[0] == pol and k[1] == l and abs(k[3] - x) < 1e-7 * abs(x) for k in keep):
+    for r in sorted(roots, key=lambda r: not r.in_branch):
+        if any(k.polarization == r.polarization and k.l == r.l and abs(k.x - r.x) < 1e-7 * abs(r.x) for k in keep):
             continue
-        if any(k[:3] == (pol, l, q) for k in keep):
-            log.warning("exact: two distinct roots labelled %s l=%d q=%d; keeping both", pol, l, q)
-        keep.append(m)
+        if any((k.polarization, k.l, k.q) == (r.polarization, r.l, r.q) for k in keep):
+            log.warning("exact: two distinct roots labelled %s l=%d q=%d; keeping both", r.polarization, r.l, r.q)
+        keep.append(r)
     return keep
 
 
@@ -565,18 +668,19 @@ def _has_gain(stack, x) -> bool:
     return any(np.imag(n) < 0 for n in layer_n)
 
 
-def _to_records(modes, stack, search):
+def _to_records(roots: list[_Root], stack, search) -> list[Mode]:
     R = stack.outer_radius_um
     lam_lo, lam_hi = search.wavelength_nm
     fam = {}
-    for pol, l, q, x, *_ in modes:
-        fam.setdefault((pol, q), {})[l] = 2 * np.pi * R / x.real * 1000.0
+    for r in roots:
+        fam.setdefault((r.polarization, r.q), {})[r.l] = 2 * np.pi * R / r.x.real * 1000.0
     records = []
-    for pol, l, q, x, in_branch, q_err in modes:
+    for r in roots:
+        x, l = r.x, r.l
         lam = 2 * np.pi * R / x.real * 1000.0
         if not (lam_lo <= lam <= lam_hi):
             continue
-        f = fam[(pol, q)]
+        f = fam[(r.polarization, r.q)]
         if l - 1 in f and l + 1 in f:
             fsr = 0.5 * (f[l - 1] - f[l + 1])
         elif l - 1 in f:
@@ -586,9 +690,10 @@ def _to_records(modes, stack, search):
         else:
             fsr = None
         Q = x.real / (-2.0 * x.imag) if x.imag != 0 else math.inf
+        q_err = r.q_rel_error
         notes = []
         resolved = True
-        if not in_branch:
+        if not r.in_branch:
             notes.append("radial order uncertain (root left its branch)")
         if not math.isfinite(Q) or abs(Q) > 1e300:
             Q, resolved = math.inf, False
@@ -603,7 +708,7 @@ def _to_records(modes, stack, search):
         elif q_err > _Q_REL_WARN:
             notes.append(f"Q uncertain by {100 * q_err:.2g} % (rounding limit)")
         degeneracy = 2 * l + 1 if stack.offset == bessel.SPHERE else (2 if l > 0 else 1)
-        records.append(Mode(polarization=pol, l=l, m=l, radial_order=q, wavelength_nm=lam, Q=Q,
+        records.append(Mode(polarization=r.polarization, l=l, m=l, radial_order=r.q, wavelength_nm=lam, Q=Q,
                             fsr_nm=fsr, degeneracy=degeneracy,
                             size_parameter=(x.real, x.imag), q_resolved=resolved,
                             q_rel_error=min(q_err, 1.0) if resolved else None,
@@ -626,7 +731,7 @@ def solve_order(resonator: Resonator, polarization: str, order: int, radial_orde
     x_end = (nu + 3 * asymptotic.airy_zero(radial_order + 1) * (nu / 2) ** (1 / 3) + 10) / float(nb[0].real)
     x_grid = np.arange(x_start, x_end, step)
     cands = [c for c in _scan(stack, (polarization,), np.array([order]), x_grid, radial_order)
-             if c[2] == radial_order]
+             if c.q == radial_order]
     found = _refine(stack, cands[:1])
     if not found:
         raise SolverError(f"no {polarization} mode with order {order}, radial order {radial_order} found")
