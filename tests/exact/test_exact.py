@@ -265,3 +265,86 @@ def test_polarizations_share_one_evaluation():
         sel = pols == pol
         for a, b in ((F, F1), (y, y1), (d, d1), (np.exp(logv), np.exp(logv1))):
             np.testing.assert_allclose(a[sel], b[sel], rtol=1e-12)
+
+
+# --- defect 14: a radius typed in nm; large spheres with a narrow band ----------------------
+
+# The refusal must come from the work estimate, before any table is allocated: the child
+# process gets 3 GB of address space (numpy + scipy need ~1 GB; the unguarded scan of a 5 mm
+# sphere asked for ~20 GB) and 120 s (the estimate itself takes milliseconds; the margin is
+# for a loaded machine importing scipy).
+_REFUSAL_ADDRESS_SPACE = 3 * 1024**3
+_REFUSAL_TIMEOUT_S = 120
+
+_REFUSAL_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from wgm.errors import ConfigError
+from wgm.exact import solver as exact
+from wgm.model.materials import library_material
+from wgm.model.resonator import Resonator, Search, Sphere
+try:
+    exact.solve(Resonator(Sphere(5000.0, library_material("silica"))), Search((520.0, 600.0), 3))
+except ConfigError as err:
+    print(err)
+    sys.exit(0)
+sys.exit(3)
+"""
+
+
+def test_radius_typed_in_nm_is_refused_quickly_in_one_line():
+    """radius_um = 5000 (meant: 5000 nm) is refused with one line naming the key, the value,
+    the estimate and the unit, inside a memory limit (before: MemoryError / killed)."""
+    import os
+    import subprocess
+    import sys
+
+    import wgm
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(wgm.__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", _REFUSAL_SCRIPT.format(limit=_REFUSAL_ADDRESS_SPACE)],
+                          capture_output=True, text=True, timeout=_REFUSAL_TIMEOUT_S, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = proc.stdout.strip()
+    assert "\n" not in line
+    assert line.startswith("resonator.radius_um = 5000.0: ")
+    assert "µm" in line and "radius_um = 5" in line  # the unit hint: 5000 nm = 5 µm
+    assert "modes" in line and "GB" in line and "min" in line  # the estimate
+    assert "search.wavelength_nm" in line  # what to do instead
+
+
+def test_large_sphere_narrow_band_near_asymptotics():
+    """A 300 µm silica sphere (sensing) in a 1 nm band at 1550 nm and a 0.3 nm band at 550 nm
+    (l ≈ 1 700 and ≈ 4 900) solves, and every mode sits on Schiller's corrected series for
+    its own (l, q) at the index at its own wavelength.  Tolerance: the series' error falls like
+    ν^-3 (< 2e-7 in x at l = 2000, test above), and a neighbouring l or q is ≥ 0.6 away in x;
+    1e-6 separates them by five orders of magnitude."""
+    from wgm.exact import asymptotic
+
+    silica = library_material("silica")
+    res = Resonator(Sphere(300.0, silica))
+    for band, l_expected in (((1549.5, 1550.5), 1700), ((549.85, 550.15), 4900)):
+        spec = exact.solve(res, Search(band, 3))
+        assert {(m.polarization, m.radial_order) for m in spec.modes} == {
+            (p, q) for p in ("TE", "TM") for q in (1, 2, 3)}
+        for m in spec.modes:
+            assert abs(m.l - l_expected) < 0.05 * l_expected
+            n = silica.n_at(m.wavelength_nm).real
+            x_asym = float(asymptotic.schiller(m.l + 0.5, m.radial_order, n, m.polarization))
+            assert abs(m.size_parameter[0] - x_asym) < 1e-6, (m, x_asym)
+
+
+def test_scan_split_into_blocks_gives_the_same_modes(monkeypatch):
+    """The scan table built in blocks of orders (the memory bound) finds the same modes as
+    one table (identical values: the blocks evaluate the same functions)."""
+    res, band = TRICKY["thick shell"]
+    whole = exact.solve(res, Search(band, 3))
+    monkeypatch.setattr(exact, "_SCAN_CHUNK_BYTES", 1e5)
+    stack = exact.LayeredStack.from_resonator(res)
+    assert len(exact._plan(stack, Search(band, 3)).blocks) > 5
+    split = exact.solve(res, Search(band, 3))
+    assert [(m.polarization, m.l, m.radial_order) for m in split.modes] == [
+        (m.polarization, m.l, m.radial_order) for m in whole.modes]
+    for a, b in zip(split.modes, whole.modes):
+        assert a.wavelength_nm == pytest.approx(b.wavelength_nm, rel=1e-12)

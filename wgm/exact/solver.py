@@ -63,6 +63,25 @@ _STALL_TOL = 1e-9  # |Newton step| / |x| below which a non-shrinking step is rou
 _SEPARATE_MAX_ITER = 60  # bisections to order a root and a node entry that share a grid interval
 _SEPARATE_TOL = 1e-13  # relative bracket width at which they are taken to coincide
 _SCAN_STEP = 0.15  # grid step in units of the radial-branch width scale (ν/2)^(1/3)/n_max
+# Drift allowance of the band search: real-axis estimates this far outside the band are
+# refined too, since a low-Q root moves by ~|Im x| = x/(2Q) on refinement.  1 % of x up to
+# x = 300 (Q can be ~10 there); beyond, modes have Q ≫ 100 and 0.1 % of x is ample.
+_DRIFT_FRACTION, _DRIFT_X_KNEE, _DRIFT_FRACTION_HIGH = 0.01, 300.0, 0.001
+
+# Work and memory of a band search (defect 14: a radius typed in nm asked for ~20 GB).
+# Measured with tracemalloc on the real-axis scan table (TE + TM): 147 B per (order, point)
+# cell for a homogeneous stack, 660 with one shell, 1256 with two; rounded up.
+_SCAN_BYTES_PER_CELL = 160.0
+_SCAN_BYTES_PER_CELL_SHELL = 600.0
+_SCAN_CHUNK_BYTES = 256e6  # the scan table is built in blocks of orders of at most this size
+_REFINE_BATCH = 20000  # candidates refined together (memory ~1 kB each per Newton step)
+_NEWTON_ITER_ESTIMATE = 8  # typical Newton steps per root (measured 6-10)
+# Cost unit: one step of a Bessel recurrence at one point (one order, one argument).  Measured
+# 5-10 ns per step on one core for the recurrences alone; whole searches (process time,
+# silica spheres of 30-2000 µm) took 1-4x the estimate at 1e-8 s, so 2e-8 s is used.
+# Searches estimated above _MAX_WORK_STEPS (≈ 10 min) are refused.
+_SECONDS_PER_STEP = 2e-8
+_MAX_WORK_STEPS = 3e10
 
 
 @dataclass(frozen=True)
@@ -567,6 +586,112 @@ def _scan_one(stack, pol, orders, x_grid, q_max, ra: _RealAxis) -> list[_Candida
     return out
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Where and how a band search looks, and what it will cost (estimated before any table
+    is allocated)."""
+
+    x_band: tuple  # the band in size parameter x = k0 R
+    x_lo: float  # the band with its margins (FSR neighbours, drift of low-Q roots)
+    x_hi: float
+    orders: np.ndarray  # angular numbers that can have a mode of order ≤ q_max in [x_lo, x_hi]
+    x_grid: np.ndarray  # real-axis scan grid
+    blocks: tuple  # the orders split so that one block's scan table fits _SCAN_CHUNK_BYTES
+    n_modes: int  # estimated number of modes in the band
+    table_bytes: float  # memory of the whole scan table if built at once
+    work_steps: float  # estimated Bessel-recurrence steps (scan + refinement)
+
+    @property
+    def seconds(self) -> float:
+        return self.work_steps * _SECONDS_PER_STEP
+
+
+def _grid_start(stack, nu: float, x_guess: float) -> float:
+    """A scan start below the first node entry of order ``nu``: lowered from ``x_guess`` until no
+    layer has its turning point inside (``n_j x r_j / R < ν`` with the real index at that x), so
+    that counting node entries from the start gives the radial order."""
+    frac = np.array(stack.radii_um) / stack.outer_radius_um
+    x = x_guess
+    for _ in range(200):
+        ns, _nb = stack.indices(np.array([x + 0j]), real=True)
+        if max(float(n[0].real) * f for n, f in zip(ns, frac)) * x < nu:
+            return x
+        x *= 0.95
+    return x
+
+
+def _plan(stack: LayeredStack, search: Search) -> _Plan:
+    """The band search's grid and angular numbers, and its cost (no large allocation)."""
+    R = stack.outer_radius_um
+    lam_lo, lam_hi = (w / 1000.0 for w in search.wavelength_nm)
+    x_band = (2 * np.pi * R / lam_hi, 2 * np.pi * R / lam_lo)
+    mid_x = np.array([0.5 * sum(x_band)])
+    ns, nb = stack.indices(mid_x, real=True)
+    n_layers = np.array([n[0].real for n in ns])
+    n_b = float(nb[0].real)
+    n_max = float(max(n_layers.max(), n_b * 1.0001))
+    n_min = float(max(min(n_layers.min(), n_layers[-1]), n_b * 1.0001))
+    if n_max <= n_b * 1.0001:
+        raise ConfigError("surroundings.index", n_b,
+                          f"must be lower than the resonator's index ({n_layers.max():.4g}) to confine light")
+    # Extend the band by about two free spectral ranges, so that every family in the band has
+    # neighbours on both sides for the FSR, and by the drift allowance (low-Q roots that drift).
+    drift = (_DRIFT_FRACTION * min(x_band[1], _DRIFT_X_KNEE)
+             + _DRIFT_FRACTION_HIGH * max(x_band[1] - _DRIFT_X_KNEE, 0.0))
+    margin = 2.5 / n_min + drift
+    x_lo, x_hi = max(x_band[0] - margin, 1e-3), x_band[1] + margin
+    l_lo, l_hi = _order_range(stack, x_lo, x_hi, search.max_radial_order, n_max, n_min)
+    orders = np.arange(l_lo, l_hi + 1)
+    nu_lo = max(l_lo + stack.offset, 1.0)
+    step = _scan_step(nu_lo, n_max)
+    # start below the first node entry of the lowest order (5 % below ν/n_max for small
+    # orders, a few branch widths for large ones), checked against the indices there
+    shrink = max(0.95, 1.0 - 2.0 * (nu_lo / 2) ** (1 / 3) / nu_lo)
+    x_start = max(min(_grid_start(stack, nu_lo, nu_lo / n_max * shrink), x_lo), 1e-3)
+    n_points = int(math.ceil((x_hi + step - x_start) / step))
+    n_shells = len(stack.radii_um) - 1
+    cell_bytes = _SCAN_BYTES_PER_CELL + _SCAN_BYTES_PER_CELL_SHELL * n_shells
+    rows = max(1, int(_SCAN_CHUNK_BYTES // (cell_bytes * n_points)))
+    n_blocks = -(-len(orders) // rows)
+    # cost: every scan block runs the recurrences to the top order at every grid point; every
+    # candidate (≈ one per family and angular number in the extended band) takes Newton steps
+    # of 3 evaluations each
+    n_functions = 2 + 8 * n_shells
+    top = max(l_hi, n_max * x_hi) + 10 * (n_max * x_hi) ** (1 / 3) + 30
+    families = len(search.polarizations) * search.max_radial_order
+    n_cands = families * (n_max * (x_hi - x_lo) + 1)
+    work = (n_blocks * n_points * n_functions * top
+            + n_cands * _NEWTON_ITER_ESTIMATE * 3 * n_functions * top)
+    n_modes = int(round(families * (n_max * (x_band[1] - x_band[0]) + 1)))
+    plan_grid = None
+    if work <= _MAX_WORK_STEPS:  # only then is the grid worth building
+        plan_grid = np.arange(x_start, x_hi + step, step)
+    blocks = tuple(orders[i:i + rows] for i in range(0, len(orders), rows))
+    return _Plan(x_band=x_band, x_lo=x_lo, x_hi=x_hi, orders=orders, x_grid=plan_grid, blocks=blocks,
+                 n_modes=n_modes, table_bytes=cell_bytes * n_points * len(orders), work_steps=work)
+
+
+def _check_workload(plan: _Plan, resonator: Resonator, search: Search) -> None:
+    """Refuse, in one line naming the radius, a band search that would take far too long
+    (typically a radius typed in nm: ``radius_um = 5000``)."""
+    if plan.work_steps <= _MAX_WORK_STEPS:
+        return
+    lo, hi = search.wavelength_nm
+    radius = resonator.shape.radius_um
+    # a band that fits: the work scales about linearly with its width
+    fit = (hi - lo) * _MAX_WORK_STEPS / plan.work_steps
+    nice = 10.0 ** math.floor(math.log10(fit))
+    nice *= max(k for k in (1, 2, 5) if k * nice <= fit)
+    raise ConfigError(
+        "resonator.radius_um", radius,
+        f"radii are in µm (this is {radius / 1000:g} mm; {radius:g} nm would be radius_um = {radius / 1000:g}); "
+        f"the exact search of {lo:g}-{hi:g} nm at this radius would have to find ≈ {plan.n_modes:.3g} modes "
+        f"(angular numbers {plan.orders[0]}-{plan.orders[-1]}; a scan table of {len(plan.orders)} orders, "
+        f"{plan.table_bytes / 1e9:.3g} GB at once) - about {plan.work_steps:.2g} Bessel-recurrence steps, "
+        f"≈ {plan.seconds / 60:.0f} min on one core, above the {_MAX_WORK_STEPS * _SECONDS_PER_STEP / 60:.0f} min "
+        f"this solver accepts; for a large resonator narrow search.wavelength_nm (to ≲ {nice:g} nm here)")
+
+
 def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     """All modes of ``resonator`` in ``search.wavelength_nm`` with radial order ≤ ``search.max_radial_order``.
 
@@ -589,40 +714,25 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     """
     stack = LayeredStack.from_resonator(resonator)  # refuses finite disks/rings (and so substrates)
     resonator.check_band(search.wavelength_nm)
-    R = stack.outer_radius_um
-    lam_lo, lam_hi = (w / 1000.0 for w in search.wavelength_nm)
-    x_band = (2 * np.pi * R / lam_hi, 2 * np.pi * R / lam_lo)
-    mid_x = np.array([0.5 * sum(x_band)])
-    ns, nb = stack.indices(mid_x, real=True)
-    n_layers = np.array([n[0].real for n in ns])
-    n_b = float(nb[0].real)
-    n_max = float(max(n_layers.max(), n_b * 1.0001))
-    n_min = float(max(min(n_layers.min(), n_layers[-1]), n_b * 1.0001))
-    if n_max <= n_b * 1.0001:
-        raise ConfigError("surroundings.index", n_b,
-                          f"must be lower than the resonator's index ({n_layers.max():.4g}) to confine light")
-    # Extend the band by about two free spectral ranges, so that every family in the band has
-    # neighbours on both sides for the FSR (and low-Q roots that drift are caught).
-    margin = 2.5 / n_min + 0.01 * x_band[1]
-    x_lo, x_hi = max(x_band[0] - margin, 1e-3), x_band[1] + margin
-    l_lo, l_hi = _order_range(stack, x_lo, x_hi, search.max_radial_order, n_max, n_min)
-    orders = np.arange(l_lo, l_hi + 1)
-    nu_lo = max(l_lo + stack.offset, 1.0)
-    step = _scan_step(nu_lo, n_max)
-    x_start = max(min(nu_lo / n_max * 0.95, x_lo), 1e-3)
-    x_grid = np.arange(x_start, x_hi + step, step)
-    log.info("exact: %s, orders %d..%d, scan of %d points in x = %.4g..%.4g",
-             resonator.kind, l_lo, l_hi, len(x_grid), x_grid[0], x_grid[-1])
-
-    cands = [c for c in _scan(stack, search.polarizations, orders, x_grid, search.max_radial_order)
-             if x_lo <= c.x <= x_hi]
-    roots = _dedupe(_refine(stack, cands, x_band))
+    plan = _plan(stack, search)
+    _check_workload(plan, resonator, search)
+    log.info("exact: %s, orders %d..%d, scan of %d points in x = %.4g..%.4g (%d block(s) of orders)",
+             resonator.kind, plan.orders[0], plan.orders[-1], len(plan.x_grid), plan.x_grid[0], plan.x_grid[-1],
+             len(plan.blocks))
+    cands = []
+    for block in plan.blocks:
+        cands += [c for c in _scan(stack, search.polarizations, block, plan.x_grid, search.max_radial_order)
+                  if plan.x_lo <= c.x <= plan.x_hi]
+    roots = _dedupe(_refine(stack, cands, plan.x_band))
     records = _to_records(roots, stack, search)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 
 def _refine(stack, cands: list[_Candidate], x_band=None) -> list[_Root]:
-    """Newton-refine scan candidates (all polarizations in one run)."""
+    """Newton-refine scan candidates (all polarizations together, in batches of ``_REFINE_BATCH``)."""
+    if len(cands) > _REFINE_BATCH:
+        return [r for i in range(0, len(cands), _REFINE_BATCH)
+                for r in _refine(stack, cands[i:i + _REFINE_BATCH], x_band)]
     if not cands:
         return []
     pol_arr = np.array([c.polarization for c in cands])
