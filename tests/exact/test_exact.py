@@ -348,3 +348,35 @@ def test_scan_split_into_blocks_gives_the_same_modes(monkeypatch):
         (m.polarization, m.l, m.radial_order) for m in whole.modes]
     for a, b in zip(split.modes, whole.modes):
         assert a.wavelength_nm == pytest.approx(b.wavelength_nm, rel=1e-12)
+
+
+# --- defect 9: solve_order placed its scan with the index at 550 nm -------------------------
+
+
+def _steep_uv_material():
+    """Data only at 200-400 nm (none at 550 nm), with a steep normal dispersion (n = 2.6 → 1.6,
+    group index n − λ dn/dλ > 0 throughout): the index at a mode near 250 nm is far above the
+    one at the data's long end, where the old code took it (550 nm clamped into the range)."""
+    from wgm.model.materials import TabulatedNK
+
+    return TabulatedNK(name="steep-uv", wavelength_um=(0.20, 0.30, 0.40), n=(2.6, 2.0, 1.6), k=(0.0, 0.0, 0.0))
+
+
+def test_solve_order_uses_the_index_at_the_modes_own_wavelength():
+    """With the steep UV material the modes TE l = 24, q = 1, 2 of a 0.5 µm sphere lie near
+    250 nm.  solve_order finds them (before: the scan began above the q = 1 root, at
+    0.9 ν/n(400 nm), and the modes were missed or mislabelled), and each root and radial order
+    is that of the non-dispersive sphere frozen at the mode's own complex index (an identity:
+    tolerance is round-off), whose scan does not depend on where the index is taken."""
+    mat = _steep_uv_material()
+    res = Resonator(Sphere(0.5, mat))
+    for q in (1, 2):
+        mode = exact.solve_order(res, "TE", 24, q)
+        assert 200 < mode.wavelength_nm < 400
+        assert mode.radial_order == q
+        x = complex(*mode.size_parameter)
+        lam_um = 2 * math.pi * 0.5 / x
+        frozen = Resonator(Sphere(0.5, FixedIndex(complex(mat.index(np.array([lam_um]))[0]))))
+        again = exact.solve_order(frozen, "TE", 24, q)
+        assert again.radial_order == q
+        assert complex(*again.size_parameter) == pytest.approx(x, rel=1e-10)

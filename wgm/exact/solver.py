@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy import optimize
 
 from wgm.exact import asymptotic
 from wgm.exact import bessel
@@ -829,15 +830,49 @@ def _to_records(roots: list[_Root], stack, search) -> list[Mode]:
     return records
 
 
+def _estimate_x(stack: LayeredStack, polarization: str, nu: float, radial_order: int) -> float:
+    """Size parameter of the mode (ν, q) from the Lam–Leung–Young expansion with the indices
+    taken at the mode's *own* wavelength: the root of ``x − x_LLY(n(x))`` (scipy ``brentq``;
+    the real, clamped indices are continuous and bounded, so ``x − x_LLY`` changes sign between
+    a fraction of and a few times ``ν/n``).  The largest layer index stands for the stack."""
+
+    def indices(x):
+        ns, nb = stack.indices(np.array([x + 0j]), real=True)
+        return max(float(n[0].real) for n in ns), float(nb[0].real)
+
+    def residual(x):
+        n, nb = indices(x)
+        m = max(n / nb, 1.0 + 1e-4)
+        return x - float(asymptotic.lly(nu, radial_order, m, polarization)) / nb
+
+    n0, nb0 = indices(2 * np.pi * stack.outer_radius_um / 0.55)
+    lo, hi = 0.25 * nu / n0, 4.0 * (nu + 3 * asymptotic.airy_zero(radial_order) * nu ** (1 / 3) + 10) / nb0
+    for _ in range(20):
+        if residual(lo) < 0:
+            break
+        lo *= 0.5
+    for _ in range(20):
+        if residual(hi) > 0:
+            break
+        hi *= 2.0
+    if not residual(lo) < 0 < residual(hi):  # the expansion is meaningless here (tiny ν, m ≈ 1)
+        return nu / n0
+    return float(optimize.brentq(residual, lo, hi, xtol=1e-9 * nu, rtol=1e-12))
+
+
 def solve_order(resonator: Resonator, polarization: str, order: int, radial_order: int) -> Mode:
-    """The single mode (polarization, l or m, q): a convenience for tests and fitting."""
+    """The single mode (polarization, l or m, q): a convenience for tests and fitting.
+
+    The scan that counts its radial order is placed with the indices at the mode's own
+    wavelength (estimated from the asymptotic expansion), so dispersive materials and data
+    that do not cover the visible are handled."""
     stack = LayeredStack.from_resonator(resonator)
-    R = stack.outer_radius_um
-    ns, nb = stack.indices(np.array([1.0 + 0j]) * (2 * np.pi * R / 0.55), real=True)
-    n_max = max(float(n[0].real) for n in ns)
     nu = order + stack.offset
+    x_mode = _estimate_x(stack, polarization, max(nu, 1.0), radial_order)
+    ns, nb = stack.indices(np.array([x_mode + 0j]), real=True)
+    n_max = max(float(n[0].real) for n in ns)
     step = _scan_step(max(nu, 1.0), n_max)
-    x_start = max(nu / n_max * 0.9, 0.05)
+    x_start = max(_grid_start(stack, nu, nu / n_max * 0.9), 0.05)
     x_end = (nu + 3 * asymptotic.airy_zero(radial_order + 1) * (nu / 2) ** (1 / 3) + 10) / float(nb[0].real)
     x_grid = np.arange(x_start, x_end, step)
     cands = [c for c in _scan(stack, (polarization,), np.array([order]), x_grid, radial_order)
