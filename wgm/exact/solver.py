@@ -27,8 +27,20 @@ Search strategy (robust, no seeds from the user):
 2. *Refine.*  Newton's method in the complex plane (derivative by forward difference),
    all modes of both polarizations at once, with materials evaluated at the mode's own
    complex wavelength.
-3. *Families.*  Modes of equal (polarization, q) form families; the free spectral range of
-   each mode is the centred difference of its neighbours' wavelengths.
+3. *Low-Q poles.*  A pole far below the real axis can leave no zero of ``W`` there, and two
+   low-Q branches of one angular number can cross.  Wherever a root of Q < 20 was found, that
+   angular number and its neighbours are searched again from a grid of complex starts; every
+   pole of Q ≥ 2 is listed with the scan's radial order (1 + node entries below ``Re x``).
+   Two poles of one (polarization, l) with the same count are both listed, with a note that
+   their radial order is uncertain.
+4. *Families.*  Modes of equal (polarization, q) with certain labels form families; the free
+   spectral range of each mode is the centred difference of its neighbours' wavelengths,
+   omitted (with a note) where the family's spacing is not smooth (an absorption edge, strong
+   dispersion) or the label of the mode is uncertain.
+
+Before any table is allocated the work is estimated (:func:`_plan`); a search far beyond
+what a band search can do (typically a radius typed in nm) is refused in one line, and the
+scan table is built in blocks of angular numbers so that its memory stays bounded.
 """
 
 from __future__ import annotations
@@ -83,6 +95,23 @@ _NEWTON_ITER_ESTIMATE = 8  # typical Newton steps per root (measured 6-10)
 # Searches estimated above _MAX_WORK_STEPS (≈ 10 min) are refused.
 _SECONDS_PER_STEP = 2e-8
 _MAX_WORK_STEPS = 3e10
+
+# Low-Q poles (defect 13).  A pole far below the real axis may leave no zero of W there, and two
+# low-Q branches of one (pol, l) can cross, so the scan alone misses some.  Wherever a found
+# root has Q < _LOW_Q, its (pol, l) and the neighbouring l are searched again from a grid of
+# complex starts; poles with Q < _MIN_Q (linewidth above half the frequency) are not listed.
+_LOW_Q = 20.0
+_MIN_Q = 2.0
+_SEED_RE_STEP = 0.25  # real spacing of the complex starts, in units of π/n_max (radial-order spacing)
+_SEED_IM_FRACTIONS = (0.02, 0.06, 0.12, 0.2)  # −Im x of the starts, as fractions of Re x (Q 25 … 2.5)
+# FSR (defect 13/19): the centred difference is reported only between modes whose labels are
+# certain, and only where the family's spacing is smooth: the spacings to l−1 and to l+1 may
+# differ by at most max(_FSR_SMOOTH, _FSR_SMOOTH_NU / ν) of their mean (a smooth family has
+# λ ∝ 1/ν, so they differ by ~2/ν); a one-sided value needs Q within _FSR_Q_RATIO of the
+# neighbour's (an absorption edge changes Q by orders of magnitude between neighbours).
+_FSR_SMOOTH = 0.2
+_FSR_SMOOTH_NU = 4.0
+_FSR_Q_RATIO = 10.0
 
 
 @dataclass(frozen=True)
@@ -501,6 +530,10 @@ class _Root:
     in_branch: bool  # stayed between the node entries that bound its radial branch
     q_rel_error: float  # relative numerical uncertainty of Im x (and so of Q)
 
+    @property
+    def Q(self) -> float:
+        return abs(self.x.real / (2.0 * self.x.imag)) if self.x.imag else math.inf
+
 
 def _separate(stack, pol, l, zeros, nodes):
     """Bisect pairs of brackets (one holding a zero of W, one a sign change of v) that are
@@ -597,6 +630,7 @@ class _Plan:
     x_hi: float
     orders: np.ndarray  # angular numbers that can have a mode of order ≤ q_max in [x_lo, x_hi]
     x_grid: np.ndarray  # real-axis scan grid
+    n_max: float  # largest index of the stack in the band
     blocks: tuple  # the orders split so that one block's scan table fits _SCAN_CHUNK_BYTES
     n_modes: int  # estimated number of modes in the band
     table_bytes: float  # memory of the whole scan table if built at once
@@ -668,7 +702,7 @@ def _plan(stack: LayeredStack, search: Search) -> _Plan:
     if work <= _MAX_WORK_STEPS:  # only then is the grid worth building
         plan_grid = np.arange(x_start, x_hi + step, step)
     blocks = tuple(orders[i:i + rows] for i in range(0, len(orders), rows))
-    return _Plan(x_band=x_band, x_lo=x_lo, x_hi=x_hi, orders=orders, x_grid=plan_grid, blocks=blocks,
+    return _Plan(x_band=x_band, x_lo=x_lo, x_hi=x_hi, orders=orders, x_grid=plan_grid, n_max=n_max, blocks=blocks,
                  n_modes=n_modes, table_bytes=cell_bytes * n_points * len(orders), work_steps=work)
 
 
@@ -725,6 +759,7 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
         cands += [c for c in _scan(stack, search.polarizations, block, plan.x_grid, search.max_radial_order)
                   if plan.x_lo <= c.x <= plan.x_hi]
     roots = _dedupe(_refine(stack, cands, plan.x_band))
+    roots = roots + _low_q_poles(stack, search, plan, roots)
     records = _to_records(roots, stack, search)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
@@ -760,6 +795,68 @@ def _refine(stack, cands: list[_Candidate], x_band=None) -> list[_Root]:
     return out
 
 
+def _low_q_poles(stack, search: Search, plan: "_Plan", roots: list[_Root]) -> list[_Root]:
+    """Poles of Q ≥ _MIN_Q in the extended band that the real-axis scan can miss: for every
+    (pol, l) with a found root of Q < _LOW_Q (and its neighbours l ± 1), Newton from a grid of
+    complex starts.  Each pole is labelled as the scan labels it: q − 1 = the number of node
+    entries (sign changes of v(r_N) on the scan grid) below Re x."""
+    low = {(r.polarization, r.l) for r in roots if r.Q < _LOW_Q}
+    todo = sorted({(pol, l + d) for pol, l in low for d in (-1, 0, 1)
+                   if plan.orders[0] <= l + d <= plan.orders[-1]})
+    if not todo:
+        return []
+    x_lo, x_hi = plan.x_lo, plan.x_hi
+    n_max = plan.n_max
+    re_seeds = np.arange(x_lo, x_hi + 1e-12, _SEED_RE_STEP * np.pi / n_max)
+    seeds = np.array([complex(a, -f * a) for a in re_seeds for f in _SEED_IM_FRACTIONS])
+    pols = np.repeat([p for p, _ in todo], len(seeds))
+    ls = np.repeat([l for _, l in todo], len(seeds))
+    x0 = np.tile(seeds, len(todo))
+    # a step cap of one radial-order spacing keeps each start near its own pole
+    found = find_root(stack, pols, ls, x0, max_step=np.full(len(x0), np.pi / n_max))
+    x = found.x
+    with np.errstate(all="ignore"):
+        Q = np.abs(x.real / (2.0 * x.imag))
+    keep = found.converged & np.isfinite(x) & (x.real >= x_lo) & (x.real <= x_hi) & (x.imag < 0) & (Q >= _MIN_Q)
+    out = []
+    tables = {}
+    for i in np.nonzero(keep)[0]:
+        pol, l, xi = str(pols[i]), int(ls[i]), complex(x[i])
+        if any(r.polarization == pol and r.l == l and abs(r.x - xi) < 1e-7 * abs(xi) for r in roots + out):
+            continue
+        if (pol, l) not in tables:  # node entries of this (pol, l) on the scan grid
+            ra, = _real_axis(stack, (pol,), np.array([l]), plan.x_grid, table=True)
+            s_ = ra.sign[0]
+            entries = np.nonzero(s_[:-1] != s_[1:])[0]
+            tables[(pol, l)] = 0.5 * (plan.x_grid[entries] + plan.x_grid[entries + 1])
+        centres = tables[(pol, l)]
+        q = 1 + int(np.searchsorted(centres, xi.real))
+        if q > search.max_radial_order:
+            continue
+        floor = _LAYERED_IM_NOISE * abs(xi) if len(stack.radii_um) > 1 else 0.0
+        rel = max(found.im_error[i], floor) / abs(xi.imag)
+        out.append(_Root(pol, l, q, xi, True, float(rel)))
+    if out:
+        log.info("exact: %d low-Q pole(s) found off the real axis", len(out))
+    return out
+
+
+def _label_notes(roots: list[_Root]) -> dict:
+    """Why a root's radial order is uncertain (``id(root) → note``): two poles of one (pol, l)
+    with the same node count at their Re x (low-Q branches that cross or swap), so that which
+    one continues the family of that radial order is not defined."""
+    notes = {}
+    by_label = {}
+    for r in roots:
+        by_label.setdefault((r.polarization, r.l, r.q), []).append(r)
+    for (pol, l, q), same in by_label.items():
+        if len(same) > 1:
+            for r in same:
+                notes[id(r)] = (f"radial order uncertain: {len(same)} poles of {pol} l={l} have {q - 1} interior "
+                                f"node(s) at their Re x (low-Q branches cross)")
+    return notes
+
+
 def _dedupe(roots: list[_Root]) -> list[_Root]:
     """Two scan candidates that converged to one root: keep the one that stayed in its branch."""
     keep = []
@@ -779,33 +876,63 @@ def _has_gain(stack, x) -> bool:
     return any(np.imag(n) < 0 for n in layer_n)
 
 
+def _fsr(r: _Root, family: dict, R: float, offset: float):
+    """Free spectral range (nm) of ``r`` from the neighbours ``l ± 1`` of its family (roots with
+    certain labels only), and a note when it is omitted."""
+    def lam(root):
+        return 2 * np.pi * R / root.x.real * 1000.0
+
+    up, down = family.get(r.l - 1), family.get(r.l + 1)
+    here = lam(r)
+    if up is not None and down is not None:
+        d_up, d_down = lam(up) - here, here - lam(down)
+        mean = 0.5 * (d_up + d_down)
+        tol = max(_FSR_SMOOTH, _FSR_SMOOTH_NU / (r.l + offset))
+        if d_up > 0 and d_down > 0 and abs(d_up - d_down) <= tol * mean:
+            return mean, ""
+        return None, (f"fsr_nm omitted: the family's spacing is not smooth here ({d_up:.3g} nm to l-1, "
+                      f"{d_down:.3g} nm to l+1; Q {up.Q:.3g}, {r.Q:.3g}, {down.Q:.3g}: strong dispersion, "
+                      f"absorption or crossing branches)")
+    other = up if up is not None else down
+    if other is None:
+        return None, ""
+    d = (lam(other) - here) if other is up else (here - lam(other))
+    with np.errstate(all="ignore"):
+        ratio = max(r.Q / other.Q, other.Q / r.Q)
+    if d > 0 and not ratio > _FSR_Q_RATIO:  # (nan when both Q are beyond double range: fine)
+        return d, ""
+    return None, (f"fsr_nm omitted: Q changes from {r.Q:.3g} to {other.Q:.3g} at the only neighbour "
+                  f"(l={other.l}; an absorption edge or another branch)")
+
+
 def _to_records(roots: list[_Root], stack, search) -> list[Mode]:
     R = stack.outer_radius_um
     lam_lo, lam_hi = search.wavelength_nm
-    fam = {}
+    label_notes = _label_notes(roots)
+    families = {}  # (pol, q) → {l: root}, roots with certain labels only
     for r in roots:
-        fam.setdefault((r.polarization, r.q), {})[r.l] = 2 * np.pi * R / r.x.real * 1000.0
+        if r.in_branch and id(r) not in label_notes:
+            families.setdefault((r.polarization, r.q), {})[r.l] = r
     records = []
     for r in roots:
         x, l = r.x, r.l
         lam = 2 * np.pi * R / x.real * 1000.0
         if not (lam_lo <= lam <= lam_hi):
             continue
-        f = fam[(r.polarization, r.q)]
-        if l - 1 in f and l + 1 in f:
-            fsr = 0.5 * (f[l - 1] - f[l + 1])
-        elif l - 1 in f:
-            fsr = f[l - 1] - lam
-        elif l + 1 in f:
-            fsr = lam - f[l + 1]
-        else:
-            fsr = None
-        Q = x.real / (-2.0 * x.imag) if x.imag != 0 else math.inf
-        q_err = r.q_rel_error
         notes = []
-        resolved = True
         if not r.in_branch:
             notes.append("radial order uncertain (root left its branch)")
+            fsr = None
+        elif id(r) in label_notes:
+            notes.append(label_notes[id(r)])
+            fsr = None
+        else:
+            fsr, fsr_note = _fsr(r, families[(r.polarization, r.q)], R, stack.offset)
+            if fsr_note:
+                notes.append(fsr_note)
+        Q = x.real / (-2.0 * x.imag) if x.imag != 0 else math.inf
+        q_err = r.q_rel_error
+        resolved = True
         if not math.isfinite(Q) or abs(Q) > 1e300:
             Q, resolved = math.inf, False
             notes.append("radiative Q beyond double-precision range")
