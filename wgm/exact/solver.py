@@ -800,43 +800,65 @@ def _refine(stack, cands: list[_Candidate], x_band=None) -> list[_Root]:
     return out
 
 
+def _node_entries(stack, pol: str, orders: np.ndarray, x_grid: np.ndarray, rows: int) -> dict:
+    """Node entries (sign changes of v(r_N) on the scan grid) of every angular number in
+    ``orders`` (a contiguous range), evaluated in blocks of ``rows`` orders."""
+    out = {}
+    for i in range(0, len(orders), rows):
+        block = orders[i:i + rows]
+        ra, = _real_axis(stack, (pol,), block, x_grid, table=True)
+        for row, l in enumerate(block):
+            e = np.nonzero(ra.sign[row, :-1] != ra.sign[row, 1:])[0]
+            out[int(l)] = 0.5 * (x_grid[e] + x_grid[e + 1])
+    return out
+
+
 def _low_q_poles(stack, search: Search, plan: "_Plan", roots: list[_Root]) -> list[_Root]:
     """Poles of Q ≥ _MIN_Q in the extended band that the real-axis scan can miss: for every
     (pol, l) with a found root of Q < _LOW_Q (and its neighbours l ± 1), Newton from a grid of
-    complex starts.  Each pole is labelled as the scan labels it: q − 1 = the number of node
-    entries (sign changes of v(r_N) on the scan grid) below Re x."""
+    complex starts, from just below the turning point ν/n_max to one radial-order spacing
+    beyond the q_max-th node entry (no pole of order ≤ q_max lies outside).  Each pole is
+    labelled as the scan labels it: q − 1 = the number of node entries below Re x."""
     low = {(r.polarization, r.l) for r in roots if r.Q < _LOW_Q}
     todo = sorted({(pol, l + d) for pol, l in low for d in (-1, 0, 1)
                    if plan.orders[0] <= l + d <= plan.orders[-1]})
     if not todo:
         return []
-    x_lo, x_hi = plan.x_lo, plan.x_hi
-    n_max = plan.n_max
-    re_seeds = np.arange(x_lo, x_hi + 1e-12, _SEED_RE_STEP * np.pi / n_max)
-    seeds = np.array([complex(a, -f * a) for a in re_seeds for f in _SEED_IM_FRACTIONS])
-    pols = np.repeat([p for p, _ in todo], len(seeds))
-    ls = np.repeat([l for _, l in todo], len(seeds))
-    x0 = np.tile(seeds, len(todo))
+    x_lo, x_hi, n_max = plan.x_lo, plan.x_hi, plan.n_max
+    spacing = np.pi / n_max  # ~ distance between radial orders in x
+    q_max = search.max_radial_order
+    rows = len(plan.blocks[0])
+    entries = {}
+    for pol in sorted({p for p, _ in todo}):
+        ls_pol = [l for p, l in todo if p == pol]
+        for l, c in _node_entries(stack, pol, np.arange(min(ls_pol), max(ls_pol) + 1), plan.x_grid, rows).items():
+            entries[(pol, l)] = c
+    pols, ls, x0 = [], [], []
+    for pol, l in todo:
+        centres = entries[(pol, l)]
+        lo = max(x_lo, 0.9 * (l + stack.offset) / n_max)
+        hi = min(x_hi, centres[q_max - 1] + spacing if len(centres) >= q_max else x_hi)
+        for a in np.arange(lo, hi + 1e-12, _SEED_RE_STEP * spacing):
+            for f in _SEED_IM_FRACTIONS:
+                pols.append(pol)
+                ls.append(l)
+                x0.append(complex(a, -f * a))
+    if not x0:
+        return []
+    pols, ls, x0 = np.array(pols), np.array(ls), np.array(x0)
     # a step cap of one radial-order spacing keeps each start near its own pole
-    found = find_root(stack, pols, ls, x0, max_step=np.full(len(x0), np.pi / n_max))
+    found = find_root(stack, pols, ls, x0, max_step=np.full(len(x0), spacing))
     x = found.x
     with np.errstate(all="ignore"):
         Q = np.abs(x.real / (2.0 * x.imag))
     keep = found.converged & np.isfinite(x) & (x.real >= x_lo) & (x.real <= x_hi) & (x.imag < 0) & (Q >= _MIN_Q)
     out = []
-    tables = {}
     for i in np.nonzero(keep)[0]:
         pol, l, xi = str(pols[i]), int(ls[i]), complex(x[i])
         if any(r.polarization == pol and r.l == l and abs(r.x - xi) < 1e-7 * abs(xi) for r in roots + out):
             continue
-        if (pol, l) not in tables:  # node entries of this (pol, l) on the scan grid
-            ra, = _real_axis(stack, (pol,), np.array([l]), plan.x_grid, table=True)
-            s_ = ra.sign[0]
-            entries = np.nonzero(s_[:-1] != s_[1:])[0]
-            tables[(pol, l)] = 0.5 * (plan.x_grid[entries] + plan.x_grid[entries + 1])
-        centres = tables[(pol, l)]
-        q = 1 + int(np.searchsorted(centres, xi.real))
-        if q > search.max_radial_order:
+        q = 1 + int(np.searchsorted(entries[(pol, l)], xi.real))
+        if q > q_max:
             continue
         floor = _LAYERED_IM_NOISE * abs(xi) if len(stack.radii_um) > 1 else 0.0
         rel = max(found.im_error[i], floor) / abs(xi.imag)
