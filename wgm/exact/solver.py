@@ -634,7 +634,7 @@ class _Plan:
     x_lo: float  # the band with its margins (FSR neighbours, drift of low-Q roots)
     x_hi: float
     orders: np.ndarray  # angular numbers that can have a mode of order ≤ q_max in [x_lo, x_hi]
-    x_grid: np.ndarray  # real-axis scan grid
+    x_grid: np.ndarray | None  # real-axis scan grid (None when the search is refused: not built)
     n_max: float  # largest index of the stack in the band
     blocks: tuple  # the orders split so that one block's scan table fits _SCAN_CHUNK_BYTES
     n_modes: int  # estimated number of modes in the band
