@@ -1,7 +1,8 @@
 """Benchmark of the exact solver (issue 2): a 15 µm-radius silica sphere with a 50 nm CsPbBr3
 nanocrystal film, every TE and TM mode of radial order ≤ 3 in 500–560 nm.  Goal: < 1 s on one core.
 
-Also: one large sphere (l ≈ 2000, 115 µm radius) to show the cost at large orders.
+Also: large spheres (l ≈ 2000 at 115 µm, l ≈ 5000 at 300 µm, narrow bands) to show the cost at
+large orders, and the time to refuse a radius typed in nm (5000 "µm").
 
 Run: .venv/bin/python bench/bench_exact.py   (prints figures; not a timed test)
 """
@@ -46,6 +47,19 @@ def main():
     ls = [m.l for m in spec.modes]
     print(f"  115 µm silica sphere, 530-531 nm, q <= 3: {len(spec.modes)} modes (l = {min(ls)}..{max(ls)}) "
           f"in {t:.3f} s")
+    sensing = Resonator(Sphere(300.0, silica))
+    spec, t = timed(sensing, Search((549.85, 550.15), 3), repeats=3)
+    ls = [m.l for m in spec.modes]
+    print(f"  300 µm silica sphere, 549.85-550.15 nm, q <= 3: {len(spec.modes)} modes (l = {min(ls)}..{max(ls)}) "
+          f"in {t:.3f} s")
+    # a radius typed in nm: the work estimate refuses it before allocating anything
+    from wgm.errors import ConfigError
+
+    t0 = time.perf_counter()
+    try:
+        exact.solve(Resonator(Sphere(5000.0, silica)), Search((520.0, 600.0), 3))
+    except ConfigError as err:
+        print(f"  radius_um = 5000 refused in {time.perf_counter() - t0:.3f} s: {err}")
 
 
 if __name__ == "__main__":
