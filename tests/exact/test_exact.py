@@ -376,7 +376,7 @@ def _steep_uv_material():
     one at the data's long end, where the old code took it (550 nm clamped into the range)."""
     from wgm.model.materials import TabulatedNK
 
-    return TabulatedNK(name="steep-uv", wavelength_um=(0.20, 0.30, 0.40), n=(2.6, 2.0, 1.6), k=(0.0, 0.0, 0.0))
+    return TabulatedNK(name="steep-uv", wavelength_nm=(200.0, 300.0, 400.0), n=(2.6, 2.0, 1.6), k=(0.0, 0.0, 0.0))
 
 
 def test_solve_order_uses_the_index_at_the_modes_own_wavelength():
@@ -393,7 +393,7 @@ def test_solve_order_uses_the_index_at_the_modes_own_wavelength():
         assert mode.radial_order == q
         x = complex(*mode.size_parameter)
         lam_um = 2 * math.pi * 0.5 / x
-        frozen = Resonator(Sphere(0.5, FixedIndex(complex(mat.index(np.array([lam_um]))[0]))))
+        frozen = Resonator(Sphere(0.5, FixedIndex(complex(mat.index(1000 * lam_um)))))
         again = exact.solve_order(frozen, "TE", 24, q)
         assert again.radial_order == q
         assert complex(*again.size_parameter) == pytest.approx(x, rel=1e-10)
