@@ -47,8 +47,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wgm import parallel
-from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_value,
-                        read_config_file, set_value)
+from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_sweep_table,
+                        parse_value, read_config_file, set_value)
 from wgm.errors import ConfigError, UserError, WgmError
 from wgm.model.materials import TabulatedNK
 from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 
 METHODS = ("exact", "fdtd")
 POINT_SCHEMA = "wgm.sweep.point/1"
-_SWEEP_KEYS = {"vary", "zip", "method"}
 _MAX_POINTS = 1_000_000
 
 
@@ -261,19 +260,11 @@ def build_sweep(raw: dict, varies=(), *, zip_axes: bool | None = None, method: s
                 base_dir=None, source: str = "") -> Sweep:
     """Make a :class:`Sweep` from config data (with an optional ``[sweep]`` table) and axes
     given as ``KEY=...`` strings (which replace config axes of the same key)."""
-    raw = dict(raw)
-    table = raw.pop("sweep", {}) or {}
-    if not isinstance(table, dict):
-        raise ConfigError("sweep", table, "must be a table with keys vary, zip, method")
-    unknown = set(table) - _SWEEP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise ConfigError(f"sweep.{key}", table[key], f"allowed keys: {', '.join(sorted(_SWEEP_KEYS))}")
+    table = parse_sweep_table(raw) or {}  # keys and types checked by the config's parser
+    raw = {k: v for k, v in raw.items() if k != "sweep"}
     cfg_varies = table.get("vary", [])
     if isinstance(cfg_varies, str):
         cfg_varies = [cfg_varies]
-    if not isinstance(cfg_varies, list) or not all(isinstance(v, str) for v in cfg_varies):
-        raise ConfigError("sweep.vary", cfg_varies, 'a list of strings like "resonator.radius_um=2:3:11"')
     axes: dict[str, Axis] = {}
     for text in cfg_varies:
         a = parse_axis(text, "sweep.vary")
@@ -285,8 +276,6 @@ def build_sweep(raw: dict, varies=(), *, zip_axes: bool | None = None, method: s
         raise UserError("nothing to sweep: give --vary KEY=START:STOP:N (or vary = [...] in a [sweep] table)")
     if zip_axes is None:
         zip_axes = table.get("zip", False)
-        if not isinstance(zip_axes, bool):
-            raise ConfigError("sweep.zip", zip_axes, "true or false")
     if method is None:
         method = table.get("method", "exact")
     if method not in METHODS:
