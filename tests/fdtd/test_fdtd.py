@@ -19,7 +19,7 @@ import pytest
 mp = pytest.importorskip("meep")
 
 from wgm.exact import solver as exact  # noqa: E402
-from wgm.fdtd import engine as fdtd
+from wgm import fdtd
 from wgm.model.materials import ConstantIndex  # noqa: E402
 from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Coating, Disk, Resonator, Ring, Search, Sphere  # noqa: E402
