@@ -5,7 +5,6 @@ Mode/FieldProfile record of one line."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -39,17 +39,13 @@ _LASING_CONST_RATE = 0.05          # a decay rate that changes less than this be
 
 def _lasing_geometry(res, pl, prediction, model, pump_rate):
     """The passive geometry with the region's media replaced by background + two-level atom."""
-    mp = mm.meep()
     geometry, background = mm.geometry(res, pl)
     layers = res.region_layers(model.region, "lasing.region")
     g21, n0 = prediction.decay_rate, prediction.density
     n2 = n0 * pump_rate / (pump_rate + g21)  # start at the unsaturated steady state: no population transient
     for lay, sigma in zip(layers, prediction.couplings):
-        s = mp.Vector3(sigma, sigma, sigma)  # isotropic film
-        transitions = [mp.Transition(1, 2, pumping_rate=pump_rate, frequency=prediction.transition_frequency,
-                                     gamma=prediction.linewidth_frequency, sigma_diag=s),
-                       mp.Transition(2, 1, transition_rate=g21)]
-        atom = mp.MultilevelAtom(sigma=1.0, transitions=transitions, initial_populations=[n0 - n2, n2])
+        atom = mm.two_level_atom(sigma, pump_rate, prediction.transition_frequency, prediction.linewidth_frequency,
+                                 g21, (n0 - n2, n2))  # isotropic film
         medium = mm.medium(pl.media[lay], susceptibilities=[atom])
         geometry[len(geometry) - 1 - lay].material = medium  # objects are listed outermost first
     return geometry, background
@@ -61,20 +57,19 @@ class _FluxProbe:
     field phase at the monitor point (frequency) and |E|² in the gain film."""
 
     def __init__(self, r_flux, r_mon, r_film, component):
-        mp = mm.meep()
-        self.pf, self.pm, self.pg = mp.Vector3(r_flux), mp.Vector3(r_mon), mp.Vector3(r_film)
+        self.pf, self.pm, self.pg = mm.point(r_flux), mm.point(r_mon), mm.point(r_film)
         self.component = mm.component(component)
+        ez, hp, ep, hz, er = (mm.component(c) for c in ("Ez", "Hp", "Ep", "Hz", "Er"))
         self.r = r_flux
         self.t, self.power, self.phase, self.film = [], [], [], []
 
         def step(sim):
-            mp = mm.meep()
             g = sim.get_field_point
-            ez, hp, ep, hz = (g(c, self.pf) for c in (mp.Ez, mp.Hp, mp.Ep, mp.Hz))
+            e_z, h_p, e_p, h_z = (g(c, self.pf) for c in (ez, hp, ep, hz))
             self.t.append(sim.meep_time())
-            self.power.append(math.pi * self.r * (ep * np.conj(hz) - ez * np.conj(hp)).real)
+            self.power.append(math.pi * self.r * (e_p * np.conj(h_z) - e_z * np.conj(h_p)).real)
             self.phase.append(np.angle(g(self.component, self.pm)))
-            self.film.append(abs(g(mp.Ez, self.pg)) ** 2 + abs(g(mp.Er, self.pg)) ** 2 + abs(g(mp.Ep, self.pg)) ** 2)
+            self.film.append(sum(abs(g(c, self.pg)) ** 2 for c in (ez, er, ep)))
             if not math.isfinite(self.power[-1]):
                 raise SolverError(f"lasing: fields blew up (NaN/Inf) at t = {sim.meep_time():.4g}: the coupling "
                                   f"σ may be too large for the time step (raise the resolution)")
@@ -139,7 +134,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     """
     from wgm.lasing.gain import LasingCurve, LasingPoint, predict_lasing_threshold
 
-    mp = mm.meep()
+    mm.meep()  # fail early without Meep
     if not res.is_2d:
         raise UserError("wgm lasing runs the 2-D limit only (a disk or ring with thickness_um/height_um = inf: "
                         "a 1-D cell in r); finite shapes would need the flux through a closed surface in (r, z)")
@@ -169,7 +164,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     sim, t_src = _lasing_sim(frozen, pl, m, component, geo, bg, f0, 1.0)
     probe = _FluxProbe(r_flux, pl.monitor_r_um, r_film, component)
     t_cal = t_src + 2 * tau_c
-    sim.run(mp.at_every(_LASING_PERIODS_PER_SAMPLE * period, probe.step), until=t_cal)
+    sim.run(mm.at_every(_LASING_PERIODS_PER_SAMPLE * period, probe.step), until=t_cal)
     t, p, _ = probe.window(t_src + 0.5 * tau_c)
     film = np.asarray(probe.film[-len(t):])
     rate_cal = float(np.polyfit(t, np.log(np.maximum(p, 1e-300)), 1)[0])
@@ -206,7 +201,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
                      _LASING_WINDOW_TIMES / (rp + g21))
         t_limit = t_limit_user or _LASING_MAX_WINDOWS * window
         probe = _FluxProbe(r_flux, pl.monitor_r_um, r_film, component)
-        sample = mp.at_every(_LASING_PERIODS_PER_SAMPLE * period, probe.step)
+        sample = mm.at_every(_LASING_PERIODS_PER_SAMPLE * period, probe.step)
         sim.run(sample, until=t_src)
         means, rates, state, freq = [], [], "not settled", math.nan
         lasing_level = p_ref if p_ref is not None else None

@@ -206,3 +206,25 @@ def harminv(samples, dt, f_lo, f_hi) -> list[HarminvLine]:
         return []
     top = max(abs(line.amp) for line in lines)
     return [line for line in lines if abs(line.amp) >= _MIN_REL_AMP * top and line.freq > 0]
+
+
+def two_level_atom(sigma: float, pump_rate: float, transition_frequency: float, linewidth_frequency: float,
+                   decay_rate: float, populations: tuple[float, float]):
+    """Meep's saturable two-level medium: level 1 pumped to 2 at ``pump_rate``, 2 decays to 1 at
+    ``decay_rate``, a Lorentzian 2 → 1 line; isotropic coupling ``sigma``."""
+    mp = meep()
+    s = mp.Vector3(sigma, sigma, sigma)
+    transitions = [mp.Transition(1, 2, pumping_rate=pump_rate, frequency=transition_frequency,
+                                 gamma=linewidth_frequency, sigma_diag=s),
+                   mp.Transition(2, 1, transition_rate=decay_rate)]
+    return mp.MultilevelAtom(sigma=1.0, transitions=transitions, initial_populations=list(populations))
+
+
+def point(r_um: float, z_um: float = 0.0):
+    """A point of the (r, z) plane."""
+    return meep().Vector3(r_um, 0, z_um)
+
+
+def at_every(interval: float, step):
+    """Meep's step-function wrapper calling ``step(sim)`` every ``interval`` time units."""
+    return meep().at_every(interval, step)

@@ -248,7 +248,7 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
             prev[i] = cur
     log.info("fdtd %s: ring-down of %.0f periods, %d line(s), %d settled", label,
              (sim.meep_time() - t_src) * pl.f_centre, len(lines), sum(settled.values()))
-    eps = sim.get_array(component=mm.meep().Dielectric, vol=mm.dft_volume(pl))
+    eps = sim.get_array(component=mm.component("Dielectric"), vol=mm.dft_volume(pl))
     t_dft = sim.meep_time() - t_dft0
     if vanished:
         log.info("fdtd %s: %d transient line(s) left out (seen when the lines were located, not after)",
