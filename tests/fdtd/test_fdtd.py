@@ -5,6 +5,7 @@ Run with ``pytest -m slow``; ``make test`` (and CI) run them.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -98,7 +99,8 @@ def test_large_coated_sphere_in_reduced_domain_matches_exact():
 def test_guard_widens_a_cut_that_is_too_tight(monkeypatch, caplog):
     """A z cut forced far inside the mode (ξ = 1: a third of its polar width) must be caught
     by the guard from the mode's own field and widened until the answer is right."""
-    monkeypatch.setattr(fdtd, "_polar_cut", lambda p_max, share: 1.0)
+    # (the module: ``wgm.fdtd.plan`` as an attribute is the exported function plan())
+    monkeypatch.setattr(importlib.import_module("wgm.fdtd.plan"), "_polar_cut", lambda p_max, share: 1.0)
     res = Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0)),))
     band = (590.0, 610.0)
     settings = FdtdSettings(m=(29,), domain="reduced", max_polar_order=0)
