@@ -32,17 +32,19 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-# wgm.fdtd imports Meep with its stdout banner ("Using MPI version 3.1, 1 processes") swallowed
-# and its "Elapsed run time" exit message unregistered.  A bare `import meep` would print that
-# banner at import; importing wgm.fdtd first leaves Meep already imported and silent.
+# wgm.fdtd.meep_model.meep() imports Meep with its stdout banner ("Using MPI version 3.1, 1
+# processes") swallowed and its "Elapsed run time" exit message unregistered (a bare
+# `import meep` would print that banner).
 from wgm import units  # noqa: E402
 from wgm.exact import solver as exact
-from wgm.fdtd import engine as fdtd
+from wgm import fdtd
 from wgm.model.materials import ConstantIndex  # noqa: E402
 from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
-import meep as mp  # noqa: E402  (already imported by wgm.fdtd: no banner)
+from wgm.fdtd.meep_model import meep  # noqa: E402
+
+mp = meep()
 
 BAND_NM = (590.0, 610.0)
 M = 29

@@ -35,13 +35,14 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from wgm.exact import solver as exact  # noqa: E402  (wgm.fdtd imports Meep silently)
-from wgm.fdtd import engine as fdtd
+from wgm.exact import solver as exact  # noqa: E402
+from wgm import fdtd
+from wgm.fdtd import meep_model
 from wgm.model.materials import ConstantIndex  # noqa: E402
 from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
-mp = fdtd.mp
+mp = meep_model.meep()  # Meep, imported silently (no banner, no exit message)
 
 
 def resonator(radius_um: float) -> Resonator:
@@ -60,11 +61,11 @@ def settings_for(mode, domain, resolution=None):
 
 
 class Clock:
-    """Simulated time reached by every simulation the engine builds (wraps ``_simulation``)."""
+    """Simulated time reached by every simulation the engine builds (wraps ``meep_model.simulation``)."""
 
     def __init__(self):
         self.sim_time = 0.0
-        self._orig = fdtd._simulation
+        self._orig = meep_model.simulation
         clock = self
 
         def wrapped(*args, **kwargs):
@@ -80,10 +81,10 @@ class Clock:
             sim.run = counting_run
             return sim
 
-        fdtd._simulation = wrapped
+        meep_model.simulation = wrapped
 
     def close(self):
-        fdtd._simulation = self._orig
+        meep_model.simulation = self._orig
 
 
 def solve_timed(res, mode, domain, resolution=None):
@@ -105,8 +106,8 @@ def solve_timed(res, mode, domain, resolution=None):
 def seconds_per_time_unit(res, mode, domain, span=None):
     st = settings_for(mode, domain)
     pl = fdtd.plan(res, st.band(Search(st.wavelength_nm, 1, ("TE",))), st)
-    sim = fdtd._simulation(res, pl, mode.l, mp.Ez, pl.f_centre, 0.1, -1)
-    fdtd._init_sim(sim)
+    sim = meep_model.simulation(res, pl, mode.l, "Ez", pl.f_centre, 0.1, -1)
+    meep_model.init_sim(sim)
     sim.run(until=0.5)  # warm-up
     steps_span = span if span is not None else max(0.5, min(5.0, 2e8 / (pl.cells * 2 * pl.resolution)))
     t0 = time.monotonic()

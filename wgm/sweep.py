@@ -150,9 +150,9 @@ def _solver_versions(method: str) -> dict:
 
     out = {"wgm": __version__}
     if method == "fdtd":
-        from wgm.fdtd import engine as fdtd
+        from wgm.fdtd.meep_model import meep_version
 
-        out["meep"] = getattr(fdtd.mp, "__version__", None)
+        out["meep"] = meep_version()
     return out
 
 
@@ -479,7 +479,7 @@ def _estimated_cost(point: Point, method: str) -> float:
     res = point.config.resonator
     if method != "fdtd":
         return res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
-    from wgm.fdtd import engine as fdtd
+    from wgm import fdtd
 
     cfg = point.config
     try:
@@ -492,7 +492,7 @@ def _estimated_cost(point: Point, method: str) -> float:
 def solve_point(cfg: Config, method: str) -> ModeSpectrum:
     """The mode spectrum of one config by ``method``."""
     if method == "fdtd":
-        from wgm.fdtd import engine as fdtd
+        from wgm import fdtd
 
         return fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
     from wgm.exact.solver import solve
@@ -501,7 +501,7 @@ def solve_point(cfg: Config, method: str) -> ModeSpectrum:
 
 
 def _fdtd_groups(n_groups: int, my_group: int) -> None:
-    from wgm.fdtd import engine as fdtd
+    from wgm import fdtd
 
     fdtd.use_process_groups(n_groups)
 

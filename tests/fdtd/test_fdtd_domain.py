@@ -10,7 +10,9 @@ import pytest
 from scipy.special import erfcinv, jv
 
 from wgm.exact import solver as exact
-from wgm.fdtd import engine as fdtd
+from wgm import fdtd
+from wgm.fdtd import analysis
+from wgm.fdtd.plan import _inner_cut_um, _polar_cut
 from wgm.config import parse_config
 from wgm.errors import ConfigError
 from wgm.model.materials import ConstantIndex
@@ -66,7 +68,7 @@ def test_auto_keeps_the_full_cell_when_little_is_saved_and_full_forces_it():
 
 def test_inner_cut_is_where_the_bessel_estimate_has_decayed():
     m, n, f = 252, 1.46, 1 / 0.529
-    r = fdtd._inner_cut_um(m, n, f, 1e-8)
+    r = _inner_cut_um(m, n, f, 1e-8)
     k = n * 2 * math.pi * f
     xs = np.linspace(m, m + 30, 3000)
     peak = np.max(jv(m, xs) ** 2)
@@ -77,8 +79,8 @@ def test_inner_cut_is_where_the_bessel_estimate_has_decayed():
 def test_polar_cut_matches_the_gaussian_tail():
     """p = 0: |exp(−ξ²/2)|² = exp(−ξ²), whose two-sided tail share beyond ξ is erfc(ξ)."""
     for share in (1e-6, 1e-10):
-        assert fdtd._polar_cut(0, share) == pytest.approx(erfcinv(share), abs=2e-3)
-    assert fdtd._polar_cut(2, 1e-8) > fdtd._polar_cut(1, 1e-8) > fdtd._polar_cut(0, 1e-8)
+        assert _polar_cut(0, share) == pytest.approx(erfcinv(share), abs=2e-3)
+    assert _polar_cut(2, 1e-8) > _polar_cut(1, 1e-8) > _polar_cut(0, 1e-8)
 
 
 def test_domain_settings_are_validated():
@@ -140,10 +142,10 @@ def test_conductivity_correction_restores_band_centre_absorption():
     in_film = (np.hypot(rr, zz) > 2.0) & (np.hypot(rr, zz) <= 2.05)
     arrs = {c: np.zeros(rr.shape, complex) for c in ("Er", "Ep", "Ez")}
     arrs["Ez"][in_film] = 1.0
-    eps_film, sigma = pl.eps[1]
+    eps_film, sigma = pl.media[1].epsilon, pl.media[1].d_conductivity
     eps = np.where(in_film, eps_film, 1.0)
     f = 1.05 * pl.f_centre
-    d = fdtd._conductivity_correction(res, pl, r, z, eps, arrs, f)
+    d = analysis.conductivity_correction(res, pl, r, z, eps, arrs, f)
     im_c = eps_film * sigma / (2 * math.pi * pl.f_centre)
     assert im_c == pytest.approx(2 * 2.0 * 0.01, rel=1e-9)  # Im n² = 2nk at the band centre
     assert d == pytest.approx(im_c * (1 - 1 / 1.05) / eps_film, rel=1e-9)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from wgm.fdtd import engine as fdtd
+from wgm import fdtd
 from wgm.config import parse_config
 from wgm.errors import ConfigError
 from wgm.model.materials import ConstantIndex

@@ -229,12 +229,11 @@ def test_fdtd_gain_extrapolates_to_the_exact_threshold():
     5 % of the exact one; measured here 1.5 %)."""
     import numpy as np
 
-    from wgm.fdtd import engine as fdtd
+    from wgm import fdtd
     from wgm.fdtd.settings import FdtdSettings
     from wgm.model.resonator import Search
 
-    if fdtd.mp is None:
-        pytest.skip("Meep is not installed")
+    pytest.importorskip("meep")
     g = mode_gain(RES, "coating", "TE", 29, 1)
     k_th = g.threshold_gain_per_cm * g.threshold_wavelength_nm * 1e-7 / (4 * np.pi)
     ks, inv_q = [], []

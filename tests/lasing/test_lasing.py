@@ -239,11 +239,10 @@ THRESHOLD_TOL = 0.03
 
 @pytest.mark.slow  # five FDTD runs of the 1-D cell, ~2 min on one core
 def test_fdtd_ll_curve_reproduces_the_predicted_threshold():
-    from wgm.fdtd import engine as fdtd
+    from wgm import fdtd
     from wgm.config import load_config, read_config_file
 
-    if fdtd.mp is None:
-        pytest.skip("Meep is not installed")
+    pytest.importorskip("meep")
     raw = read_config_file(EXAMPLE)
     cfg = load_config(EXAMPLE)
     model = parse_lasing(raw["lasing"], parse_gain(raw["gain"]))

@@ -163,7 +163,7 @@ def cmd_compare(args, out) -> int:
     pad = max(2.0, 0.01 * hi)  # modes just outside the range still pair with peaks near its edges
     search = Search((lo - pad, hi + pad), cfg.search.max_radial_order, cfg.search.polarizations)
     if args.method == "fdtd":
-        from wgm.fdtd import engine as fdtd
+        from wgm import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, search, cfg.fdtd)
     else:

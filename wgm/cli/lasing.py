@@ -116,7 +116,7 @@ def cmd_lasing(args, out) -> int:
     if args.out is not None:
         make_out_dir(args.out)
     prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here
-    from wgm.fdtd import engine as fdtd
+    from wgm import fdtd
 
     curve = fdtd.lasing_curve(cfg.resonator, model, prediction, cfg.fdtd)
     if args.out is not None:

@@ -77,7 +77,7 @@ def cmd_modes(args, out) -> int:
         lam_c = 2.0 / (1.0 / band.wavelength_nm[0] + 1.0 / band.wavelength_nm[1])
         frozen = solve(cfg.resonator.frozen_at(lam_c), band)
     if args.method in ("fdtd", "both"):
-        from wgm.fdtd import engine as fdtd
+        from wgm import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
     if args.method == "both":

@@ -1,6 +1,6 @@
 """Above threshold: a saturable two-level gain film (Meep's ``MultilevelAtom``, the config's
 ``[lasing]`` table), the threshold pump rate predicted from the exact threshold gain, and the
-record of the FDTD light-in/light-out curve (``wgm.fdtd.engine.lasing_curve``)."""
+record of the FDTD light-in/light-out curve (``wgm.fdtd.lasing_curve``)."""
 
 from __future__ import annotations
 

@@ -192,12 +192,13 @@ class Resonator:
 
     def frozen_at(self, wavelength_nm: float) -> "Resonator":
         """The same resonator with every material replaced by its constant index at one
-        wavelength: what the FDTD engine simulates (it takes materials at the band centre)."""
+        wavelength: what the FDTD engine simulates (it takes materials at the band centre).
+        The extinction keeps its sign: ``k < 0`` (gain) stays gain, as FDTD simulates it."""
         from dataclasses import replace
 
         def freeze(mat):
             n = mat.n_at(wavelength_nm)
-            return ConstantIndex(n.real, max(n.imag, 0.0))
+            return ConstantIndex(n.real, n.imag)
 
         shape = replace(self.shape, material=freeze(self.shape.material))
         coatings = tuple(replace(c, material=freeze(c.material)) for c in self.coatings)

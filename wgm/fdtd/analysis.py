@@ -1,0 +1,221 @@
+"""Field analysis of FDTD lines, numpy only (no Meep): (r, z) profiles and energies per
+component, the layer map, the conductivity correction of Q, the Mie polarization, the radial
+order from the field's maxima, the shares of energy at the cuts of a reduced cell, and the
+Mode/FieldProfile record of one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wgm import units
+from wgm.fdtd.plan import FdtdPlan
+from wgm.model.resonator import Resonator, Ring, Search, Sphere
+from wgm.records import FieldProfile, Mode
+
+__all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "classify", "make_record",
+           "cut_shares", "cut_too_large", "is_target", "RESOLVED_DECAY_OVER_ERR", "NET_GAIN_NOTE"]
+
+RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
+NET_GAIN_NOTE = "net gain: the mode grows (the gain is above its threshold)"  # as the exact solver says
+_GUARD_BAND = 0.25  # the guard looks at the energy this many wavelengths (vacuum) from a cut
+_GUARD_INNER = 1e-5  # energy share next to the inner wall above which the cell is widened
+_GUARD_Z_LOSS = 0.01  # (energy share next to the z-PML) x Q above which the cell is widened
+_E = ("Er", "Ep", "Ez")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A line's DFT field on the (r, z) grid: ``fields[c][i_r, i_z]``, ε on the same grid, and
+    the field energy per component plus ``E_normal``/``H_normal`` (normal to the outer surface)."""
+
+    r_um: np.ndarray
+    z_um: np.ndarray
+    epsilon: np.ndarray
+    fields: dict
+    energy: dict
+
+
+def profile(fields: dict, eps, pl: FdtdPlan, res: Resonator) -> Profile:
+    """Arrange DFT arrays (Meep's layout) as (r, z) grids and measure the field energy per component."""
+    arrs = {}
+    r_max = pl.cell_r_um - pl.pml_um
+    for c, a in fields.items():  # keyed by component name
+        a = np.atleast_2d(np.asarray(a))
+        arrs[c] = a.T if pl.cell_z_um else a.reshape(-1, 1)  # Meep returns (r, z) slices as [z, r]
+    e = np.asarray(eps, dtype=float)
+    e = e.T if pl.cell_z_um else e.reshape(-1, 1)
+    nr, nz = arrs["Ez"].shape
+    r = np.linspace(pl.r_min_um, r_max, nr)
+    z = np.linspace(-pl.z_half_um, pl.z_half_um, nz) if nz > 1 else np.zeros(1)
+    w = r[:, None] * np.ones((1, nz))  # cylindrical volume element 2π r dr dz (constant factors drop)
+    if e.shape != (nr, nz):
+        e = np.ones((nr, nz))
+    energy = {}
+    for c, a in arrs.items():
+        weight = e if c.startswith("E") else 1.0
+        energy[c] = float(np.sum(weight * np.abs(a) ** 2 * w))
+    # the components normal to the outer surface: r̂ of the sphere, or r̂ of a cylinder wall
+    if isinstance(res.shape, Sphere):
+        rho = np.hypot(r[:, None], z[None, :])
+        rho[rho == 0] = 1.0
+        cr, cz = r[:, None] / rho, z[None, :] / rho
+        e_n = cr * arrs["Er"] + cz * arrs["Ez"]
+        h_n = cr * arrs["Hr"] + cz * arrs["Hz"]
+    else:
+        e_n, h_n = arrs["Er"], arrs["Hr"]
+    energy["E_normal"] = float(np.sum(e * np.abs(e_n) ** 2 * w))
+    energy["H_normal"] = float(np.sum(np.abs(h_n) ** 2 * w))
+    return Profile(r, z, e, arrs, energy)
+
+
+def layer_map(res: Resonator, r, z) -> np.ndarray:
+    """The medium of every (r, z) point, numbered as ``FdtdPlan.media``: ``Layer.index`` for the
+    layers (0 = body), ``len(layers)`` for the surroundings, ``len(layers) + 1`` for the substrate."""
+    layers = res.layers()
+    n_lay = len(layers)
+    rr, zz = np.meshgrid(r, z, indexing="ij")
+    idx = np.full(rr.shape, n_lay)
+    if res.substrate is not None:
+        idx[zz < -layers[-1].half_height_um] = n_lay + 1
+    for lay in reversed(layers):  # inner layers take precedence
+        if isinstance(res.shape, Sphere):
+            inside = np.hypot(rr, zz) <= lay.outer_radius_um
+        else:
+            inside = (rr <= lay.outer_radius_um) & (np.abs(zz) <= lay.half_height_um)
+            if isinstance(res.shape, Ring):
+                inside &= rr >= lay.inner_radius_um
+        idx[inside] = lay.index
+    return idx
+
+
+def conductivity_correction(res, pl: FdtdPlan, r, z, eps, arrs, freq) -> float:
+    """δ(1/Q) that turns Meep's conductivity losses at ``freq`` into those of the band-centre
+    ``Im ε`` the material has in the model (first-order perturbation theory:
+    ``δ(1/Q) = Σ_j δIm ε_j ∫_j |E|² / ∫ Re ε |E|²``).  Meep's ``D_conductivity`` gives
+    ``Im ε = ε σ/ω``, right at the band centre only: a line 5 % away would otherwise carry 5 %
+    too much or too little absorption (or gain)."""
+    if not any(p.d_conductivity for p in pl.media):
+        return 0.0
+    e2 = sum(np.abs(arrs[c]) ** 2 for c in _E) * r[:, None]
+    denom = float(np.sum(eps * e2))
+    if denom <= 0:
+        return 0.0
+    where = layer_map(res, r, z)
+    delta = 0.0
+    for j, p in enumerate(pl.media):
+        if p.d_conductivity:
+            delta += (p.im_eps(pl.f_centre) - p.im_eps(freq)) * float(np.sum(e2[where == j]))
+    return delta / denom
+
+
+def classify(energy):
+    """Mie convention: TE has (almost) no electric field normal to the outer surface, TM no
+    magnetic field.  Returns the polarization and the two normal-energy fractions."""
+    e_tot = energy["Er"] + energy["Ep"] + energy["Ez"]
+    h_tot = energy["Hr"] + energy["Hp"] + energy["Hz"]
+    e_frac = energy["E_normal"] / e_tot if e_tot else 0.0
+    h_frac = energy["H_normal"] / h_tot if h_tot else 0.0
+    return ("TE" if e_frac < h_frac else "TM"), e_frac, h_frac
+
+
+def _identify(res, pol, m, lam_nm, reference):
+    """(l, q) of the exact mode this FDTD line is (spheres, 2-D limit), else (None, None)."""
+    if reference is None:
+        return None, None
+    cands = [md for md in reference.modes if md.polarization == pol and md.l >= m
+             and (not res.is_2d or md.l == m)]
+    if not cands:
+        return None, None
+    best = min(cands, key=lambda md: abs(md.wavelength_nm - lam_nm))
+    if abs(best.wavelength_nm - lam_nm) > 0.005 * lam_nm:
+        return None, None
+    return best.l, best.radial_order
+
+
+def radial_order_from_nodes(r, z, arrs, res):
+    """Count maxima of |E|² along the equator inside the resonator (finite shapes)."""
+    iz = int(np.argmin(np.abs(z)))
+    e2 = sum(np.abs(arrs[c][:, iz]) ** 2 for c in _E)
+    inside = e2[r <= res.layers()[-1].outer_radius_um]
+    if inside.size < 3:
+        return None
+    peak = inside.max()
+    maxima = np.nonzero((inside[1:-1] > inside[:-2]) & (inside[1:-1] >= inside[2:]) & (inside[1:-1] > 0.05 * peak))[0]
+    return int(len(maxima)) if len(maxima) else None
+
+
+def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line, settled: bool, fields: dict,
+                eps, reference):
+    """A Mode and its FieldProfile from one Harminv line and its DFT field (``(None, None)`` if
+    outside the search).  ``component`` is the source component of the class (``"Ez"``/``"Hz"``).
+
+    Q follows the exact solver's convention: ``Re f / (−2 Im f)`` whenever the decay (or
+    growth) is resolved above Harminv's error, so a growing line (net gain) has Q < 0 and the
+    note "net gain"; an unresolved decay gives the positive lower bound the error allows."""
+    pr = profile(fields, eps, pl, res)
+    r, z, arrs = pr.r_um, pr.z_um, pr.fields
+    pol, e_normal, h_normal = classify(pr.energy)
+    if pl.cell_z_um == 0:  # the 2-D limit: E_z and H_z families are exactly separate
+        pol = "TE" if component == "Ez" else "TM"
+    lam = units.wavelength_nm_from_freq(line.freq)
+    if not (search.wavelength_nm[0] <= lam <= search.wavelength_nm[1]) or pol not in search.polarizations:
+        return None, None
+    l, q = _identify(res, pol, m, lam, reference)
+    note = []
+    if q is None:
+        q = radial_order_from_nodes(r, z, arrs, res)
+        if q is not None:
+            note.append("radial order from the field's radial maxima")
+    if q is not None and q > search.max_radial_order:
+        return None, None
+    resolved = line.decay != 0 and abs(line.decay) > RESOLVED_DECAY_OVER_ERR * line.err
+    if resolved:
+        Q = line.Q
+        d_inv_q = conductivity_correction(res, pl, r, z, pr.epsilon, arrs, line.freq)
+        if d_inv_q:
+            Q = 1.0 / (1.0 / Q + d_inv_q)
+            if abs(Q / line.Q - 1) > 1e-3:
+                note.append(f"Q {100 * (Q / line.Q - 1):+.2g} % for the conductivity's 1/ω dispersion "
+                            f"(absorption taken at the band centre, as in the exact comparison)")
+        if Q < 0:
+            note.append(NET_GAIN_NOTE)
+    else:
+        Q = line.freq / (2 * (abs(line.decay) + RESOLVED_DECAY_OVER_ERR * line.err))
+        note.append("Q is a lower bound (decay not resolved in the run)")
+    if not settled:
+        note.append("Harminv did not settle within the time limit")
+    k_r = units.wavenumber_per_um(line.freq) * res.outer_radius_um
+    mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
+                size_parameter=(k_r, -k_r / (2 * Q) if resolved
+                                else units.wavenumber_per_um(line.decay) * res.outer_radius_um),
+                q_resolved=resolved, harminv_error=float(line.err), note="; ".join(note))
+    prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=pr.epsilon, fields=arrs,
+                        e_normal_fraction=e_normal, h_normal_fraction=h_normal)
+    return mode, prof
+
+
+def cut_shares(prof: FieldProfile, pl: FdtdPlan):
+    """Shares of the mode's electric energy within ``_GUARD_BAND`` wavelengths of the inner
+    wall and of the z-PML of a reduced cell: (inner, z)."""
+    e2 = sum(np.abs(prof.fields[c]) ** 2 for c in _E) * prof.epsilon * prof.r_um[:, None]
+    total = float(np.sum(e2)) or 1.0
+    band = _GUARD_BAND * units.wavelength_nm_from_freq(pl.f_centre) / 1000.0
+    inner = float(np.sum(e2[prof.r_um < pl.r_min_um + band, :])) / total if pl.r_min_um > 0 else 0.0
+    z_share = 0.0
+    if pl.cut_z:
+        z_share = float(np.sum(e2[:, np.abs(prof.z_um) > pl.z_half_um - band])) / total
+    return inner, z_share
+
+
+def cut_too_large(mode, shares) -> bool:
+    """The cut is not negligible: the inner wall could shift the mode by more than
+    ``_GUARD_INNER`` or the z-PML take more than ``_GUARD_Z_LOSS`` of its loss."""
+    inner, z_share = shares
+    return inner > _GUARD_INNER or z_share * abs(mode.Q) > _GUARD_Z_LOSS
+
+
+def is_target(mode, settings) -> bool:
+    """A mode the reduced cell is meant to hold (polar order known and small, or unknown)."""
+    return mode.l is None or mode.l - abs(mode.m) <= settings.max_polar_order

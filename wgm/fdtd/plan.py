@@ -1,0 +1,402 @@
+"""FDTD planning, before any time stepping and without Meep: the cell, the PML, the resolution,
+the azimuthal numbers m (from the exact solver, or for finite disks and rings from the 2-D solver
+with the slab effective index of the finite height), the reduced domain's cuts, and the mirror
+classes (source components) the wanted polarizations need.
+
+Everything here is in µm (= Meep's length unit) and Meep frequency units (1/µm).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from wgm import units
+from wgm.errors import ConfigError, UserError
+from wgm.exact import solver as exact
+from wgm.fdtd.settings import FdtdSettings
+from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere
+
+__all__ = ["FdtdPlan", "MediumParams", "MirrorClass", "plan", "mirror_classes", "slab_neff", "widen",
+           "full_domain"]
+
+log = logging.getLogger(__name__)
+
+_QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
+_PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
+_PML_WAVELENGTHS = 2.0  # default PML thickness, in wavelengths in the surroundings
+# The reduced domain.  The inner wall is lossless: it shifts a mode by about the share of its
+# energy it cuts off, so that share may be tiny.  The z-PML absorbs what reaches it: the share
+# of the energy there must be small against the mode's own loss per cycle, 1/Q.
+_CUT_DENSITY_R = 1e-8  # |field|² at the inner wall relative to the peak of the 2-D estimate
+_CUT_SHARE_Z = 1e-3  # energy share beyond the z cut, times the expected Q
+_Q_REF_CAP = 1e8  # Q beyond which FDTD does not resolve the decay anyway
+_AUTO_SAVING = 1.0 / 3.0  # "auto" reduces the cell when that leaves at most this share of its cells
+
+
+@dataclass(frozen=True)
+class MediumParams:
+    """One material of the FDTD model: Meep's ``ε(ω) = epsilon (1 + i d_conductivity / ω)``."""
+
+    epsilon: float
+    d_conductivity: float = 0.0
+
+    def im_eps(self, freq: float) -> float:
+        """Im ε of Meep's conductivity model at ``freq`` (Meep units)."""
+        return self.epsilon * self.d_conductivity / (2 * math.pi * freq)
+
+
+@dataclass(frozen=True)
+class MirrorClass:
+    """One simulation per m: the source/monitor field component (``"Ez"`` or ``"Hz"``) and the
+    z-mirror phase Meep is given (used only when the plan has the mirror)."""
+
+    component: str
+    parity: int
+
+
+@dataclass(frozen=True)
+class FdtdPlan:
+    """Everything decided before time stepping, in µm (= Meep units)."""
+
+    m_values: tuple[int, ...]
+    resolution: float
+    pad_um: float
+    pml_um: float
+    cell_r_um: float
+    cell_z_um: float  # 0 for the 2-D limit (a 1-D cell in r)
+    mirror_z: bool
+    f_lo: float
+    f_hi: float
+    f_centre: float
+    monitor_r_um: float
+    media: tuple[MediumParams, ...]  # by Layer.index, then the surroundings, then the substrate
+    warnings: tuple[str, ...]
+    r_min_um: float = 0.0  # inner edge of the cell (a wall; 0: the axis)
+    domain: str = "full"  # "full" or "reduced" (the cell actually planned)
+    full_cells: int = 0  # cells of the full domain, for the record
+    cut_z: bool = False  # the z extent is cut to the modes' (spheres, reduced domain)
+
+    @property
+    def cells(self) -> int:
+        nz = max(1, round(self.cell_z_um * self.resolution))
+        if self.mirror_z:
+            nz = max(1, nz // 2)
+        return int(round((self.cell_r_um - self.r_min_um) * self.resolution)) * nz
+
+    @property
+    def z_half_um(self) -> float:
+        """Half-height of the region inside the PML (0 for the 2-D limit)."""
+        return self.cell_z_um / 2 - self.pml_um if self.cell_z_um else 0.0
+
+    def describe(self) -> dict:
+        """The cell used, for the output."""
+        return {"domain": self.domain, "r_um": [self.r_min_um, self.cell_r_um],
+                "z_um": [-self.cell_z_um / 2, self.cell_z_um / 2], "pml_um": self.pml_um,
+                "resolution_px_per_um": self.resolution, "mirror_z": self.mirror_z, "cells": self.cells,
+                "full_domain_cells": self.full_cells or self.cells}
+
+
+def quantum(resolution: float) -> float:
+    """Cell sizes are multiples of this (µm): exact in binary and a whole number of pixels."""
+    return _QUARTER if float(resolution * _QUARTER).is_integer() else 1.0
+
+
+def _band_freqs(search: Search):
+    lo, hi = search.wavelength_nm
+    return units.freq_from_wavelength_nm(hi), units.freq_from_wavelength_nm(lo)
+
+
+def medium_params(material, f_centre) -> MediumParams:
+    """(ε, σ_D) such that Meep's ε(ω) = ε + iεσ_D/ω equals n² at the band centre."""
+    n = material.n_at(units.wavelength_nm_from_freq(f_centre))
+    eps = n * n
+    sigma = 2 * math.pi * f_centre * eps.imag / eps.real if eps.imag else 0.0
+    return MediumParams(float(eps.real), float(sigma))
+
+
+def slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
+    """Fundamental-mode effective index of a symmetric slab (TE: E in the slab plane).
+
+    A symmetric slab guides its fundamental mode at any thickness when ``n_core > n_clad``;
+    otherwise there is no guided mode and :class:`~wgm.errors.UserError` is raised (never a
+    silent fallback value)."""
+    from scipy.optimize import brentq
+
+    if math.isinf(thickness_um):
+        return n_core
+    if not n_core > n_clad:
+        raise UserError(f"no guided slab mode: the core index {n_core:.4g} must exceed the cladding index "
+                        f"{n_clad:.4g}")
+    k0 = 2 * math.pi / lam_um
+    ratio = 1.0 if te else (n_core / n_clad) ** 2
+
+    def f(neff):
+        kx = k0 * math.sqrt(max(n_core**2 - neff**2, 0.0))
+        g = k0 * math.sqrt(max(neff**2 - n_clad**2, 0.0))
+        return math.tan(kx * thickness_um / 2) - ratio * g / kx if kx > 0 else -math.inf
+
+    # the fundamental mode is on the first branch of tan: kx t/2 < π/2, i.e. neff above hi_branch
+    lo, hi = n_clad, n_core * (1 - 1e-12)
+    hi_branch = math.sqrt(max(n_core**2 - (math.pi / (k0 * thickness_um)) ** 2, 0.0))
+    if hi_branch >= n_clad:
+        lo = hi_branch * (1 + 1e-12)
+    f_lo, f_hi = f(lo), f(hi)
+    # f(lo) = tan(kx t/2) > 0 (at the cladding index, or just above the branch's pole), and f
+    # falls to -∞ at the core index: a bracket always exists for n_core > n_clad
+    if not (f_lo > 0 > f_hi):
+        raise UserError(f"slab effective index: no sign change of the dispersion relation between "
+                        f"{lo:.6g} and {hi:.6g} (f = {f_lo:.3g}, {f_hi:.3g}) for n_core = {n_core:.4g}, "
+                        f"n_clad = {n_clad:.4g}, thickness {thickness_um:.4g} µm at {lam_um:.4g} µm")
+    return brentq(f, lo, hi, xtol=1e-14)
+
+
+def _exact_estimate(res: Resonator, search: Search):
+    """The exact modes in the band (spheres and the 2-D limit), else None."""
+    if isinstance(res.shape, Sphere) or res.is_2d:
+        return exact.solve(res, search).modes
+    return None
+
+
+def _choose_m(res: Resonator, search: Search, f_centre: float, estimate=None) -> tuple[int, ...]:
+    """Azimuthal numbers of the modes in the band, from the exact solver (spheres, 2-D) or
+    from the 2-D solver with the slab effective index of the finite height (disks, rings)."""
+    from wgm.model.materials import ConstantIndex
+    from wgm.model.resonator import Coating
+
+    lam_nm = units.wavelength_nm_from_freq(f_centre)
+    if estimate is not None:
+        return tuple(sorted({m.l for m in estimate}))
+    shape = res.shape
+    height = shape.thickness_um if isinstance(shape, Disk) else shape.height_um
+    n_core = shape.material.n_at(lam_nm).real
+    n_b = res.surroundings.n_at(lam_nm).real
+    if res.substrate is not None:
+        n_sub = res.substrate.n_at(lam_nm).real
+        if n_sub >= n_core:
+            raise ConfigError(
+                "resonator.substrate", f"index {n_sub:.4g}",
+                f"the substrate is denser than the resonator (index {n_core:.4g}): every whispering-gallery "
+                f"mode leaks into it, so the modes in the band cannot be estimated to choose m automatically; "
+                f"give the azimuthal numbers to simulate, e.g. fdtd.m = [{_bulk_m(res, n_core, lam_nm)}]")
+        n_b = max(n_b, n_sub)
+    if n_b >= n_core:
+        raise ConfigError("surroundings.index", f"{n_b:.4g}",
+                          f"must be lower than the resonator's index ({n_core:.4g}) for guided modes; "
+                          f"or give fdtd.m = [...] to simulate chosen azimuthal numbers")
+    ms = set()
+    for te_slab in (True, False):
+        neff = slab_neff(n_core, n_b, height, lam_nm / 1000, te_slab)
+        if isinstance(shape, Disk):
+            flat = Disk(shape.radius_um, math.inf, ConstantIndex(neff))
+            coats = tuple(Coating(c.thickness_um, ConstantIndex(max(neff, c.material.n_at(lam_nm).real)),
+                                  index_in_stack=i) for i, c in enumerate(res.coatings))
+        else:
+            flat = Ring(shape.radius_um, shape.width_um, math.inf, ConstantIndex(neff))
+            coats = ()
+        flat_res = Resonator(flat, coats, ConstantIndex(n_b))
+        spec = exact.solve(flat_res, Search(search.wavelength_nm, search.max_radial_order,
+                                            ("TM",) if te_slab else ("TE",)))
+        ms.update(m.l for m in spec.modes)
+    if not ms:
+        return ()
+    lo, hi = min(ms), max(ms)
+    return tuple(range(max(lo - 1, 1), hi + 2))
+
+
+def _bulk_m(res: Resonator, n_core: float, lam_nm: float) -> int:
+    """An upper bound for m near a wavelength: 2π R n_core / λ (the hint of an error message)."""
+    return max(1, int(2 * math.pi * res.shape.radius_um * n_core / (lam_nm / 1000)))
+
+
+def _inner_cut_um(m: int, n_max: float, f_hi: float, density: float) -> float:
+    """Radius below which a field ``∝ exp(imφ)`` has decayed: there, ``ρ < m/(n k)`` for every
+    material and frequency of the band, the field is evanescent in ρ (the centrifugal barrier).
+    Its decay is bounded by the 2-D mode's ``J_m(n k ρ)`` with the densest index and the
+    highest frequency (a sphere's ``j_l``, l >= m, decays sooner): the cut is where
+    ``J_m²`` is ``density`` times its first maximum."""
+    from scipy.optimize import brentq
+    from scipy.special import jv
+
+    k = n_max * units.wavenumber_per_um(f_hi)
+    xs = np.linspace(m, m + 3 * m ** (1 / 3) + 3, 400)
+    peak = float(np.max(jv(m, xs) ** 2))
+    x_peak = float(xs[np.argmax(jv(m, xs) ** 2)])
+
+    def excess(x):  # J_m² rises monotonically from 0 to its first maximum
+        return float(jv(m, x)) ** 2 / peak - density
+
+    lo = 1e-9
+    if excess(lo) >= 0:
+        return 0.0
+    return brentq(excess, lo, x_peak, xtol=1e-12 * x_peak) / k
+
+
+def _polar_cut(p_max: int, share: float) -> float:
+    """Smallest ξ such that the Hermite–Gauss functions ``H_p(ξ) exp(−ξ²/2)``, p <= p_max,
+    have at most ``share`` of their |.|² beyond ±ξ.  Near the equator a sphere mode (l, m)
+    goes as ``H_{l−m}(√m z/r) exp(−m z²/2r²)`` (its ``(1−u²)^{m/2}`` decays faster than the
+    Gaussian, so the estimate is conservative)."""
+    from numpy.polynomial import hermite
+
+    xi = np.linspace(0.0, 14.0, 14001)
+    worst = 0.0
+    for p in range(p_max + 1):
+        coef = np.zeros(p + 1)
+        coef[p] = 1.0
+        dens = (hermite.hermval(xi, coef) * np.exp(-xi**2 / 2)) ** 2
+        tail = np.cumsum(dens[::-1])[::-1]
+        tail = tail / tail[0]
+        idx = int(np.argmax(tail < share)) if np.any(tail < share) else len(xi) - 1
+        worst = max(worst, float(xi[idx]))
+    return worst
+
+
+def _reduced_domain(res: Resonator, settings: FdtdSettings, m_values, n_core, f_hi, estimate, z_half_full,
+                    q):
+    """(r_min, z_half) of the reduced domain, in whole quanta ``q``; (0, z_half_full) when nothing is saved.
+
+    The wall is inside the core (at most 0.5 µm below its surface), where the field obeys the
+    core's Helmholtz equation: ``n_core`` sets the caustic."""
+    if not m_values or min(m_values) < 2:
+        return 0.0, z_half_full
+    m_min = min(m_values)
+    layers = res.layers()
+    r_core = layers[0].outer_radius_um
+    r_min = _inner_cut_um(m_min, n_core, f_hi, _CUT_DENSITY_R)
+    r_min = max(0.0, q * math.floor(min(r_min, r_core - 0.5) / q))
+    z_half = z_half_full
+    if isinstance(res.shape, Sphere) and estimate:
+        # the share of the energy the z-PML may hold: small against the mode's own loss
+        q_ref = min(max(abs(md.Q) for md in estimate), _Q_REF_CAP)
+        share = min(_CUT_SHARE_Z / q_ref, 1e-6)
+        r_out = layers[-1].outer_radius_um
+        z_cut = _polar_cut(settings.max_polar_order, share) * r_out / math.sqrt(m_min)
+        z_half = min(z_half_full, q * math.ceil(z_cut / q))
+    return r_min, z_half
+
+
+def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
+    """Decide cell, PML, resolution and m values (no Meep needed)."""
+    f_lo, f_hi = _band_freqs(search)
+    f_c = 0.5 * (f_lo + f_hi)
+    lam_min_um = units.wavelength_nm_from_freq(f_hi) / 1000.0
+    lam_c_um = units.wavelength_nm_from_freq(f_c) / 1000.0
+    layers = res.layers()
+    mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
+    n_max = max(m.n_at(1000 * lam_c_um).real for m in mats)
+    thin = [c.thickness_um for c in res.coatings]
+    if isinstance(res.shape, Ring):
+        thin.append(res.shape.width_um)
+    if isinstance(res.shape, Disk) and not res.is_2d:
+        thin.append(res.shape.thickness_um)
+    if isinstance(res.shape, Ring) and not res.is_2d:
+        thin.append(res.shape.height_um)
+    warnings = []
+    if settings.resolution_px_per_um is not None:
+        resolution = float(settings.resolution_px_per_um)
+    else:
+        resolution = settings.points_per_wavelength * n_max / lam_min_um
+        if thin:
+            resolution = max(resolution, settings.min_layer_px / min(thin))
+        resolution = 4 * math.ceil(resolution / 4)  # a multiple of 4: see the cell rounding below
+    ppw = resolution * lam_min_um / n_max
+    if ppw < 10:
+        warnings.append(f"resolution {resolution:g} px/µm gives {ppw:.1f} px per wavelength in the densest "
+                        f"material (n = {n_max:.3g}); below 10 the frequencies are off by more than ~0.1 %")
+    if thin and resolution * min(thin) < 2:
+        warnings.append(f"the thinnest layer ({1000 * min(thin):.3g} nm) is {resolution * min(thin):.2g} px "
+                        f"thick at {resolution:g} px/µm; below 2 px it is not resolved")
+    # The r-PML of cylindrical coordinates is only a quasi-PML: Q converges once pad and PML
+    # are about two wavelengths each (measured: a coated sphere of Q 6e4 reads 4.8e4 with one
+    # wavelength each, 6.20e4 with two or more; exact 6.18e4)
+    n_b = res.surroundings.n_at(1000 * lam_c_um).real
+    pad = settings.pad_um if settings.pad_um is not None else _PAD_WAVELENGTHS * lam_c_um / n_b
+    dpml = settings.pml_um if settings.pml_um is not None else _PML_WAVELENGTHS * lam_c_um / n_b
+    r_out = layers[-1].outer_radius_um
+    # whole pixels (Meep otherwise rounds the cell itself, and says so on stdout): sizes are
+    # multiples of a quantum that is exact in binary and a whole number of pixels
+    q = quantum(resolution)
+    cell_r = q * math.ceil((r_out + pad + dpml) / q)
+    if res.is_2d:
+        cell_z = 0.0
+        mirror = False
+    else:
+        cell_z = 2 * q * math.ceil((layers[-1].half_height_um + pad + dpml) / q)
+        mirror = settings.symmetry and res.substrate is None
+    estimate = _exact_estimate(res, search) if settings.m is None or settings.domain != "full" else None
+    m_values = tuple(settings.m) if settings.m is not None else _choose_m(res, search, f_c, estimate)
+    # the reduced domain: a wall inside the resonator, and (spheres) the modes' z extent
+    n_core = layers[0].material.n_at(1000 * lam_c_um).real
+    full = FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, 0.0, (), ())
+    r_min, z_half = 0.0, cell_z / 2 - dpml
+    if settings.domain != "full":
+        r_min, z_half = _reduced_domain(res, settings, m_values, n_core, f_hi, estimate, z_half, q)
+    domain, cut_z = "full", False
+    if r_min > 0 or (cell_z and z_half < cell_z / 2 - dpml):
+        z_red = 2 * q * math.ceil((z_half + dpml) / q) if cell_z else 0.0
+        red = FdtdPlan(m_values, resolution, pad, dpml, cell_r, z_red, mirror, f_lo, f_hi, f_c, 0.0, (), (),
+                       r_min_um=r_min)
+        if settings.domain == "reduced" or red.cells <= _AUTO_SAVING * full.cells:
+            domain, cut_z = "reduced", bool(cell_z) and z_red < cell_z
+            cell_z = z_red
+        else:
+            r_min = 0.0
+    # monitor and source just inside the outer surface of the core (~0.1 λ/n inside)
+    mon_r = layers[0].outer_radius_um - 0.1 * lam_c_um / n_core
+    if isinstance(res.shape, Ring):
+        mon_r = max(mon_r, res.shape.inner_radius_um + 0.5 * res.shape.width_um)
+    if mon_r - r_min < 0.25 * lam_c_um / n_core:
+        r_min = max(0.0, q * math.floor((mon_r - 0.5 * lam_c_um / n_core) / q))
+    media = tuple(medium_params(m, f_c) for m in mats)
+    return FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, mon_r, media,
+                    tuple(warnings), r_min_um=r_min, domain=domain, full_cells=full.cells, cut_z=cut_z)
+
+
+def mirror_classes(res: Resonator, pl: FdtdPlan, search: Search, settings: FdtdSettings) -> tuple[MirrorClass, ...]:
+    """The simulations to run per m, only those a wanted polarization needs (Mie convention).
+
+    * 2-D limit: the families are exactly separate, TE is ``E_z``, TM is ``H_z``.
+    * Finite disks and rings: the vertically fundamental TE modes (E mostly along z at the rim)
+      are excited by ``E_z``, the TM modes by ``H_z``; with the z mirror the other family appears
+      in a class only with a node at z = 0 (a higher vertical order), which the slab model and
+      the search do not count.  One class per wanted polarization.
+    * Spheres with the z mirror: the ``E_z`` class holds TE modes of even polar order ``l − m``
+      and TM modes of odd order, the ``H_z`` class the others.  Both classes are needed unless
+      the reduced cell holds polar order 0 only (``max_polar_order = 0``).  Without the
+      mirror both sources are kept (each excites what the other misses at z = 0)."""
+    ez, hz = MirrorClass("Ez", -1), MirrorClass("Hz", +1)
+    want_te, want_tm = "TE" in search.polarizations, "TM" in search.polarizations
+    if isinstance(res.shape, Sphere):
+        if not (pl.mirror_z and pl.domain == "reduced"):
+            return (ez, hz)
+        odd = settings.max_polar_order >= 1
+        want_ez = want_te or (want_tm and odd)
+        want_hz = want_tm or (want_te and odd)
+    else:
+        want_ez, want_hz = want_te, want_tm
+    return tuple(c for c, want in ((ez, want_ez), (hz, want_hz)) if want)
+
+
+def full_domain(pl: FdtdPlan, res: Resonator) -> FdtdPlan:
+    """The plan with the full cell (from the axis, the whole height)."""
+    q = quantum(pl.resolution)
+    half = res.layers()[-1].half_height_um
+    cell_z = 2 * q * math.ceil((half + pl.pad_um + pl.pml_um) / q) if pl.cell_z_um else 0.0
+    return dataclasses.replace(pl, r_min_um=0.0, cell_z_um=cell_z, domain="full", cut_z=False)
+
+
+def widen(pl: FdtdPlan, res: Resonator) -> FdtdPlan:
+    """The reduced cell with the inner wall halfway to the axis and the z cut 1.5 times farther."""
+    q = quantum(pl.resolution)
+    r_min = q * math.floor(0.5 * pl.r_min_um / q)
+    cell_z = pl.cell_z_um
+    if pl.cut_z:
+        cell_z = 2 * q * math.ceil((1.5 * pl.z_half_um + pl.pml_um) / q)
+    wider = dataclasses.replace(pl, r_min_um=r_min, cell_z_um=cell_z)
+    full = full_domain(pl, res)
+    return full if wider.cells >= full.cells or cell_z >= full.cell_z_um else wider
