@@ -10,6 +10,18 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# A 2 µm sphere (n = 1.46) with a 50 nm n = 2 shell: the resonator tables of the config and
+# CLI tests (each adds its own [search]).
+COATED_SPHERE_TOML = """
+[resonator]
+shape = "sphere"
+radius_um = 2.0
+index = 1.46
+[[resonator.coating]]
+thickness_um = 0.05
+index = 2.0
+"""
+
 # Table S of the theory notes (exact, mpmath 30-60 digits): homogeneous sphere in vacuum,
 # x = k0 a.  Columns: m, pol, l, q, Re x, Im x, Q, LLY Re x, Schiller-9 Re x.
 TABLE_S = [

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import COATED_SPHERE_TOML
 from wgm.cli import main
 
 ROOT = Path(__file__).parent.parent
 SIMS = sorted((ROOT / "sims").glob("*.toml"))
-CONFIG = """
-[resonator]
-shape = "sphere"
-radius_um = 2.0
-index = 1.46
-[[resonator.coating]]
-thickness_um = 0.05
-index = 2.0
+CONFIG = COATED_SPHERE_TOML + """
 [search]
 wavelength_nm = [560.0, 620.0]
 max_radial_order = 2
@@ -189,6 +183,7 @@ def hook(event, args):
         sys.stderr.write(f"SPY rank {rank} writes {path}\n")
 
 sys.addaudithook(hook)
+from conftest import COATED_SPHERE_TOML
 from wgm.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import COATED_SPHERE_TOML
 from wgm.config import apply_overrides, config_to_dict, load_config, parse_config, parse_set
 from wgm.errors import ConfigError, UserError
 from wgm.model.materials import EffectiveMedium
@@ -14,14 +15,7 @@ from wgm.model.resonator import Disk, Ring, Sphere
 
 SIMS = sorted((Path(__file__).parent.parent / "sims").glob("*.toml"))
 
-BASE = """
-[resonator]
-shape = "sphere"
-radius_um = 2.0
-index = 1.46
-[[resonator.coating]]
-thickness_um = 0.05
-index = 2.0
+BASE = COATED_SPHERE_TOML + """
 [surroundings]
 index = 1.0
 [search]

@@ -147,47 +147,54 @@ def _resume_and_check(cmd, out, reference, killed_run_points):
         == 101 - len(killed_run_points)
 
 
-def test_sigkill_serial_then_resume(tmp_path, reference):
-    out = tmp_path / "s"
-    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q")
-    proc = _start_and_wait(cmd, out, 20)
-    proc.kill()
-    proc.wait(timeout=30)
+def _interrupt_then_resume(out, reference, interrupt, *, mpi: bool, started: int):
+    """Start the sweep, let ``started`` points finish, ``interrupt(proc)`` it, check what is
+    on disk, then resume and check the result is the uninterrupted run's."""
+    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=mpi)
+    proc = _start_and_wait(cmd, out, started)
+    interrupt(proc)
     before = _points(out)
-    assert 20 <= len(before) < 101
+    assert started <= len(before) < 101
     _resume_and_check(cmd, out, reference, before)
+
+
+def test_sigkill_serial_then_resume(tmp_path, reference):
+    def kill(proc):
+        proc.kill()
+        proc.wait(timeout=30)
+
+    _interrupt_then_resume(tmp_path / "s", reference, kill, mpi=False, started=20)
 
 
 def test_one_rank_killed_ends_the_job_then_resume(tmp_path, reference):
     out = tmp_path / "k"
-    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
-    proc = _start_and_wait(cmd, out, 10)
-    rank1 = None
-    for pid in _pids_with(str(out)):
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"OMPI_COMM_WORLD_RANK=1" in environ:
-            rank1 = pid
-    assert rank1 is not None, "rank 1 not found"
-    os.kill(rank1, signal.SIGKILL)
-    assert _ended(proc, "after rank 1 was killed") != 0  # not a hang with rank 0 waiting for rank 1
-    before = _points(out)
-    assert 10 <= len(before) < 101
-    _resume_and_check(cmd, out, reference, before)
+
+    def kill_rank_1(proc):
+        rank1 = None
+        for pid in _pids_with(str(out)):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"OMPI_COMM_WORLD_RANK=1" in environ:
+                rank1 = pid
+        assert rank1 is not None, "rank 1 not found"
+        os.kill(rank1, signal.SIGKILL)
+        assert _ended(proc, "after rank 1 was killed") != 0  # not a hang with rank 0 waiting for rank 1
+
+    _interrupt_then_resume(out, reference, kill_rank_1, mpi=True, started=10)
 
 
 def test_sigterm_to_mpirun_then_resume(tmp_path, reference):
     """What Slurm does at the time limit or on scancel."""
     out = tmp_path / "t"
-    cmd = _wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", "-q", mpi=True)
-    proc = _start_and_wait(cmd, out, 10)
-    proc.send_signal(signal.SIGTERM)
-    assert _ended(proc, "on SIGTERM") != 0
-    assert not _pids_with(str(out))  # no rank left behind
-    before = _points(out)
-    _resume_and_check(cmd, out, reference, before)
+
+    def terminate(proc):
+        proc.send_signal(signal.SIGTERM)
+        assert _ended(proc, "on SIGTERM") != 0
+        assert not _pids_with(str(out))  # no rank left behind
+
+    _interrupt_then_resume(out, reference, terminate, mpi=True, started=10)
 
 
 # --------------------------------------------------------------------------------------

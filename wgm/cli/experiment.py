@@ -65,21 +65,10 @@ def _check_options(args) -> None:
 
 def _read_peaks(args):
     """The measurement: (MeasuredSpectrum or None, peak wavelengths, their errors or None, peak records)."""
-    from wgm.experiment.spectra import MeasuredSpectrum, find_peaks, read_measurement
+    from wgm.experiment.spectra import measured_peaks
 
-    data = read_measurement(args.spectrum)
-    if not isinstance(data, MeasuredSpectrum):
-        return None, list(data), None, []
-    kw = {}
-    if args.min_prominence is not None:
-        kw["min_prominence"] = args.min_prominence
-    if args.snr is not None:
-        kw["snr"] = args.snr
-    peaks = find_peaks(data, **kw)
-    if not peaks:
-        raise UserError(f"{args.spectrum}: no peaks above the detection threshold (lower --snr or --min-prominence)")
-    log.info("%d peaks in %s", len(peaks), args.spectrum)
-    return data, [p.wavelength_nm for p in peaks], [p.wavelength_err_nm for p in peaks], peaks
+    m = measured_peaks(args.spectrum, snr=args.snr, min_prominence=args.min_prominence)
+    return m.spectrum, list(m.wavelengths_nm), None if m.errors_nm is None else list(m.errors_nm), list(m.peaks)
 
 
 def _assignment_table(assignments) -> str:

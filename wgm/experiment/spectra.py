@@ -33,8 +33,8 @@ from scipy.special import voigt_profile
 from wgm.errors import UserError
 from wgm.tables import TextTable, read_table
 
-__all__ = ["MeasuredSpectrum", "Peak", "read_spectrum", "read_peak_list", "read_measurement", "noise_level",
-           "find_peaks", "lorentzian", "voigt", "synthetic_spectrum"]
+__all__ = ["MeasuredSpectrum", "Peak", "MeasuredPeaks", "read_spectrum", "read_peak_list", "read_measurement",
+           "measured_peaks", "noise_level", "find_peaks", "lorentzian", "voigt", "synthetic_spectrum"]
 
 log = logging.getLogger(__name__)
 
@@ -562,3 +562,31 @@ def _blend_note(centres, j) -> str:
     """Note of peak ``j`` of a joint fit: the other centres (nm); empty for a lone peak."""
     others = ", ".join(f"{c:.4f}" for i, c in enumerate(centres) if i != j)
     return f"fitted jointly with the peak(s) at {others} nm" if others else ""
+
+
+@dataclass(frozen=True)
+class MeasuredPeaks:
+    """The peaks of a measurement file: from a spectrum (found and fitted by
+    :func:`find_peaks`, with position errors) or from a list of peak wavelengths."""
+
+    source: str
+    wavelengths_nm: tuple[float, ...]
+    errors_nm: tuple[float, ...] | None  # None for a plain list of peak wavelengths
+    peaks: tuple[Peak, ...]  # the fitted peaks (empty for a list)
+    spectrum: MeasuredSpectrum | None  # None for a list
+
+
+def measured_peaks(path, *, snr: float | None = None, min_prominence: float | None = None) -> MeasuredPeaks:
+    """The peaks of the measurement file ``path`` (:func:`read_measurement`): a spectrum's
+    peaks found above ``snr`` × the noise (or ``min_prominence``), or the listed wavelengths.
+    No peak at all is a :class:`UserError`."""
+    data = read_measurement(path)
+    if not isinstance(data, MeasuredSpectrum):
+        return MeasuredPeaks(str(path), tuple(data), None, (), None)
+    kw = {k: v for k, v in (("snr", snr), ("min_prominence", min_prominence)) if v is not None}
+    peaks = tuple(find_peaks(data, **kw))
+    if not peaks:
+        raise UserError(f"{path}: no peaks above the detection threshold (lower --snr or --min-prominence)")
+    log.info("%d peaks in %s", len(peaks), path)
+    return MeasuredPeaks(str(path), tuple(p.wavelength_nm for p in peaks),
+                         tuple(p.wavelength_err_nm for p in peaks), peaks, data)
