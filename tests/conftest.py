@@ -110,3 +110,15 @@ class FixedIndex:
 @pytest.fixture
 def fixed_index():
     return FixedIndex
+
+
+def meep_or_skip():
+    """Meep, loaded the way wgm loads it (banner swallowed, so a test capturing stdout sees
+    only wgm's output), or skip the test where Meep is not installed."""
+    from wgm.errors import UserError
+    from wgm.fdtd import meep_model
+
+    try:
+        return meep_model.meep()
+    except UserError:
+        pytest.skip("Meep is not installed", allow_module_level=True)

@@ -183,7 +183,6 @@ def hook(event, args):
         sys.stderr.write(f"SPY rank {rank} writes {path}\n")
 
 sys.addaudithook(hook)
-from conftest import COATED_SPHERE_TOML
 from wgm.cli import main
 sys.exit(main(sys.argv[1:]))
 """

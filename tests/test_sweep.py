@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import meep_or_skip
 
 import wgm.cli as cli
 from wgm.config import load_config
@@ -356,7 +357,7 @@ def test_point_ids_follow_the_code_versions(monkeypatch):
     import wgm
     from wgm.fdtd import meep_model
 
-    pytest.importorskip("meep")
+    meep_or_skip()
     mp = meep_model.meep()
     raw = _raw() | {"fdtd": {"m": [20]}}
     exact, fdtd = build_sweep(raw, ["resonator.radius_um=2"]), build_sweep(raw, ["resonator.radius_um=2"],

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import meep_or_skip
 
 from wgm.config import read_config_file, load_config
 from wgm.errors import UserError
@@ -220,7 +221,7 @@ def test_compare_with_fdtd(tmp_path, capfd):
     import wgm.cli as cli
     from wgm import fdtd
 
-    pytest.importorskip("meep")
+    meep_or_skip()
 
     cfg_path = SIMS / "disk_2d.toml"
     # constant indices: FDTD takes materials at its band centre, the exact solver at each mode

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import meep_or_skip
 
-mp = pytest.importorskip("meep")
+mp = meep_or_skip()
 
 from wgm.exact import solver as exact  # noqa: E402
 from wgm import fdtd

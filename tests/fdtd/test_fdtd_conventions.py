@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import meep_or_skip
 
 from wgm import fdtd
 from wgm.errors import ConfigError, UserError
@@ -58,7 +59,7 @@ def test_importing_the_fdtd_package_leaves_meep_stdout_and_atexit_alone():
 
 
 def test_meep_is_loaded_silently_at_first_use():
-    pytest.importorskip("meep")
+    meep_or_skip()
     r = _python("""
         import sys
         from wgm.fdtd import meep_model
@@ -206,7 +207,7 @@ def test_mirror_classes_follow_the_wanted_polarizations():
 
 
 def test_fdtd_spectrum_records_meep_version(monkeypatch):
-    mp = pytest.importorskip("meep")
+    mp = meep_or_skip()
     monkeypatch.setattr(run, "solve_m", lambda *a, **k: [])  # no time stepping
     res = Resonator(Disk(3.0, 0.3, ConstantIndex(2.0)))
     spec = fdtd.solve(res, Search((760.0, 790.0), 1), FdtdSettings(m=(40,)))

@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 
 import pytest
+from conftest import meep_or_skip
 
 from wgm.errors import ConfigError
 from wgm.exact.solver import solve_order
@@ -233,7 +234,7 @@ def test_fdtd_gain_extrapolates_to_the_exact_threshold():
     from wgm.fdtd.settings import FdtdSettings
     from wgm.model.resonator import Search
 
-    pytest.importorskip("meep")
+    meep_or_skip()
     g = mode_gain(RES, "coating", "TE", 29, 1)
     k_th = g.threshold_gain_per_cm * g.threshold_wavelength_nm * 1e-7 / (4 * np.pi)
     ks, inv_q = [], []

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import meep_or_skip
 
 from wgm import units
 from wgm.errors import ConfigError
@@ -242,7 +243,7 @@ def test_fdtd_ll_curve_reproduces_the_predicted_threshold():
     from wgm import fdtd
     from wgm.config import load_config, read_config_file
 
-    pytest.importorskip("meep")
+    meep_or_skip()
     raw = read_config_file(EXAMPLE)
     cfg = load_config(EXAMPLE)
     model = parse_lasing(raw["lasing"], parse_gain(raw["gain"]))
