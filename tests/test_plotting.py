@@ -197,7 +197,7 @@ def test_field_figure_shows_both_planes(tmp_path):
 def _sweep_result(points, extra_axes=()):
     """A SweepResult over radius_um (and ``extra_axes``) with hand-built modes per point:
     ``points`` maps a radius to a list of modes."""
-    from wgm.sweep import PointResult, SweepResult, build_sweep
+    from wgm.sweeps import PointResult, SweepResult, build_sweep
 
     raw = {"resonator": {"shape": "sphere", "radius_um": 2.0, "index": 1.45},
            "search": {"wavelength_nm": [540.0, 600.0], "max_radial_order": 2}}

@@ -19,7 +19,7 @@ import wgm.cli as cli
 from wgm.config import load_config
 from wgm.errors import UserError
 from wgm.exact.solver import solve
-from wgm.sweep import PointStore, build_sweep, load_sweep, parse_axis, run_sweep
+from wgm.sweeps import PointStore, build_sweep, load_sweep, parse_axis, run_sweep
 
 SIMS = Path(__file__).resolve().parent.parent / "sims"
 SILICA = SIMS / "silica_microsphere.toml"  # bare 5 µm silica sphere, 525-545 nm: ~10 ms per point
@@ -161,7 +161,7 @@ def test_resume_computes_only_what_is_missing(tmp_path, caplog):
     for p in sweep.points[1:3]:
         store.path(p.id).unlink()
     (store.dir / f".{sweep.points[4].id}.json.abc.tmp.json").write_text('{"schema": "half')
-    with caplog.at_level("INFO", logger="wgm.sweep"):
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
         run_sweep(sweep, tmp_path, plots=False)
     assert "4 already done, 2 to do" in caplog.text
     second = _run_ids(tmp_path)
@@ -172,7 +172,7 @@ def test_resume_computes_only_what_is_missing(tmp_path, caplog):
     run_sweep(sweep, tmp_path, plots=False)
     assert _run_ids(tmp_path) == second
     wider = load_sweep(SILICA, ["resonator.radius_um=4:5:11"])  # the 6 old radii are among these 11
-    with caplog.at_level("INFO", logger="wgm.sweep"):
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
         run_sweep(wider, tmp_path, plots=False)
     assert "6 already done, 5 to do" in caplog.text
 
@@ -234,7 +234,7 @@ def test_cli_sweep(tmp_path, capfd):
 
 
 def test_cli_progress_lines(tmp_path, caplog):
-    with caplog.at_level("INFO", logger="wgm.sweep"):
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
         cli.main(["sweep", str(SILICA), "--vary", "resonator.radius_um=4,5", "--out", str(tmp_path)])
     err = caplog.text
     assert "[1/2] point 0 (resonator.radius_um=4)" in err and "[2/2]" in err and "ETA" in err
@@ -318,7 +318,7 @@ def test_moved_project_reuses_its_points(tmp_path, caplog):
     first = _run_ids(tmp_path / "a" / "out")
     (tmp_path / "a").rename(tmp_path / "b")  # the n,k file's absolute path changes, its data do not
     moved = load_sweep(tmp_path / "b" / "c.toml", ["resonator.radius_um=4,4.5"])
-    with caplog.at_level("INFO", logger="wgm.sweep"):
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
         run_sweep(moved, tmp_path / "b" / "out", plots=False)
     assert "2 already done, 0 to do" in caplog.text
     assert _run_ids(tmp_path / "b" / "out") == first
@@ -338,7 +338,7 @@ def test_edited_nk_file_recomputes(tmp_path):
 
 
 def test_point_file_reloads_without_the_nk_file(tmp_path):
-    from wgm.sweep import PointResult
+    from wgm.sweeps import PointResult
 
     config = _nk_project(tmp_path / "p")
     sweep = load_sweep(config, ["resonator.radius_um=4"])
@@ -412,13 +412,13 @@ def test_cli_unwritable_out_is_one_line_exit_2(points_dir_exists):
 
 def test_progress_eta_is_the_cost_left_at_the_throughput_so_far(caplog):
     """Costs 1 and 3 (arbitrary units): the costly point done after 6 s leaves cost 1 at 0.5 per s."""
-    from wgm.sweep import PointResult, _Progress
+    from wgm.sweeps import PointResult, _Progress
 
     now = [100.0]
     progress = _Progress({0: 1.0, 1: 3.0}, clock=lambda: now[0])
     assert math.isnan(progress.eta_s())
     now[0] = 106.0
-    with caplog.at_level("INFO", logger="wgm.sweep"):
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
         progress.done(PointResult(1, "id1", {"x": 2}, "failed", None, "boom", 6.0))
     assert progress.eta_s() == pytest.approx(2.0, rel=1e-12)
     assert "[1/2] point 1 (x=2): FAILED: boom; 6.0 s on rank 0; ETA 0:00:02" in caplog.text

@@ -27,7 +27,7 @@ Keys (the ones marked * are required)::
     m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
                                 # symmetry, points_per_wavelength, min_layer_px, max_periods,
                                 # domain, max_polar_order
-    [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweep):
+    [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweeps):
                                 # vary, zip, method
     [gain]                      # the film's gain band (wgm.lasing.GainSpectrum): region,
                                 # peak_gain_per_cm, peak_wavelength_nm, fwhm_nm
@@ -97,7 +97,7 @@ _COATING_KEYS = validate.field_names(Coating, exclude={"material", "index_in_sta
 _RESONATOR_KEYS = frozenset({"shape", "coating", "substrate"}).union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
 _SEARCH_KEYS = validate.field_names(Search)
 _FDTD_KEYS = validate.field_names(FdtdSettings)
-_SWEEP_KEYS = frozenset({"vary", "zip", "method"})  # the [sweep] table (wgm.sweep builds the axes)
+_SWEEP_KEYS = frozenset({"vary", "zip", "method"})  # the [sweep] table (wgm.sweeps builds the axes)
 _SWEEP_METHODS = ("exact", "fdtd")
 
 
@@ -107,7 +107,7 @@ class Config:
 
     ``gain``, ``pump`` and ``lasing`` are ``None`` where the file has no such table (the
     commands that need them use their defaults, see :mod:`wgm.lasing`); ``sweep`` is the
-    ``[sweep]`` table, key- and type-checked (its axes are built by :mod:`wgm.sweep`).
+    ``[sweep]`` table, key- and type-checked (its axes are built by :mod:`wgm.sweeps`).
     """
 
     resonator: Resonator
@@ -388,7 +388,7 @@ def _parse_fdtd(raw) -> FdtdSettings:
 
 def parse_sweep_table(raw) -> dict | None:
     """The ``[sweep]`` table of ``raw`` with its keys and types checked (``None`` if absent);
-    the axes themselves are parsed by :mod:`wgm.sweep`."""
+    the axes themselves are parsed by :mod:`wgm.sweeps`."""
     if "sweep" not in raw:
         return None
     table = validate.check_keys(raw["sweep"], _SWEEP_KEYS, "sweep")

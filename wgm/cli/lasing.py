@@ -53,7 +53,7 @@ def cmd_threshold(args, out) -> int:
     pump = parse_pump(raw.get("pump"))
     radii = None
     if args.radii_um is not None:
-        from wgm.sweep import parse_axis
+        from wgm.sweeps import parse_axis
 
         radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
         if not all(isinstance(r, (int, float)) and r > 0 for r in radii):

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     opened = []
     if _runs_meep(args):
         if args.command == "sweep" and not args.quiet and not args.verbose and parallel.is_io_rank():
-            logging.getLogger("wgm.sweep").setLevel(logging.INFO)  # one progress line per finished point
+            logging.getLogger("wgm.sweeps").setLevel(logging.INFO)  # one progress line per finished point
         # Meep's C++ core writes to file descriptor 1; keep stdout for our results only
         sys.stdout.flush()
         saved = os.dup(1)

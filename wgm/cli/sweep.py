@@ -50,7 +50,7 @@ def _parse_shard(text):
 
 
 def cmd_sweep(args, out) -> int:
-    from wgm.sweep import load_sweep, run_sweep
+    from wgm.sweeps import load_sweep, run_sweep
 
     sweep = load_sweep(args.config, args.vary, args.overrides, zip_axes=args.zip, method=args.method)
     shard = _parse_shard(args.shard)
