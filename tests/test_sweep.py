@@ -353,6 +353,38 @@ def test_point_file_reloads_without_the_nk_file(tmp_path):
     assert mat.n_at(550.0) == pytest.approx(1.46, abs=1e-12)
 
 
+_DATA = Path(__file__).resolve().parents[1] / "wgm" / "data"
+
+
+@pytest.mark.parametrize("name, text, extra", [
+    ("ps.yml", (_DATA / "PS_Sultanova.yml").read_text(encoding="utf-8"), ""),   # a formula file
+    ("glass_um.txt", "0.500 1.4630\n0.550 1.4600\n0.600 1.4580\n", 'wavelength_unit = "um"\n'),
+], ids=["formula-yml", "table-in-um"])
+def test_every_kind_of_nk_file_sweeps_moves_and_reloads(tmp_path, caplog, name, text, extra):
+    """A refractiveindex.info formula file and a table in µm, like a table in nm: the sweep
+    runs, a moved project reuses its points, and a point reloads without the file (before: a
+    formula file ended the sweep in a KeyError)."""
+    from wgm.sweeps import PointResult
+
+    project = tmp_path / "a"
+    project.mkdir()
+    (project / name).write_text(text, encoding="utf-8")
+    (project / "c.toml").write_text(NK_CONFIG.replace('nk_file = "glass_nk.txt"\n', f'nk_file = "{name}"\n{extra}'))
+    result = run_sweep(load_sweep(project / "c.toml", ["resonator.radius_um=4,4.5"]), project / "out", plots=False)
+    assert result.counts["done"] == 2
+    first = _run_ids(project / "out")
+    project.rename(tmp_path / "b")
+    moved = load_sweep(tmp_path / "b" / "c.toml", ["resonator.radius_um=4,4.5"])
+    with caplog.at_level("INFO", logger="wgm.sweeps"):
+        run_sweep(moved, tmp_path / "b" / "out", plots=False)
+    assert "2 already done, 0 to do" in caplog.text and _run_ids(tmp_path / "b" / "out") == first
+    (tmp_path / "b" / name).unlink()
+    rec = PointResult.from_dict(json.loads(PointStore(tmp_path / "b" / "out").path(moved.points[0].id).read_text()))
+    original = result.results[0].spectrum
+    assert rec.spectrum.modes == original.modes
+    assert rec.spectrum.resonator.shape.material.n_at(540.0) == original.resonator.shape.material.n_at(540.0)
+
+
 def test_point_ids_follow_the_code_versions(monkeypatch):
     import wgm
     from wgm.fdtd import meep_model

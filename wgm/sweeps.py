@@ -50,7 +50,6 @@ from wgm import parallel
 from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_sweep_table,
                         parse_value, read_config_file, set_value)
 from wgm.errors import ConfigError, UserError, WgmError
-from wgm.model.materials import TabulatedNK
 from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
 from wgm.records.files import json_default, write_hdf5
 
@@ -132,14 +131,14 @@ class Point:
 
 def point_id(cfg: Config, method: str) -> str:
     """A stable hash of everything that determines a point's result: the validated config
-    (n,k files by their *data*, not their path: a moved project keeps its points, an edited
-    file gets new ones), the method, and the versions of the code that computes it (wgm;
-    Meep for FDTD)."""
+    (a user's ``nk_file`` by its *contents*, not its path: a moved project keeps its points, an
+    edited file gets new ones), the method, and the versions of the code that computes it
+    (wgm; Meep for FDTD)."""
     d = config_to_dict(cfg)
     if method != "fdtd":
         d.pop("fdtd", None)
-    tables = _nk_tables(cfg.resonator)
-    d = _replace_nk_files(d, lambda path: {"nk_sha256": _table_sha256(tables[str(Path(path).resolve())])})
+    files = _nk_files(d)
+    d = _replace_nk_files(d, lambda path: {"nk_sha256": hashlib.sha256(files[path]["text"].encode()).hexdigest()})
     text = json.dumps({"method": method, "config": d, "versions": _solver_versions(method)},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -156,63 +155,65 @@ def _solver_versions(method: str) -> dict:
     return out
 
 
-def _user_tables(res) -> list[TabulatedNK]:
-    """The n,k tables of ``res`` read from the user's files (not the library's)."""
-    mats = [res.shape.material, *(c.material for c in res.coatings), res.surroundings, res.substrate]
-    return [m for m in mats if isinstance(m, TabulatedNK) and not m.source.startswith("library:")]
+def _nk_paths(d) -> list[str]:
+    """Every ``nk_file`` path named in config data ``d`` (absolute, as ``config_to_dict`` writes)."""
+    if isinstance(d, list):
+        return [p for v in d for p in _nk_paths(v)]
+    if not isinstance(d, dict):
+        return []
+    own = [d["nk_file"]] if isinstance(d.get("nk_file"), str) else []
+    return own + [p for k, v in d.items() if k != "nk_file" for p in _nk_paths(v)]
 
 
-def _nk_tables(res) -> dict[str, TabulatedNK]:
-    """``res``'s n,k tables by the absolute path a config dict names them with."""
-    return {str(Path(m.source).resolve()): m for m in _user_tables(res)}
-
-
-def _table_data(m: TabulatedNK) -> dict:
-    return {"name": m.name, "wavelength_nm": [float(v) for v in m.wavelength_nm], "n": [float(v) for v in m.n],
-            "k": [float(v) for v in m.k]}
-
-
-def _table_sha256(m: TabulatedNK) -> str:
-    data = _table_data(m)
-    del data["name"]  # the numbers only: renaming the file changes nothing
-    return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
+def _nk_files(d) -> dict[str, dict]:
+    """The user's n,k files (tables and refractiveindex.info formula files alike) that config
+    data ``d`` names, by path: their name and text, as a point file stores them."""
+    out = {}
+    for path in _nk_paths(d):
+        try:
+            text = Path(path).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read n,k file '{path}': {getattr(exc, 'strerror', None) or exc}") from None
+        out[path] = {"name": Path(path).name, "text": text}
+    return out
 
 
 def _replace_nk_files(d, new):
-    """A copy of config data ``d`` with every ``nk_file`` material table replaced by
-    ``new(path)`` (other keys of that table kept)."""
+    """A copy of config data ``d`` with every ``nk_file`` replaced by the keys ``new(path)``
+    (the table's other keys, e.g. ``wavelength_unit``, kept)."""
     if isinstance(d, list):
         return [_replace_nk_files(v, new) for v in d]
     if not isinstance(d, dict):
         return d
-    out = {k: _replace_nk_files(v, new) for k, v in d.items() if k not in ("nk_file", "wavelength_unit")}
+    out = {k: _replace_nk_files(v, new) for k, v in d.items() if k != "nk_file"}
     if "nk_file" in d:
         out.update(new(d["nk_file"]))
     return out
 
 
-def _spectrum_from_dict(d: dict, tables: dict) -> ModeSpectrum:
-    """A point's spectrum from its file, rebuilt from the n,k tables stored with it (the
-    user's files may have moved, changed or gone)."""
-    if not tables:
+def _spectrum_from_dict(d: dict, files: dict) -> ModeSpectrum:
+    """A point's spectrum from its file, its materials rebuilt from the n,k files stored with
+    it (the user's files may have moved, changed or gone); the materials keep their original
+    source path."""
+    if not files:
         return ModeSpectrum.from_dict(d)
     with tempfile.TemporaryDirectory(prefix="wgm-point-") as tmp:
-        files = {}
-        for i, (path, t) in enumerate(tables.items()):
-            f = Path(tmp) / str(i) / f"{t['name']}.txt"  # the file's stem is the material's name
-            f.parent.mkdir()
-            f.write_text("".join(f"{w!r} {n!r} {k!r}\n" for w, n, k in zip(t["wavelength_nm"], t["n"], t["k"])),
-                         encoding="utf-8")
-            files[path] = str(f)
+        copies = {}
+        for i, (path, f) in enumerate(files.items()):
+            copy_ = Path(tmp) / str(i) / f["name"]  # the same file name: the material's name is its stem
+            copy_.parent.mkdir()
+            copy_.write_text(f["text"], encoding="utf-8")
+            copies[path] = str(copy_)
         try:
-            config = _replace_nk_files(d["config"], lambda path: {"nk_file": files[path], "wavelength_unit": "nm"})
+            config = _replace_nk_files(d["config"], lambda path: {"nk_file": copies[path]})
         except KeyError as exc:
-            raise ValueError(f"the point file has no n,k table for {exc}") from None
+            raise ValueError(f"the point file has no copy of the n,k file {exc}") from None
         spectrum = ModeSpectrum.from_dict({**d, "config": config})
-    origin = {f: path for path, f in files.items()}  # the materials keep their original source
+    origin = {c: path for path, c in copies.items()}
 
     def restore(m):
-        return replace(m, source=origin[m.source]) if isinstance(m, TabulatedNK) and m.source in origin else m
+        source = getattr(m, "source", None)
+        return replace(m, source=origin[source]) if source in origin else m
 
     res = spectrum.resonator
     res = replace(res, shape=replace(res.shape, material=restore(res.shape.material)),
@@ -331,6 +332,7 @@ class PointResult:
     run_id: str = ""
     host: str = ""
     rank: int = 0
+    nk_files: dict = field(default_factory=dict, repr=False, compare=False)  # path -> {name, text}
 
     def to_dict(self) -> dict:
         return {"schema": POINT_SCHEMA, "point": self.point, "id": self.id,
@@ -339,24 +341,23 @@ class PointResult:
                 "seconds": self.seconds if math.isfinite(self.seconds) else None,
                 "finished_utc": self.finished_utc, "run_id": self.run_id, "host": self.host,
                 "rank": self.rank, "spectrum": self.spectrum.to_dict() if self.spectrum is not None else None,
-                # self-contained: the n,k tables of the user's files, by the path the config names
-                "nk_tables": {path: _table_data(m) for path, m in _nk_tables(self.spectrum.resonator).items()}
-                if self.spectrum is not None else {}}
+                # self-contained: copies of the user's n,k files, by the path the config names
+                "nk_files": self.nk_files}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PointResult":
         if d.get("schema") != POINT_SCHEMA:
             raise ValueError(f"not a wgm sweep point (schema {d.get('schema')!r})")
-        spec = _spectrum_from_dict(d["spectrum"], d.get("nk_tables", {})) if d.get("spectrum") else None
+        spec = _spectrum_from_dict(d["spectrum"], d.get("nk_files", {})) if d.get("spectrum") else None
         return cls(d["point"], d["id"], d["params"], d["status"], spec, d.get("error", ""),
                    d.get("seconds") if d.get("seconds") is not None else math.nan,
                    d.get("finished_utc", ""), d.get("run_id", ""),
-                   d.get("host", ""), d.get("rank", 0))
+                   d.get("host", ""), d.get("rank", 0), d.get("nk_files", {}))
 
     def summary(self) -> dict:
         """The record without the modes (for the metadata file)."""
         d = self.to_dict()
-        del d["spectrum"], d["schema"], d["nk_tables"]
+        del d["spectrum"], d["schema"], d["nk_files"]
         d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
         return d
 
@@ -456,8 +457,7 @@ class PointStore:
                 log.warning("ignoring unreadable point file %s (%s): the point will be recomputed", f, exc)
                 continue
             p = by_id[f.stem]
-            found[p.index] = PointResult(p.index, p.id, p.params, rec.status, rec.spectrum, rec.error,
-                                         rec.seconds, rec.finished_utc, rec.run_id, rec.host, rec.rank)
+            found[p.index] = replace(rec, point=p.index, id=p.id, params=p.params)
         return found
 
     def save(self, rec: PointResult) -> Path:
@@ -589,7 +589,7 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
         spectrum = (ModeSpectrum(p.config.resonator, search, sweep.method, o.modes, o.versions)
                     if o.modes is not None else None)
         return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, o.error,
-                           o.seconds, o.finished_utc, run_id, o.host, o.rank)
+                           o.seconds, o.finished_utc, run_id, o.host, o.rank, _nk_files(config_to_dict(p.config)))
 
     def on_leader(i: int, outcome: _Outcome) -> None:
         store.save(record(i, outcome))
