@@ -56,7 +56,6 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path

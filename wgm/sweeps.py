@@ -50,8 +50,8 @@ from wgm import parallel
 from wgm.config import (Config, apply_overrides, config_to_dict, is_dotted_key, parse_config, parse_sweep_table,
                         parse_value, read_config_file, set_value)
 from wgm.errors import ConfigError, UserError, WgmError
-from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_path, atomic_write, csv_table, versions, with_finite_floats
-from wgm.records.files import json_default, write_hdf5
+from wgm.records import CSV_COLUMNS, ModeSpectrum, atomic_write, csv_table, versions, with_finite_floats
+from wgm.records.files import json_text, write_hdf5
 
 __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis", "load_sweep", "run_sweep",
            "METHODS"]
@@ -418,7 +418,7 @@ class SweepResult:
         out_dir = Path(out_dir)
         paths = [out_dir / "results.csv", out_dir / "sweep.json"]
         atomic_write(paths[0], self.to_csv())
-        atomic_write(paths[1], json.dumps(self.to_dict(), indent=1, allow_nan=False, default=_json_default))
+        atomic_write(paths[1], json_text(self.to_dict(), indent=1))
         paths.append(self.to_hdf5(out_dir / "results.h5"))
         if plots and self.rows():
             from wgm import plotting
@@ -427,7 +427,6 @@ class SweepResult:
         return paths
 
 
-_json_default = json_default  # numpy scalars, paths: the records' one rule
 
 
 # --------------------------------------------------------------------------------------
@@ -462,7 +461,7 @@ class PointStore:
 
     def save(self, rec: PointResult) -> Path:
         path = self.path(rec.id)
-        atomic_write(path, json.dumps(rec.to_dict(), allow_nan=False, default=_json_default))
+        atomic_write(path, json_text(rec.to_dict(), indent=None))
         return path
 
 

@@ -219,7 +219,6 @@ def test_compare_with_fdtd(tmp_path, capfd):
     """`wgm compare --method fdtd`: peaks of a 2-D disk (from the exact solver) against Meep's
     modes of that disk: assigned to the same modes, within FDTD's discretisation error."""
     import wgm.cli as cli
-    from wgm import fdtd
 
     meep_or_skip()
 

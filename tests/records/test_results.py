@@ -88,3 +88,19 @@ def test_families_and_linewidth(spectrum):
         assert all(a > b for a, b in zip(wl, wl[1:])), "wavelength falls as l grows within a family"
     m = spectrum.modes[0]
     assert m.linewidth_nm == pytest.approx(m.wavelength_nm / m.Q)
+
+
+def test_comparison_of_unbounded_q_follows_the_one_rule():
+    """An exact/FDTD pair whose Q are both unbounded (a lossless mode): the CSV says ``inf``
+    and leaves the undefined relative difference blank, the JSON says ``"inf"`` — before, the
+    CSV wrote ``nan`` and ``--method both --json`` ended in a ValueError traceback."""
+    from wgm.records import comparison_csv, comparison_rows, json_text
+
+    exact = Mode("TE", 30, 30, 1, 560.0, math.inf)
+    fdtd = Mode("TE", 30, 30, 1, 559.9, math.inf, q_resolved=False)
+    lines = comparison_csv([(exact, fdtd)]).splitlines()
+    row = dict(zip(lines[0].split(","), lines[1].split(",")))
+    assert row["Q_exact"] == row["Q_fdtd"] == "inf" and row["Q_rel_diff"] == ""
+    assert float(row["wavelength_rel_diff"]) == pytest.approx(559.9 / 560.0 - 1, rel=1e-12)
+    doc = json.loads(json_text({"comparison": comparison_rows([(exact, fdtd)])}))
+    assert doc["comparison"][0]["Q_exact"] == "inf" and doc["comparison"][0]["Q_rel_diff"] is None

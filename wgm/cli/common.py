@@ -3,12 +3,12 @@ one-line report of a user mistake."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from wgm import parallel
 from wgm.errors import UserError
+from wgm.records.files import json_text
 
 log = logging.getLogger("wgm")
 
@@ -51,5 +51,5 @@ def io_rank_only(args) -> None:
 
 
 def write_json(out, doc) -> None:
-    """One JSON document on ``out``."""
-    out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    """One JSON document on ``out`` (non-finite floats by the records' one rule)."""
+    out.write(json_text(doc) + "\n")

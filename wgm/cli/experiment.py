@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-from wgm.cli.common import log, make_out_dir, output_args
-from wgm.errors import ConfigError, UserError
+from wgm.cli.common import log, make_out_dir, output_args, write_json
+from wgm.errors import ConfigError
 from wgm.records import csv_table, with_finite_floats
+from wgm.records.files import json_text
 
 def register(sub) -> None:
     def measured_args(sp):
@@ -94,7 +94,7 @@ def _write_measured_outputs(out_dir, doc, assignments, fig) -> list:
 
     make_out_dir(out_dir)
     name = doc["command"]
-    atomic_write(out_dir / f"{name}.json", json.dumps(doc, indent=2, allow_nan=False))
+    atomic_write(out_dir / f"{name}.json", json_text(doc))
     atomic_write(out_dir / "assignments.csv", _assignments_csv(assignments))
     return [out_dir / f"{name}.json", out_dir / "assignments.csv",
             plotting.save(fig, out_dir / f"{name}.png")]
@@ -119,7 +119,7 @@ def cmd_fit(args, out) -> int:
         for path in _write_measured_outputs(args.out, doc, result.best.assignments, fig):
             log.info("wrote %s", path)
     if args.json:
-        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_json(out, doc)
         return 0
     lines = [f"fit of {len(peaks)} peaks of {args.spectrum}: {result.best.n_assigned} assigned, "
              f"rms residual {1000 * result.best.rms_residual_nm:.2f} pm (tolerance {result.tolerance_nm:.3g} nm)"]
@@ -173,7 +173,7 @@ def cmd_compare(args, out) -> int:
         for path in _write_measured_outputs(args.out, doc, assignments, fig):
             log.info("wrote %s", path)
     if args.json:
-        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_json(out, doc)
         return 0
     head = (f"{len(peaks)} peaks of {args.spectrum}, {len(res)} within {tol:.3g} nm of a {args.method} mode"
             + (f" (rms {1000 * rms:.2f} pm)" if rms is not None else ""))

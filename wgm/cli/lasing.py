@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from wgm.cli.common import log, make_out_dir, output_args
+from wgm.cli.common import log, make_out_dir, output_args, write_json
 from wgm.errors import UserError
 from wgm.records import csv_table, with_finite_floats
+from wgm.records.files import json_text
 
 def register(sub) -> None:
     th = sub.add_parser("threshold", help="threshold gain of every mode of a resonator with a gain film",
@@ -66,7 +66,7 @@ def cmd_threshold(args, out) -> int:
         doc["pump"] = with_finite_floats({"model": pump.to_dict(), "vs_radius": rows})
     if args.out is not None:
         make_out_dir(args.out)
-        atomic_write(args.out / "threshold.json", json.dumps(doc, indent=2, allow_nan=False))
+        atomic_write(args.out / "threshold.json", json_text(doc))
         cols = ["polarization", "l", "radial_order", "wavelength_nm", "Q", "confinement", "threshold_gain_per_cm",
                 "closed_form_gain_per_cm", "threshold_wavelength_nm", "available_gain_per_cm", "pump_margin",
                 "can_lase"]
@@ -78,7 +78,7 @@ def cmd_threshold(args, out) -> int:
             atomic_write(args.out / "pump_threshold.csv", csv_table(keys, rows))
             plotting.save(plotting.pump_figure(rows, pump), args.out / "pump_threshold.png")
     if args.json:
-        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        write_json(out, doc)
         return 0
     g = result.gain
     lines = [f"{len(result.modes)} modes, gain in {g.region}: available {g.peak_gain_per_cm:g} cm⁻¹ at "

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from wgm import parallel
-from wgm.cli.common import log, make_out_dir
+from wgm.cli.common import log, make_out_dir, write_json
 from wgm.errors import UserError
 
 def register(sub) -> None:
@@ -70,7 +69,7 @@ def cmd_modes(args, out) -> int:
         exact_spectrum = solve(cfg.resonator, cfg.search)  # fast; refuses shapes it cannot solve
         spectrum = exact_spectrum
     if args.method == "both":
-        from wgm.records import match_modes
+        from wgm.records import comparison_rows, match_modes
 
         # FDTD takes materials at its band centre: compare with the exact modes of that model
         band = cfg.fdtd.band(cfg.search)
@@ -111,11 +110,8 @@ def cmd_modes(args, out) -> int:
             log.info("wrote %s", path)
     if pairs is not None:
         if args.json:
-            rows = [{"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
-                     "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
-                     "Q_exact": e.Q, "Q_fdtd": f.Q, "fdtd_q_resolved": f.q_resolved} for e, f in pairs]
-            doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": rows}
-            out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+            doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": comparison_rows(pairs)}
+            write_json(out, doc)
         else:
             out.write(_format_comparison(pairs) + "\n")
             if args.out is not None:

@@ -16,6 +16,7 @@ from wgm.model import validate
 from wgm.model.validate import from_table
 from wgm.lasing.threshold import ModeGain, _solve, mode_gain, region_indices
 from wgm.model.resonator import Resonator
+from wgm.records.files import json_text
 
 __all__ = ["TwoLevelGain", "parse_lasing", "LasingPrediction", "predict_lasing_threshold", "LasingResonator",
            "lasing_resonator", "LasingPoint", "LasingCurve", "fit_threshold", "LASING_CSV_COLUMNS"]
@@ -303,11 +304,7 @@ class LasingCurve:
                 fit["threshold_rel"] * self.prediction.pump_rate_threshold_per_ps}
 
     def to_json(self) -> str:
-        import json
-
-        from wgm.records import with_finite_floats
-
-        return json.dumps(with_finite_floats(self.to_dict()), indent=2, allow_nan=False)
+        return json_text(self.to_dict())
 
     def to_csv(self) -> str:
         from wgm.records import csv_table

@@ -6,12 +6,12 @@ and the versions, so a result file is self-describing.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+import numpy as np
 
 from wgm.records.files import atomic_path, atomic_write, csv_table, json_text, versions, with_finite_floats, write_hdf5
 
@@ -237,15 +237,21 @@ def match_modes(reference: ModeSpectrum, other: ModeSpectrum) -> list[tuple[Mode
     return pairs
 
 
-def comparison_csv(pairs) -> str:
-    """CSV of matched modes: both wavelengths and Q, and their relative differences."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
-                "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved"])
-    for e, f in pairs:
-        w.writerow([f.polarization, f.l, f.m, f.radial_order, repr(e.wavelength_nm), repr(f.wavelength_nm),
-                    repr(f.wavelength_nm / e.wavelength_nm - 1), repr(e.Q), repr(f.Q), repr(f.Q / e.Q - 1),
-                    f.q_resolved])
-    return buf.getvalue()
+COMPARISON_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
+                      "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved")
 
+
+def comparison_rows(pairs) -> list[dict]:
+    """One row per matched (exact, FDTD) mode pair: both wavelengths and Q and their relative
+    differences (``COMPARISON_COLUMNS``); non-finite values follow the one rule when written."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return [{"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
+                 "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
+                 "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, "Q_exact": e.Q, "Q_fdtd": f.Q,
+                 "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), "fdtd_q_resolved": f.q_resolved}
+                for e, f in pairs]
+
+
+def comparison_csv(pairs) -> str:
+    """CSV of matched modes (:func:`comparison_rows`)."""
+    return csv_table(COMPARISON_COLUMNS, comparison_rows(pairs))
