@@ -45,7 +45,7 @@ Material keys, exactly one of:
 
 * ``index = 1.46`` (and optionally ``extinction = 1e-4``, the k of n + ik, time dependence
   exp(−iωt): k > 0 absorbs, k < 0 is gain — gain only in the core and coatings);
-* ``material = "silica"`` (library name: see :data:`wgm.materials.LIBRARY`); for
+* ``material = "silica"`` (library name: see :data:`wgm.model.materials.LIBRARY`); for
   ``material = "cspbbr3-nc"`` also ``fill_fraction`` (required), ``ligand_index``,
   ``bulk``, ``mixing``;
 * ``nk_file = "my_nk.txt"`` (relative to the config file; ``wavelength_unit = "nm" | "um"``).

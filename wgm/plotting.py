@@ -425,7 +425,7 @@ def overlay_figure(modes, assignments, measured=None, *, title: str = ""):
     modes : sequence of Mode
         The model's modes in the measured range (all of them: unassigned ones are drawn thin).
     assignments : sequence of Assignment
-        Measured peaks and the modes they are assigned to (``wgm.fitting.assign``).
+        Measured peaks and the modes they are assigned to (``wgm.experiment.fitting.assign``).
     measured : MeasuredSpectrum, optional
         The measured curve; without it the peaks are drawn as stems.
     """

@@ -386,7 +386,7 @@ def test_compare_uses_the_tolerance_given(capsys):
 
 
 def test_fit_library_refuses_bad_tolerance():
-    with pytest.raises(UserError, match=r"tolerance_nm = -1.0: must be a positive"):
+    with pytest.raises(UserError, match=r"tolerance_nm = -1.0: must be a finite number > 0"):
         fit(_raw(2.0), [550.0, 560.0, 570.0], ["resonator.radius_um"], tolerance_nm=-1.0)
 
 

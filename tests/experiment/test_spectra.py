@@ -3,6 +3,8 @@ value), and peak finding on synthetic spectra with known Lorentzians and Gaussia
 
 from __future__ import annotations
 
+import math
+
 import json
 import logging
 from pathlib import Path
@@ -240,7 +242,9 @@ def test_threshold_settable():
     assert len(find_peaks(sp, snr=20.0)) == 5              # 0.3 is 15 σ
     strongest = find_peaks(sp, max_peaks=2)
     assert [round(p.wavelength_nm, 1) for p in strongest] == [542.0, 555.5]
-    for bad in ({"snr": 0.0}, {"min_prominence": -1.0}, {"profile": "gauss"}, {"max_peaks": 0}):
+    # NaN too: it passed the old `<= 0` checks of the library (only the CLI caught it)
+    for bad in ({"snr": 0.0}, {"snr": math.nan}, {"min_prominence": -1.0}, {"min_prominence": math.nan},
+                {"profile": "gauss"}, {"max_peaks": 0}):
         with pytest.raises(UserError):
             find_peaks(sp, **bad)
 

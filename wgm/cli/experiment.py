@@ -7,6 +7,7 @@ from pathlib import Path
 
 from wgm.cli.common import log, make_out_dir, output_args, write_json
 from wgm.errors import ConfigError
+from wgm.model import validate
 from wgm.records import csv_table, with_finite_floats
 from wgm.records.files import json_text
 
@@ -57,10 +58,13 @@ _POSITIVE_OPTIONS = {
 def _check_options(args) -> None:
     """Refuse a non-positive or non-finite value of a positive option, before any work: one
     line naming the option, the value and what is allowed (never silently replaced)."""
-    for dest, (flag, allowed) in _POSITIVE_OPTIONS.items():
+    for dest, (flag, meaning) in _POSITIVE_OPTIONS.items():
         value = getattr(args, dest, None)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ConfigError(flag, value, f"must be {allowed}")
+        if value is not None:
+            try:
+                validate.positive(flag, value)
+            except ConfigError:
+                raise ConfigError(flag, value, f"must be {meaning}") from None
 
 
 def _read_peaks(args):

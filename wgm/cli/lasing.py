@@ -42,15 +42,16 @@ def cmd_threshold(args, out) -> int:
 
     from wgm import plotting
     from wgm.config import apply_overrides, parse_config, read_config_file
-    from wgm.lasing import parse_gain, parse_pump, threshold_vs_radius, thresholds
+    from wgm.lasing import GainSpectrum, TwoPhotonPump, threshold_vs_radius, thresholds
     from wgm.records import atomic_write
 
     raw = apply_overrides(read_config_file(args.config), args.overrides)
     cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
-    gain = parse_gain(raw.get("gain"))
+    gain = cfg.gain or GainSpectrum()  # the [gain] table, else the default band
     if args.gain_region is not None:
         gain = replace(gain, region=args.gain_region)
-    pump = parse_pump(raw.get("pump"))
+    cfg.resonator.region_layers(gain.region, "--gain-region" if args.gain_region is not None else "gain.region")
+    pump = cfg.pump or TwoPhotonPump()
     radii = None
     if args.radii_um is not None:
         from wgm.sweeps import parse_axis
@@ -105,11 +106,12 @@ def cmd_threshold(args, out) -> int:
 
 def cmd_lasing(args, out) -> int:
     from wgm.config import apply_overrides, parse_config, read_config_file
-    from wgm.lasing import parse_gain, parse_lasing, predict_lasing_threshold
+    from wgm.lasing import parse_lasing, predict_lasing_threshold
 
     raw = apply_overrides(read_config_file(args.config), args.overrides)
     cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
-    model = parse_lasing(raw.get("lasing"), parse_gain(raw.get("gain")))
+    # the [lasing] table (its line defaults from [gain]); without one: the error naming what it needs
+    model = cfg.lasing if cfg.lasing is not None else parse_lasing(None, cfg.gain)
     if not cfg.resonator.is_2d:
         raise UserError("wgm lasing runs the 2-D limit only: resonator.thickness_um (disk) or height_um (ring) "
                         "= inf")

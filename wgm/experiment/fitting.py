@@ -36,7 +36,8 @@ import numpy as np
 from scipy.optimize import least_squares, linear_sum_assignment
 
 from wgm.config import Config, config_to_dict, parse_config, parse_set, set_value
-from wgm.errors import ConfigError, SolverError, UserError, WgmError
+from wgm.errors import SolverError, UserError, WgmError
+from wgm.model import validate
 from wgm.model.resonator import Search
 from wgm.records import ModeSpectrum
 
@@ -368,8 +369,8 @@ def fit(raw: dict, peaks_nm, free_keys, *, peak_errors_nm=None, search_range: fl
     start = tuple(p.start for p in free)
     if tolerance_nm is None:
         tolerance_nm = default_tolerance_nm(model.spectrum(start).modes, peaks, peak_errors_nm)
-    elif not (math.isfinite(tolerance_nm) and tolerance_nm > 0):
-        raise ConfigError("tolerance_nm", tolerance_nm, "must be a positive, finite number of nm")
+    else:
+        tolerance_nm = validate.positive("tolerance_nm", tolerance_nm)
     log.info("fit: %d peaks, free %s, tolerance %.3g nm", len(peaks), ", ".join(p.key for p in free), tolerance_nm)
 
     candidates = []

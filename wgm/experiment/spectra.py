@@ -31,6 +31,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import voigt_profile
 
 from wgm.errors import UserError
+from wgm.model import validate
 from wgm.tables import TextTable, read_table
 
 __all__ = ["MeasuredSpectrum", "Peak", "MeasuredPeaks", "read_spectrum", "read_peak_list", "read_measurement",
@@ -377,13 +378,12 @@ def find_peaks(spectrum: MeasuredSpectrum, *, min_prominence: float | None = Non
         raise UserError(f"max_peaks = {max_peaks}: at least 1")
     lam, y = spectrum.wavelength_nm, spectrum.intensity
     noise = noise_level(spectrum)
-    if snr <= 0:
-        raise UserError(f"snr = {snr}: must be positive")
+    snr = validate.positive("snr", snr)
     if min_prominence is None:
         # noiseless (synthetic) data: a floor far below any real peak, above rounding ripples
         min_prominence = max(snr * noise, 1e-9 * float(np.ptp(y)))
-    elif min_prominence <= 0:
-        raise UserError(f"min_prominence = {min_prominence}: must be positive (intensity units)")
+    else:
+        min_prominence = validate.positive("min_prominence", min_prominence)
     idx, props = signal.find_peaks(y, prominence=min_prominence)
     log.info("%s: %d candidate peaks of prominence above %.4g (noise %.4g)", spectrum.source, len(idx),
              min_prominence, noise)

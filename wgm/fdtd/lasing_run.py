@@ -107,18 +107,18 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
     ----------
     res : Resonator
         A disk or ring in the 2-D limit (infinite thickness: a 1-D cell in r, z-invariant).
-    model : wgm.gain.TwoLevelGain
+    model : wgm.lasing.TwoLevelGain
         The mode (m, polarization, radial order), the gain region, the two-level line and the
         pump rates (relative to the predicted threshold).
-    prediction : wgm.gain.LasingPrediction, optional
-        From :func:`wgm.gain.predict_lasing_threshold` (computed if not given): it fixes the
+    prediction : wgm.lasing.LasingPrediction, optional
+        From :func:`wgm.lasing.predict_lasing_threshold` (computed if not given): it fixes the
         model's couplings and the pump-rate unit.
     settings : FdtdSettings, optional
         Resolution, pad and PML overrides.
 
     Returns
     -------
-    wgm.gain.LasingCurve
+    wgm.lasing.LasingCurve
         For each pump rate: the output power (outward Poynting flux per µm of height through
         a cylinder in the middle of the pad, averaged over the last window), the lasing
         wavelength (from the phase of the field) and whether the run reached steady state.
