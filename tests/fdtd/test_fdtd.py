@@ -254,3 +254,32 @@ def test_fdtd_sims_run_at_low_resolution(path, tmp_path, capfd):
     modes = json.loads(capfd.readouterr().out)["modes"]
     assert modes and all(m["polarization"] in ("TE", "TM") for m in modes)
     assert list(out.glob("field_*.png")) and (out / "fields.h5").exists()
+
+
+# --- defects 4 and 6 of issue 12: `--method both` with a gain film -------------------------
+
+GAIN_Q_TOL = 0.02  # relative, on 1/Q: an 11-pixel film at the default grid (README: FDTD Q within ~0.3 %)
+
+
+@pytest.mark.parametrize("k", [-0.0002, -0.003], ids=["below-threshold", "above-threshold"])
+def test_method_both_with_a_gain_film_compares_like_with_like(k, capfd):
+    """A 0.7 µm 2-D disk with a 200 nm n = 1.8 film of gain k (the L-L example's geometry):
+    `wgm modes --method both` compares FDTD with an exact reference that keeps the gain
+    (before, the reference froze k to 0 and reported the passive Q 2974), and both engines
+    report a growing mode alike, Q < 0 with "net gain" (before, FDTD reported a positive
+    lower bound)."""
+    import wgm.cli as cli
+
+    cfg = Path(__file__).resolve().parents[2] / "sims" / "disk_2d.toml"
+    sets = ["resonator.radius_um=0.7", "resonator.index=1.46", "resonator.coating.0.index=1.8",
+            "resonator.coating.0.thickness_um=0.2", f"resonator.coating.0.extinction={k}", "fdtd.m=[15]",
+            "search.max_radial_order=1", "search.wavelength_nm=[520,570]", 'search.polarizations=["TE"]']
+    assert cli.main(["modes", str(cfg), "--method", "both", "--json", *[a for s in sets for a in ("--set", s)]]) == 0
+    doc = json.loads(capfd.readouterr().out)
+    (row,) = doc["comparison"]
+    passive_q = 2974.0  # the passive TE1 m = 15 mode (README, sims/lasing_disk.toml)
+    assert abs(1 / row["Q_exact"] - 1 / passive_q) > 0.2 / passive_q  # the gain matters here
+    assert 1 / row["Q_fdtd"] == pytest.approx(1 / row["Q_exact"], rel=GAIN_Q_TOL)
+    (fdtd_mode,) = doc["fdtd"]["modes"]
+    grows = row["Q_exact"] < 0
+    assert grows == (k == -0.003) and ("net gain" in fdtd_mode["note"]) == grows
