@@ -253,7 +253,22 @@ def test_fdtd_sims_run_at_low_resolution(path, tmp_path, capfd):
                  "--out", str(out), "--fields", "--json"]) == 0
     modes = json.loads(capfd.readouterr().out)["modes"]
     assert modes and all(m["polarization"] in ("TE", "TM") for m in modes)
-    assert list(out.glob("field_*.png")) and (out / "fields.h5").exists()
+    # the field files show whispering-gallery modes: one PNG per stored profile, each profile a
+    # mode of the list, its |E|² peaking inside the resonator near its rim (beyond half the
+    # outer radius: a WGM hugs the rim; within a 50 nm pixel-and-a-bit of the surface)
+    import h5py
+
+    from wgm.config import load_config
+
+    r_out = load_config(path).resonator.outer_radius_um
+    with h5py.File(out / "fields.h5", "r") as f:
+        groups = [f[name] for name in f]
+        assert len(groups) == len(list(out.glob("field_*.png"))) > 0
+        for g in groups:
+            assert any(abs(g.attrs["wavelength_nm"] - m["wavelength_nm"]) < 1e-9 for m in modes)
+            e2 = sum(np.abs(g[c][()]) ** 2 for c in ("Er", "Ep", "Ez"))
+            i_r, _ = np.unravel_index(np.argmax(e2), e2.shape)
+            assert 0.5 * r_out < g["r_um"][i_r] < r_out + 0.05, (g.attrs["wavelength_nm"], g["r_um"][i_r])
 
 
 # --- defects 4 and 6 of issue 12: `--method both` with a gain film -------------------------
