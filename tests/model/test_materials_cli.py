@@ -45,7 +45,8 @@ def test_nanocrystal_film_is_printed_with_its_parameters(capsys):
     (["cspbbr3-nc", "--fill-fraction", "0.4", "--bulk", "x"], "--bulk x: allowed"),
     (["silica", "--fill-fraction", "0.4"], "options of cspbbr3-nc"),
     # defect 11: outside the data it used to extrapolate without a word
-    (["silica", "--wavelength-nm", "530", "8000"], "wavelength 8000 nm is outside its data range 210–6700 nm"),
+    (["silica", "--wavelength-nm", "530", "8000"],
+     "--wavelength-nm: material 'silica': wavelength 8000 nm is outside its data range 210–6700 nm"),
     (["cspbbr3-ermolaev-o", "--wavelength-nm", "450"], "'cspbbr3-ermolaev-o': wavelength 450 nm"),
 ])
 def test_mistakes_exit_2_with_one_line(capsys, argv, message):

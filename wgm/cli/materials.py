@@ -67,7 +67,10 @@ def cmd_materials(args, out) -> int:
     waves = np.array(args.wavelength_nm or [520.0, 540.0, 560.0])
     # every material and wavelength is checked before anything is printed
     rows = [(name, _material(name, args)) for name in args.names]
-    values = [mat.index(waves) for _, mat in rows]  # UserError outside a material's data range
+    try:
+        values = [mat.index(waves) for _, mat in rows]  # UserError outside a material's data range
+    except UserError as exc:
+        raise UserError(f"--wavelength-nm: {exc}") from None
     for (name, mat), ns in zip(rows, values):
         extra = {k: v for k, v in mat.to_config().items() if k != "material"} if name.lower() == "cspbbr3-nc" else {}
         for w, n in zip(waves, ns):
