@@ -422,15 +422,18 @@ def test_cli_unwritable_out_is_one_line_exit_2(points_dir_exists):
         for d in (out / "points", out):
             if d.exists():
                 d.chmod(0o555)
-        cmd = [sys.executable, "-m", "wgm", "sweep", str(root / "c.toml"), "--vary", "resonator.radius_um=4,5",
-               "--out", str(out), "-q"]
+        # nobody may not reach the checkout (e.g. under /root, mode 0700): give it a readable copy
+        # of the package and the interpreter's real path (no venv directory to traverse)
+        shutil.copytree(Path(cli.__file__).resolve().parents[1], root / "pkg" / "wgm",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        cmd = [os.path.realpath(sys.executable), "-m", "wgm", "sweep", str(root / "c.toml"), "--vary",
+               "resonator.radius_um=4,5", "--out", str(out), "-q"]
         if os.geteuid() == 0:
             if shutil.which("setpriv") is None:
                 pytest.skip("running as root without setpriv: cannot make a directory unwritable")
             cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
-        env = {**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2]),
-               "MPLCONFIGDIR": str(root / "mpl"), "MPLBACKEND": "Agg"}
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        env = {**os.environ, "PYTHONPATH": str(root / "pkg"), "MPLCONFIGDIR": str(root / "mpl"), "MPLBACKEND": "Agg"}
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=root)
         assert r.returncode == 2, r.stderr
         assert r.stderr.startswith(f"wgm: error: --out {out}: cannot") and "Permission denied" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
