@@ -116,7 +116,7 @@ def _solve(res, pol, l, q):
 def _follow(res, pol, l, x_start: complex) -> complex:
     """The root of (pol, l) of ``res`` nearest ``x_start`` (Newton from the mode of a nearby
     problem: continuation keeps the mode's identity even for lossy modes)."""
-    from wgm.exact.solver import LayeredStack, find_root
+    from wgm.exact.characteristic import LayeredStack, find_root
 
     # a step cap well below the spacing of neighbouring roots (~1 in x) keeps Newton on this one
     x, ok, _ = find_root(LayeredStack.from_resonator(res), pol, np.array([l]), np.array([x_start]),
@@ -129,11 +129,6 @@ def _follow(res, pol, l, x_start: complex) -> complex:
 def _inv_q(x: complex) -> float:
     """1/Q = −2 Im x / Re x (negative when the mode grows)."""
     return -2.0 * x.imag / x.real
-
-
-def _outer_radius_um(res: Resonator) -> float:
-    """Outer radius (µm) of the layered stack: the length that makes ``x = k0 R``."""
-    return res.radial_layers()[-1].outer_radius_um
 
 
 def confinement(res: Resonator, region: str, polarization: str, l: int, radial_order: int) -> float:
@@ -208,8 +203,9 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
         raise SolverError(f"{polarization} l={l} q={radial_order}: no threshold found up to k = {k_hi:.3g}")
     k_th = brentq(im_x, k_lo, k_hi, xtol=1e-15, rtol=1e-10)
     x_th = at(k_th)
-    R = _outer_radius_um(res)
-    lam_th = 2 * math.pi * R / x_th.real * 1000.0
+    from wgm.exact.characteristic import LayeredStack
+
+    lam_th = float(LayeredStack.from_resonator(res).wavelength_nm(x_th.real))
     g_th = 4 * math.pi * k_th / (lam_th * 1e-7)
     n_g = group_index(res, region, lam)
     # Γ above is the response ∫_region ε|E|² / ∫ ∂(ωε)/∂ω |E|²; the share of the (dispersive)
