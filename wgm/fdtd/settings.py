@@ -42,6 +42,14 @@ class FdtdSettings:
         to polar order ``max_polar_order``; the engine checks every mode's field at the cuts
         and widens the cell when it is not negligible there.  ``"auto"`` (default): reduced
         when that leaves at most a third of the cells (large resonators).
+    materials : {"dispersive", "band-centre"}
+        ``"dispersive"`` (default): every material is a sum of Lorentzian susceptibilities on
+        top of ``ε∞``, fitted to its n, k over the band (silica's Sellmeier exactly), so FDTD
+        simulates the real dispersion and absorption.  ``"band-centre"``: every material frozen
+        at the band centre (a constant ε and a conductivity), for comparison.
+    accuracy_wavelength, accuracy_q : float
+        The relative accuracy wanted of each line's wavelength (default 1e-3) and Q (default
+        0.05).  The engine chooses resolution, pad, PML and ring-down length from them.
     max_polar_order : int
         Spheres, reduced domain: the cell holds the modes with ``l − |m|`` up to this (every
         (l, q) of a sphere is found as its ``m = l`` member, so 0 would do for the spectrum;
@@ -59,10 +67,20 @@ class FdtdSettings:
     wavelength_nm: tuple[float, float] | None = None
     domain: str = "auto"
     max_polar_order: int = 1
+    materials: str = "dispersive"
+    accuracy_wavelength: float = 1e-3
+    accuracy_q: float = 0.05
 
     def __post_init__(self):
         if self.domain not in ("auto", "reduced", "full"):
             raise ConfigError("fdtd.domain", self.domain, 'must be "auto", "reduced" or "full"')
+        if self.materials not in ("dispersive", "band-centre"):
+            raise ConfigError("fdtd.materials", self.materials, 'must be "dispersive" or "band-centre"')
+        for key, hi in (("accuracy_wavelength", 0.01), ("accuracy_q", 0.5)):
+            v = _positive(f"fdtd.{key}", getattr(self, key))
+            if v > hi:
+                raise ConfigError(f"fdtd.{key}", v, f"must be a relative accuracy in (0, {hi:g}]")
+            object.__setattr__(self, key, float(v))
         p = self.max_polar_order
         if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 20:
             raise ConfigError("fdtd.max_polar_order", p, "must be an integer from 0 to 20")
