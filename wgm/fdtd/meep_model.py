@@ -71,8 +71,10 @@ def medium(params: MediumParams, susceptibilities=None):
     kw = {"epsilon": params.epsilon}
     if params.d_conductivity:
         kw["D_conductivity"] = params.d_conductivity
-    if susceptibilities:
-        kw["E_susceptibilities"] = list(susceptibilities)
+    sus = [mp.LorentzianSusceptibility(frequency=p.frequency, gamma=p.gamma, sigma=p.sigma) for p in params.poles]
+    sus += list(susceptibilities or ())
+    if sus:
+        kw["E_susceptibilities"] = sus
     return mp.Medium(**kw)
 
 

@@ -40,10 +40,13 @@ _AUTO_SAVING = 1.0 / 3.0  # "auto" reduces the cell when that leaves at most thi
 
 @dataclass(frozen=True)
 class MediumParams:
-    """One material of the FDTD model: Meep's ``ε(ω) = epsilon (1 + i d_conductivity / ω)``."""
+    """One material of the FDTD model: Meep's ``ε(ω) = epsilon (1 + i d_conductivity / ω)``
+    plus Lorentzian susceptibilities ``poles`` (:class:`wgm.model.lorentz.LorentzPole`, Meep
+    units; ``epsilon`` is then ε∞)."""
 
     epsilon: float
     d_conductivity: float = 0.0
+    poles: tuple = ()
 
     def im_eps(self, freq: float) -> float:
         """Im ε of Meep's conductivity model at ``freq`` (Meep units)."""
