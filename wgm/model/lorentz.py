@@ -45,11 +45,14 @@ class LorentzMaterial(Material):
     poles: tuple[LorentzPole, ...]
     band_nm: tuple[float, float] = (0.0, math.inf)
     name: str = "lorentz model"
+    d_conductivity: float = 0.0  # Meep's D_conductivity: + i ε∞ σ_D / (2π f) (used without poles only)
 
     def epsilon(self, freq):
         """ε at (complex) Meep frequencies ``freq`` (1/µm)."""
         f = np.asarray(freq, dtype=complex)
         eps = np.full(f.shape, complex(self.eps_inf))
+        if self.d_conductivity:
+            eps = eps + 1j * self.eps_inf * self.d_conductivity / (2 * math.pi * f)
         for p in self.poles:
             eps = eps + p.chi(f)
         return eps
@@ -67,4 +70,4 @@ class LorentzMaterial(Material):
     def to_config(self) -> dict:
         return {"eps_inf": self.eps_inf,
                 "poles": [{"frequency": p.frequency, "gamma": p.gamma, "sigma": p.sigma} for p in self.poles],
-                "band_nm": list(self.band_nm)}
+                "band_nm": list(self.band_nm)} | ({"d_conductivity": self.d_conductivity} if self.d_conductivity else {})
