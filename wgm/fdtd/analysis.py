@@ -5,6 +5,7 @@ Mode/FieldProfile record of one line."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ from wgm.fdtd.plan import FdtdPlan
 from wgm.model.resonator import Resonator, Ring, Search, Sphere
 from wgm.records import FieldProfile, Mode
 
-__all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "classify", "make_record",
+__all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "dispersion_correction", "classify", "make_record",
            "cut_shares", "cut_too_large", "is_target", "RESOLVED_DECAY_OVER_ERR", "NET_GAIN_NOTE"]
 
 RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
@@ -110,6 +111,41 @@ def conductivity_correction(res, pl: FdtdPlan, r, z, eps, arrs, freq) -> float:
     return delta / denom
 
 
+def dispersion_correction(res, pl: FdtdPlan, r, z, arrs, freq: complex) -> complex:
+    """First-order relative shift ``δf̃/f̃`` of a line at complex Meep frequency ``freq`` from
+    the fitted models (what Meep simulates) to the true materials:
+
+        δω̃/ω̃ = −Σ_j Δε_j ∫_j |E|² / (∫ ∂(ωε_model)/∂ω |E|² + ∫ |H|²),
+        Δε_j = ε_true,j(ω̃) − ε_model,j(ω̃)
+
+    with ``∫|H|² = ∫ ∂(ωε)/∂ω |E|²`` (equal electric and magnetic energy of a resonance, the
+    dispersive medium's stored energy included), so the denominator is twice the electric
+    energy; integrals over the (r, z) grid with the weight r (2π drops).  Each layer's energy
+    is that of its pixels (``layer_map``).  For a constant-index material with k the model is
+    Meep's conductivity, so this includes (to first order) the former conductivity correction."""
+    if not any(p.fit is not None for p in pl.media):
+        return 0j
+    layers = res.layers()
+    mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
+    e2 = sum(np.abs(arrs[c]) ** 2 for c in _E) * r[:, None]
+    where = layer_map(res, r, z)
+    lam = 1000.0 / complex(freq)
+    f_r, h = float(np.real(freq)), 1e-4 * float(np.real(freq))
+    num, den = 0j, 0.0
+    for j, p in enumerate(pl.media):
+        share = float(np.sum(e2[where == j]))
+        if share == 0.0 or p.fit is None:
+            continue
+        model = p.fit.model
+        d_energy = ((f_r + h) * model.epsilon(f_r + h) - (f_r - h) * model.epsilon(f_r - h)) / (2 * h)
+        den += float(np.real(d_energy)) * share
+        eps_true = complex(mats[j].index(lam, outside="extrapolate")) ** 2
+        num += (eps_true - complex(model.epsilon(complex(freq)))) * share
+    if den <= 0:
+        return 0j
+    return -num / (2 * den)
+
+
 def classify(energy):
     """Mie convention: TE has (almost) no electric field normal to the outer surface, TM no
     magnetic field.  Returns the polarization and the two normal-energy fractions."""
@@ -171,9 +207,19 @@ def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line,
     if q is not None and q > search.max_radial_order:
         return None, None
     resolved = line.decay != 0 and abs(line.decay) > RESOLVED_DECAY_OVER_ERR * line.err
+    corr_lam = corr_q = None
     if resolved:
         Q = line.Q
-        d_inv_q = conductivity_correction(res, pl, r, z, pr.epsilon, arrs, line.freq)
+        dispersive = any(p.fit is not None for p in pl.media)
+        delta = dispersion_correction(res, pl, r, z, arrs, complex(line.freq, line.decay)) if dispersive else 0j
+        if dispersive:
+            # the fitted model's line, moved to first order to the true materials' (reported per mode)
+            f_true = complex(line.freq, line.decay) * (1 + delta)
+            lam_true = units.wavelength_nm_from_freq(f_true.real)
+            Q_true = f_true.real / (-2 * f_true.imag) if f_true.imag else math.inf
+            corr_lam, corr_q = lam_true - lam, Q_true / Q - 1
+            lam, Q = lam_true, Q_true
+        d_inv_q = 0.0 if dispersive else conductivity_correction(res, pl, r, z, pr.epsilon, arrs, line.freq)
         if d_inv_q:
             Q = 1.0 / (1.0 / Q + d_inv_q)
             if abs(Q / line.Q - 1) > 1e-3:
@@ -186,11 +232,12 @@ def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line,
         note.append("Q is a lower bound (decay not resolved in the run)")
     if not settled:
         note.append("Harminv did not settle within the time limit")
-    k_r = units.wavenumber_per_um(line.freq) * res.outer_radius_um
+    k_r = units.wavenumber_per_um(units.freq_from_wavelength_nm(lam)) * res.outer_radius_um
     mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
                 size_parameter=(k_r, -k_r / (2 * Q) if resolved
                                 else units.wavenumber_per_um(line.decay) * res.outer_radius_um),
-                q_resolved=resolved, harminv_error=float(line.err), note="; ".join(note))
+                q_resolved=resolved, harminv_error=float(line.err), note="; ".join(note),
+                correction_wavelength_nm=corr_lam, correction_q_rel=corr_q)
     prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=pr.epsilon, fields=arrs,
                         e_normal_fraction=e_normal, h_normal_fraction=h_normal)
     return mode, prof

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -47,6 +47,7 @@ class MediumParams:
     epsilon: float
     d_conductivity: float = 0.0
     poles: tuple = ()
+    fit: object = field(default=None, compare=False)  # the DispersionFit behind it ("dispersive")
 
     def im_eps(self, freq: float) -> float:
         """Im ε of Meep's conductivity model at ``freq`` (Meep units)."""
@@ -114,12 +115,52 @@ def _band_freqs(search: Search):
     return units.freq_from_wavelength_nm(hi), units.freq_from_wavelength_nm(lo)
 
 
-def medium_params(material, f_centre) -> MediumParams:
-    """(ε, σ_D) such that Meep's ε(ω) = ε + iεσ_D/ω equals n² at the band centre."""
-    n = material.n_at(units.wavelength_nm_from_freq(f_centre))
-    eps = n * n
-    sigma = 2 * math.pi * f_centre * eps.imag / eps.real if eps.imag else 0.0
-    return MediumParams(float(eps.real), float(sigma))
+def medium_params(material, f_centre, settings: FdtdSettings | None = None, band_nm=None,
+                  resolution: float | None = None) -> MediumParams:
+    """One material as Meep simulates it (``settings.materials``).
+
+    ``"band-centre"`` (or no ``settings``): (ε, σ_D) such that Meep's ε(ω) = ε + iεσ_D/ω equals
+    n² at the band centre.  ``"dispersive"``: ``ε∞`` plus the Lorentz poles of
+    :func:`wgm.model.dispersion_fit.fit_or_refuse` over ``band_nm`` (tolerance from the stated
+    accuracy, poles below Meep's stability limit at ``resolution``); a band the fit cannot hold
+    raises :class:`ConfigError` naming a band that works."""
+    if settings is None or settings.materials == "band-centre":
+        n = material.n_at(units.wavelength_nm_from_freq(f_centre))
+        eps = n * n
+        sigma = 2 * math.pi * f_centre * eps.imag / eps.real if eps.imag else 0.0
+        return MediumParams(float(eps.real), float(sigma))
+    fit = _fit(material, tuple(band_nm), settings.accuracy_wavelength, settings.accuracy_q, resolution)
+    return MediumParams(fit.model.eps_inf, fit.d_conductivity, fit.model.poles, fit)
+
+
+def _fit(material, band_nm, accuracy_wavelength, accuracy_q, resolution):
+    """The dispersion fit of one material (cached: a material often recurs, and a sweep re-plans)."""
+    from wgm.model import dispersion_fit as dfit
+
+    key = (material, band_nm, accuracy_wavelength, accuracy_q, resolution)
+    try:
+        return _FITS[key]
+    except (KeyError, TypeError):
+        pass
+    limit = dfit.meep_pole_limit(resolution) if resolution else None
+    if limit is not None and limit < 1.05 * units.freq_from_wavelength_nm(band_nm[0]):
+        raise ConfigError("fdtd.resolution_px_per_um", resolution,
+                          f"Meep's Lorentz poles are stable only below 1/(π Δt) = {limit:.3g} (Meep units) at "
+                          f"this resolution, under the band's own frequencies: raise the resolution")
+    fit = dfit.fit_or_refuse(material, band_nm, dfit.FitTolerance.from_accuracy(accuracy_wavelength, accuracy_q),
+                             f_max=None if limit is None else 0.9 * limit)
+    if limit is not None and any(p.frequency >= limit for p in fit.model.poles):  # the bound makes this impossible
+        raise ConfigError("fdtd.resolution_px_per_um", resolution,
+                          f"a Lorentz pole of {fit.material} lies above Meep's stability limit {limit:.3g}")
+    log.info("fdtd: %s", fit.describe())
+    try:
+        _FITS[key] = fit
+    except TypeError:
+        pass
+    return fit
+
+
+_FITS: dict = {}
 
 
 def slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
@@ -355,7 +396,7 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
         mon_r = max(mon_r, res.shape.inner_radius_um + 0.5 * res.shape.width_um)
     if mon_r - r_min < 0.25 * lam_c_um / n_core:
         r_min = max(0.0, q * math.floor((mon_r - 0.5 * lam_c_um / n_core) / q))
-    media = tuple(medium_params(m, f_c) for m in mats)
+    media = tuple(medium_params(m, f_c, settings, search.wavelength_nm, resolution) for m in mats)
     return FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, mon_r, media,
                     tuple(warnings), r_min_um=r_min, domain=domain, full_cells=full.cells, cut_z=cut_z)
 

@@ -19,10 +19,14 @@ symmetric in z) the engine
    note for a growing line (net gain), a lower bound when the decay is not resolved above
    Harminv's error.
 
-Materials are taken at the band centre: ``ε = Re n²`` and a conductivity that gives the
-band-centre ``Im n²`` (absorption, or gain for k < 0); each line's Q is corrected to first
-order for the conductivity's 1/ω so that the loss is the band-centre one at the line's own
-frequency.  Dispersion across the band is not modelled in FDTD.
+Materials (``[fdtd] materials``): ``"dispersive"`` (default) simulates each material as ``ε∞``
+plus Lorentz poles fitted to its n, k over the band (:mod:`wgm.model.dispersion_fit`; the fits
+are in ``run_info["material_fits"]`` and the log), and corrects each line to first order for
+what the fit does not hold (``Mode.correction_wavelength_nm``, ``correction_q_rel``); lines are
+identified against the exact modes of the fitted model.  ``"band-centre"``: ``ε = Re n²`` and
+a conductivity that gives the band-centre ``Im n²`` (absorption, or gain for k < 0); each
+line's Q is corrected to first order for the conductivity's 1/ω so that the loss is the
+band-centre one at the line's own frequency.
 
 For large resonators the cell is **reduced** (``[fdtd] domain``): a wall inside the core where
 the field has decayed, and for spheres a z extent cut to the modes' polar band; a guard checks
@@ -44,6 +48,7 @@ from wgm.fdtd import meep_model as mm
 from wgm.fdtd.plan import FdtdPlan, full_domain, mirror_classes, plan, widen
 from wgm.fdtd.ringdown import RingdownLine, ringdown, same_line
 from wgm.fdtd.settings import FdtdSettings
+from wgm.model.dispersion_fit import model_resonator
 from wgm.model.resonator import Resonator, Search, Sphere
 from wgm.records import ModeSpectrum
 
@@ -165,14 +170,16 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         log.warning("fdtd: %s", w)
     if not pl.m_values:
         log.warning("fdtd: no azimuthal numbers with modes in the band; give [fdtd] m = [...]")
+    fits = [p.fit.to_dict() for p in pl.media if p.fit is not None]
     reference = None
     if isinstance(res.shape, Sphere) or res.is_2d:
-        # identify lines against the exact modes of the model FDTD simulates: materials frozen
-        # at the band centre (a wider band and more radial orders, so that no neighbour is missing)
+        # identify lines against the exact modes of the model FDTD simulates: the fitted
+        # dispersive materials, or every material frozen at the band centre (a wider band and
+        # more radial orders, so that no neighbour is missing)
         lam_c = units.wavelength_nm_from_freq(pl.f_centre)
         lo, hi = search.wavelength_nm
-        reference = exact.solve(res.frozen_at(lam_c), Search((0.99 * lo, 1.01 * hi),
-                                                             max(search.max_radial_order, 3) + 2))
+        model = model_resonator(res, fits) if fits else res.frozen_at(lam_c)
+        reference = exact.solve(model, Search((0.99 * lo, 1.01 * hi), max(search.max_radial_order, 3) + 2))
     log.info("fdtd: m = %s, resolution %g px/µm, %s cell r = %.4g..%.4g µm, |z| <= %.4g µm (PML %.3g "
              "included), pad %.3g, mirror z: %s, classes %s; %d cells (full domain: %d)", list(pl.m_values),
              pl.resolution, pl.domain, pl.r_min_um, pl.cell_r_um, pl.cell_z_um / 2, pl.pml_um, pl.pad_um,
@@ -218,4 +225,5 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     order = sorted(keep, key=lambda i: modes[i].wavelength_nm)
     return ModeSpectrum(resonator=res, search=search, method="fdtd", modes=tuple(modes[i] for i in order),
                         versions=_versions(), profiles=tuple(profiles[i] for i in order),
-                        run_info={"fdtd_cells": cells})
+                        run_info={"fdtd_cells": cells, "materials": settings.materials}
+                        | ({"material_fits": fits} if fits else {}))

@@ -39,7 +39,8 @@ from wgm.errors import ConfigError
 from wgm.model.lorentz import LorentzMaterial, LorentzPole
 from wgm.model.materials import ConstantIndex, Material
 
-__all__ = ["FitTolerance", "DispersionFit", "fit_material", "fit_or_refuse", "meep_pole_limit",
+__all__ = ["FitTolerance", "DispersionFit", "fit_material", "fit_or_refuse", "meep_pole_limit", "model_from_dict",
+           "model_resonator",
            "MAX_POLES", "POLE_REACH"]
 
 MAX_POLES = 4  # beyond four poles a failing fit is fitting the data's shape, not gaining accuracy
@@ -299,3 +300,26 @@ def fit_or_refuse(material: Material, band_nm, tolerance: FitTolerance, key: str
                       f"to |dn| {fit.max_dn:.2g}, |dk| {fit.max_dk:.2g} over {lo:g}-{hi:g} nm (tolerance |dn| <= "
                       f"{tolerance.n:.2g}, |dk| <= {tolerance.k_rel:g} k + {tolerance.k_abs:.2g}, from "
                       f"fdtd.accuracy_wavelength and accuracy_q); {hint}; or fdtd.materials = \"band-centre\"")
+
+
+def model_from_dict(d: dict) -> LorentzMaterial:
+    """The :class:`LorentzMaterial` of a :meth:`DispersionFit.to_dict` record, valid at every
+    frequency (it is what Meep simulates everywhere, not only over the fitted band)."""
+    poles = tuple(LorentzPole(float(p["frequency"]), float(p["gamma"]), float(p["sigma"])) for p in d["poles"])
+    return LorentzMaterial(float(d["eps_inf"]), poles, (0.0, math.inf), name=f"{d['material']} (Lorentz fit)",
+                           d_conductivity=float(d.get("d_conductivity", 0.0)))
+
+
+def model_resonator(res, fits) -> "object":
+    """``res`` with every material (layers by ``Layer.index``, then the surroundings, then the
+    substrate: the order of ``FdtdPlan.media``) replaced by its fitted model (``fits``: the
+    :meth:`DispersionFit.to_dict` records, e.g. ``ModeSpectrum.run_info["material_fits"]``):
+    the resonator whose exact modes are what FDTD simulates."""
+    from wgm.model.resonator import Resonator
+
+    models = [model_from_dict(d) for d in fits]
+    n_lay = len(res.layers())
+    if len(models) != n_lay + 1 + (res.substrate is not None):
+        raise ValueError(f"{len(models)} fits for {n_lay} layers, the surroundings and the substrate")
+    layered = res.with_layer_materials({j: models[j] for j in range(n_lay)})
+    return Resonator(layered.shape, layered.coatings, models[n_lay], models[n_lay + 1] if res.substrate else None)

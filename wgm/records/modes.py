@@ -49,6 +49,10 @@ class Mode:
         Harminv's error estimate of the complex frequency (FDTD only), in Meep frequency units.
     note : str
         Warnings about this mode, empty when there are none.
+    correction_wavelength_nm, correction_q_rel : float or None
+        FDTD with dispersive materials: the first-order correction from the fitted material
+        models to the true materials already included in ``wavelength_nm`` (nm, added) and ``Q``
+        (relative); ``None`` otherwise.
     """
 
     polarization: str
@@ -64,6 +68,8 @@ class Mode:
     q_rel_error: float | None = None
     harminv_error: float | None = None
     note: str = ""
+    correction_wavelength_nm: float | None = None
+    correction_q_rel: float | None = None
 
     @property
     def linewidth_nm(self) -> float:
@@ -92,14 +98,15 @@ class Mode:
         kw["Q"] = math.inf if kw.get("Q") is None else float(kw["Q"])
         kw["size_parameter"] = tuple(math.nan if x is None else float(x)
                                      for x in kw.get("size_parameter", (math.nan, math.nan)))
-        for k in ("fsr_nm", "q_rel_error", "harminv_error"):
+        for k in ("fsr_nm", "q_rel_error", "harminv_error", "correction_wavelength_nm", "correction_q_rel"):
             if isinstance(kw.get(k), str):
                 kw[k] = float(kw[k])
         return cls(**kw)
 
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
-               "degeneracy", "q_resolved", "q_rel_error", "harminv_error", "note")
+               "degeneracy", "q_resolved", "q_rel_error", "harminv_error", "note", "correction_wavelength_nm",
+               "correction_q_rel")
 
 
 @dataclass(frozen=True)
