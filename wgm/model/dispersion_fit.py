@@ -177,7 +177,7 @@ def fit_material(material: Material, band_nm, tolerance: FitTolerance, *, f_max:
 
     band_nm = (float(band_nm[0]), float(band_nm[1]))
     name = getattr(material, "name", "material")
-    f_c = units.freq_from_wavelength_nm(0.5 * (band_nm[0] + band_nm[1]))
+    f_c = 0.5 * (units.freq_from_wavelength_nm(band_nm[0]) + units.freq_from_wavelength_nm(band_nm[1]))
     if isinstance(material, ConstantIndex):
         eps = complex(material.n, material.k) ** 2
         sigma_d = 2 * math.pi * f_c * eps.imag / eps.real if eps.imag else 0.0
@@ -293,8 +293,13 @@ def fit_or_refuse(material: Material, band_nm, tolerance: FitTolerance, key: str
             ok = mid
         else:
             bad = mid
-    hint = (f"a band of at most {ok:.0f} nm around {centre:.0f} nm would work "
-            f"(e.g. fdtd.wavelength_nm = [{centre - ok / 2:.0f}, {centre + ok / 2:.0f}])" if ok >= 1.0
+    # a band in whole nm, inside the bisection's, checked (the fit's success is not strictly
+    # monotonic in the width)
+    a, b = math.ceil(centre - ok / 2), math.floor(centre + ok / 2)
+    while b - a >= 1 and not fit_material(material, (a, b), tolerance, f_max=f_max).held:
+        a, b = a + 1, b - 1
+    hint = (f"a band of at most {b - a} nm around {centre:.0f} nm would work "
+            f"(e.g. fdtd.wavelength_nm = [{a}, {b}])" if b - a >= 1
             else f"no band of 1 nm or more around {centre:.0f} nm would work")
     raise ConfigError(key, [lo, hi], f"the {fit.n_poles}-pole Lorentz fit of '{fit.material}' misses its n, k by up "
                       f"to |dn| {fit.max_dn:.2g}, |dk| {fit.max_dk:.2g} over {lo:g}-{hi:g} nm (tolerance |dn| <= "
