@@ -29,7 +29,8 @@ def test_nanocrystal_film_near_its_edge_matches_exact_with_true_dispersion():
     TE mode with Q >= 100 found, λ within 0.1 %, Q within 5 %.  Measured (84 px/µm, ~10 s):
     λ -4.7e-4 / -2.7e-4, Q -1.4 % / -1.2 %; fit error alone (exact model vs true) <= 1e-5 in λ
     and 0.9 % in Q; the per-line correction moves Q by +1.0 % / +0.7 %.  With the materials
-    frozen at the band centre the same modes are off by up to 1.7e-3 in λ and -20 % in Q."""
+    frozen at the band centre (56 and 112 px/µm) l = 26 falls out of the band and l = 25 is off by
+    +1.7e-3 in λ and -20 % in Q."""
     res = Resonator(Disk(1.5, math.inf, library_material("silica")), (Coating(0.1, nanocrystal_film(0.5)),),
                     ConstantIndex(1.0))
     search = Search((544.0, 566.0), 1, ("TE",))

@@ -44,8 +44,11 @@ def _format_table(spectrum) -> str:
     return "\n".join(lines)
 
 
-def _format_comparison(pairs) -> str:
-    lines = [f"{len(pairs)} modes found by both methods (exact: materials at the band centre, as in FDTD)",
+def _format_comparison(pairs, model=None) -> str:
+    what = ("exact: the true materials; fit: exact modes of the fitted models FDTD simulates, against the true "
+            "ones; num: FDTD before its per-line correction against the fitted models" if model is not None
+            else "exact: materials at the band centre, as in FDTD")
+    lines = [f"{len(pairs)} modes found by both methods ({what})",
              f"{'pol':>4} {'l':>5} {'m':>5} {'q':>3} {'exact_nm':>12} {'fdtd_nm':>12} {'diff_%':>8} "
              f"{'Q_exact':>10} {'Q_fdtd':>10} {'diff_%':>7}"]
     for e, f in pairs:
@@ -53,6 +56,15 @@ def _format_comparison(pairs) -> str:
         lines.append(f"{f.polarization:>4} {f.l:5d} {f.m:5d} {f.radial_order:3d} {e.wavelength_nm:12.4f} "
                      f"{f.wavelength_nm:12.4f} {100 * (f.wavelength_nm / e.wavelength_nm - 1):8.4f} "
                      f"{e.Q:10.4g} {qf} {100 * (f.Q / e.Q - 1):7.2f}")
+    if model is not None:
+        from wgm.records import comparison_rows
+
+        lines.append(f"{'pol':>4} {'l':>5} {'q':>3} {'fit_dl_%':>9} {'fit_dQ_%':>9} {'num_dl_%':>9} {'num_dQ_%':>9}")
+        for row in comparison_rows(pairs, model):
+            if row["wavelength_nm_model"] is not None:
+                lines.append(f"{row['polarization']:>4} {row['l']:5d} {row['radial_order']:3d} "
+                             f"{100 * row['fit_wavelength_rel_diff']:9.4f} {100 * row['fit_Q_rel_diff']:9.2f} "
+                             f"{100 * row['numerical_wavelength_rel_diff']:9.4f} {100 * row['numerical_Q_rel_diff']:9.2f}")
     return "\n".join(lines)
 
 
@@ -79,7 +91,15 @@ def cmd_modes(args, out) -> int:
         from wgm import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    model = None
     if args.method == "both":
+        fits = spectrum.run_info.get("material_fits")
+        if fits:
+            # dispersive FDTD: compare with the true materials, and show the fitted models' own modes
+            from wgm.model.dispersion_fit import model_resonator
+
+            frozen = solve(cfg.resonator, band)
+            model = solve(model_resonator(cfg.resonator, fits), band)
         pairs = match_modes(frozen, spectrum)
     if not parallel.is_io_rank():
         return 0
@@ -94,7 +114,7 @@ def cmd_modes(args, out) -> int:
             (args.out / "fdtd").mkdir(exist_ok=True)
             written += spectrum.write(args.out / "fdtd")
             written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "fdtd" / "spectrum.png"))
-            atomic_write(args.out / "comparison.csv", comparison_csv(pairs))
+            atomic_write(args.out / "comparison.csv", comparison_csv(pairs, model))
             written.append(args.out / "comparison.csv")
             written.append(plotting.save(plotting.comparison_figure(frozen, spectrum, pairs),
                                          args.out / "comparison.png"))
@@ -110,10 +130,10 @@ def cmd_modes(args, out) -> int:
             log.info("wrote %s", path)
     if pairs is not None:
         if args.json:
-            doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": comparison_rows(pairs)}
+            doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": comparison_rows(pairs, model)}
             write_json(out, doc)
         else:
-            out.write(_format_comparison(pairs) + "\n")
+            out.write(_format_comparison(pairs, model) + "\n")
             if args.out is not None:
                 out.write(f"results in {args.out}/\n")
         return 0

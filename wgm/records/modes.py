@@ -245,20 +245,42 @@ def match_modes(reference: ModeSpectrum, other: ModeSpectrum) -> list[tuple[Mode
 
 
 COMPARISON_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
-                      "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved")
+                      "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved",
+                      "wavelength_nm_model", "Q_model", "fit_wavelength_rel_diff", "fit_Q_rel_diff",
+                      "numerical_wavelength_rel_diff", "numerical_Q_rel_diff")
 
 
-def comparison_rows(pairs) -> list[dict]:
+def comparison_rows(pairs, model=None) -> list[dict]:
     """One row per matched (exact, FDTD) mode pair: both wavelengths and Q and their relative
-    differences (``COMPARISON_COLUMNS``); non-finite values follow the one rule when written."""
+    differences (``COMPARISON_COLUMNS``); non-finite values follow the one rule when written.
+
+    ``model``: the exact modes of the model FDTD simulated (dispersive materials: the fitted
+    Lorentz models), when ``pairs`` hold the true materials' exact modes: then the fit error
+    (model against true) and the numerical error (FDTD before its per-line correction against
+    the model) are given separately; ``None`` in those columns otherwise."""
+    by_key = {(m.polarization, m.l, m.radial_order): m for m in (model.modes if model is not None else ())}
+    rows = []
     with np.errstate(invalid="ignore", divide="ignore"):
-        return [{"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
-                 "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
-                 "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, "Q_exact": e.Q, "Q_fdtd": f.Q,
-                 "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), "fdtd_q_resolved": f.q_resolved}
-                for e, f in pairs]
+        for e, f in pairs:
+            row = {"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
+                   "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
+                   "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, "Q_exact": e.Q, "Q_fdtd": f.Q,
+                   "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), "fdtd_q_resolved": f.q_resolved,
+                   "wavelength_nm_model": None, "Q_model": None, "fit_wavelength_rel_diff": None,
+                   "fit_Q_rel_diff": None, "numerical_wavelength_rel_diff": None, "numerical_Q_rel_diff": None}
+            md = by_key.get((f.polarization, f.l, f.radial_order))
+            if md is not None:
+                lam_raw = f.wavelength_nm - (f.correction_wavelength_nm or 0.0)
+                q_raw = f.Q / (1 + (f.correction_q_rel or 0.0))
+                row.update({"wavelength_nm_model": md.wavelength_nm, "Q_model": md.Q,
+                            "fit_wavelength_rel_diff": md.wavelength_nm / e.wavelength_nm - 1,
+                            "fit_Q_rel_diff": float(np.float64(md.Q) / np.float64(e.Q) - 1),
+                            "numerical_wavelength_rel_diff": lam_raw / md.wavelength_nm - 1,
+                            "numerical_Q_rel_diff": float(np.float64(q_raw) / np.float64(md.Q) - 1)})
+            rows.append(row)
+    return rows
 
 
-def comparison_csv(pairs) -> str:
+def comparison_csv(pairs, model=None) -> str:
     """CSV of matched modes (:func:`comparison_rows`)."""
-    return csv_table(COMPARISON_COLUMNS, comparison_rows(pairs))
+    return csv_table(COMPARISON_COLUMNS, comparison_rows(pairs, model))
