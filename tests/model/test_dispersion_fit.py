@@ -93,6 +93,22 @@ def test_lorentz_material_is_meeps_formula():
     assert mat.index(1000.0 / f) ** 2 == pytest.approx(expected, rel=1e-12)
 
 
+def test_lorentz_material_is_what_meep_simulates():
+    """Against Meep's own ε(f) of the medium the FDTD engine builds (poles, conductivity, both)."""
+    from conftest import meep_or_skip
+
+    meep_or_skip()
+    from wgm.fdtd import meep_model as mm
+    from wgm.fdtd.plan import MediumParams
+
+    poles = (LorentzPole(1.9, 0.03, 0.005), LorentzPole(4.0, 0.0, 0.1))
+    for sigma_d, ps in ((0.0, poles), (0.1, ()), (0.1, poles)):
+        med = mm.medium(MediumParams(3.0, sigma_d, ps))
+        for f in (1 / 0.52, 1 / 0.6):
+            assert complex(med.epsilon(f)[0, 0]) == pytest.approx(
+                complex(LorentzMaterial(3.0, ps, d_conductivity=sigma_d).epsilon(f)), rel=1e-12)
+
+
 def test_unstable_resolution_refused():
     with pytest.raises(ConfigError, match="resolution"):
         medium_params(FILM, 1.0 / 0.57, FdtdSettings(), (545.0, 600.0), 2.0)

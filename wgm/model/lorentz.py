@@ -4,9 +4,10 @@ mode's complex frequency (so "the exact modes of what FDTD simulates" is one cal
 
 Meep's convention, in its frequency units (``f = 1/λ`` with λ in µm)::
 
-    ε(f) = ε∞ + Σ_n σ_n f_n² / (f_n² − f² − i f γ_n)
+    ε(f) = (ε∞ + Σ_n σ_n f_n² / (f_n² − f² − i f γ_n)) (1 + i σ_D / (2π f))
 
-with time dependence ``exp(−iωt)``: ``σ_n γ_n > 0`` absorbs, ``σ_n < 0`` (with ``γ_n > 0``) is gain.
+(``σ_D``: Meep's ``D_conductivity``, checked against ``meep.Medium.epsilon``) with time
+dependence ``exp(−iωt)``: ``σ_n γ_n > 0`` absorbs, ``σ_n < 0`` (with ``γ_n > 0``) is gain.
 """
 
 from __future__ import annotations
@@ -45,16 +46,16 @@ class LorentzMaterial(Material):
     poles: tuple[LorentzPole, ...]
     band_nm: tuple[float, float] = (0.0, math.inf)
     name: str = "lorentz model"
-    d_conductivity: float = 0.0  # Meep's D_conductivity: + i ε∞ σ_D / (2π f) (used without poles only)
+    d_conductivity: float = 0.0  # Meep's D_conductivity σ_D: ε(f) times (1 + i σ_D / (2π f))
 
     def epsilon(self, freq):
         """ε at (complex) Meep frequencies ``freq`` (1/µm)."""
         f = np.asarray(freq, dtype=complex)
         eps = np.full(f.shape, complex(self.eps_inf))
-        if self.d_conductivity:
-            eps = eps + 1j * self.eps_inf * self.d_conductivity / (2 * math.pi * f)
         for p in self.poles:
             eps = eps + p.chi(f)
+        if self.d_conductivity:  # Meep multiplies the whole ε, susceptibilities included
+            eps = eps * (1 + 1j * self.d_conductivity / (2 * math.pi * f))
         return eps
 
     def _index_nm(self, wavelength_nm):
