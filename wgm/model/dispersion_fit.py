@@ -199,22 +199,27 @@ def fit_material(material: Material, band_nm, tolerance: FitTolerance, *, f_max:
     cap = _MAX_POLE_SHARE * float(np.max(eps.real))  # each pole's strength: ε∞ keeps most of ε
 
     def greedy(seed, w_im, lossless, max_poles):
-        """Add poles one at a time from ``seed``; the best (score, n, model, dn, dk, k ratio, poles)."""
+        """Add poles one at a time from ``seed``, each round continuing from its best fit; the
+        best overall (score, n, model, dn, dk, k ratio, poles), score <= 1 when it holds."""
         best = None
         poles_fg = list(seed)
         for n_poles in range(len(seed), max_poles + 1):
             if n_poles == len(seed):
-                coef, _ = _linear(f, eps, w_re, w_im, poles_fg, gain, cap)
-                cand = [(coef, poles_fg)]
+                cand = [(_linear(f, eps, w_re, w_im, poles_fg, gain, cap)[0], poles_fg)]
             else:
                 cand = add_pole(poles_fg, w_im, lossless)
+            round_best = None
             for coef, fg in cand:
                 model = _model(coef, fg, band_nm, name)
                 dn, dk, kr = _errors(model, nk, lam, tolerance)
-                score = max(dn / tolerance.n, kr)
-                if best is None or score < best[0] - 1e-12:
-                    best = (score, n_poles, model, dn, dk, kr, fg)
-            poles_fg = list(best[6]) if len(best[6]) == n_poles else poles_fg + [cand[0][1][-1]] if cand else poles_fg
+                entry = (max(dn / tolerance.n, kr), n_poles, model, dn, dk, kr, fg)
+                if round_best is None or entry[0] < round_best[0]:
+                    round_best = entry
+            if round_best is None:  # every start failed: no more poles on this path
+                break
+            poles_fg = list(round_best[6])
+            if best is None or round_best[0] < best[0]:
+                best = round_best
             if best[0] <= 1.0:
                 break
         return best
