@@ -153,6 +153,8 @@ def _fit(material, band_nm, accuracy_wavelength, accuracy_q, resolution):
         raise ConfigError("fdtd.resolution_px_per_um", resolution,
                           f"a Lorentz pole of {fit.material} lies above Meep's stability limit {limit:.3g}")
     log.info("fdtd: %s", fit.describe())
+    if len(_FITS) >= 64:  # a long sweep over material parameters: keep the cache small
+        _FITS.clear()
     try:
         _FITS[key] = fit
     except TypeError:
