@@ -129,3 +129,23 @@ def test_exact_modes_of_the_fitted_model_close_to_the_true_ones():
         assert m.l == t.l
         assert m.wavelength_nm == pytest.approx(t.wavelength_nm, rel=1e-4)
         assert m.Q == pytest.approx(t.Q, rel=0.05)
+
+
+def test_comparison_separates_fit_and_numerical_errors():
+    from types import SimpleNamespace
+
+    from wgm.records import COMPARISON_COLUMNS, Mode, comparison_rows
+
+    true = Mode("TE", 25, 25, 1, 560.0, 1000.0)
+    model = Mode("TE", 25, 25, 1, 560.56, 990.0)  # the fitted model: +1e-3 in λ, -1 % in Q
+    # FDTD: +2e-3 from the model before its correction (-0.5 nm, +2 % in Q)
+    fdtd_mode = Mode("TE", 25, 25, 1, 560.56 * 1.002 - 0.5, 990.0 * 1.01 * 1.02, correction_wavelength_nm=-0.5,
+                     correction_q_rel=0.02)
+    row = comparison_rows([(true, fdtd_mode)], SimpleNamespace(modes=(model,)))[0]
+    assert list(row) == list(COMPARISON_COLUMNS)
+    assert row["fit_wavelength_rel_diff"] == pytest.approx(1e-3)
+    assert row["fit_Q_rel_diff"] == pytest.approx(-0.01)
+    assert row["numerical_wavelength_rel_diff"] == pytest.approx(2e-3)
+    assert row["numerical_Q_rel_diff"] == pytest.approx(0.01)
+    plain = comparison_rows([(true, fdtd_mode)])[0]  # band-centre: no model columns
+    assert plain["wavelength_nm_model"] is None and plain["Q_rel_diff"] == row["Q_rel_diff"]
