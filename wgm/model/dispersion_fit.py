@@ -189,6 +189,9 @@ def fit_material(material: Material, band_nm, tolerance: FitTolerance, *, f_max:
         return DispersionFit(name, band_nm, 0, 0.0, 0.0, tolerance, model, sigma_d)
     f, lam = _grid(band_nm)
     nk = material.index(lam)
+    # the fit is judged on a 4x finer grid than it is made on (a narrow feature between samples counts)
+    lam_check = units.wavelength_nm_from_freq(np.linspace(f[0], f[-1], 4 * (_SAMPLES - 1) + 1))
+    nk_check = material.index(lam_check)
     eps = nk * nk
     gain = bool(np.any(nk.imag < 0))
     lossless = bool(np.all(nk.imag == 0))
@@ -215,7 +218,7 @@ def fit_material(material: Material, band_nm, tolerance: FitTolerance, *, f_max:
             round_best = None
             for coef, fg in cand:
                 model = _model(coef, fg, band_nm, name)
-                dn, dk, kr = _errors(model, nk, lam, tolerance)
+                dn, dk, kr = _errors(model, nk_check, lam_check, tolerance)
                 entry = (max(dn / tolerance.n, kr), n_poles, model, dn, dk, kr, fg)
                 if round_best is None or entry[0] < round_best[0]:
                     round_best = entry
