@@ -394,7 +394,11 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     warnings.extend(_thin_layer_warnings(res, resolution))
     # The r-PML of cylindrical coordinates is only a quasi-PML: Q converges once pad and PML
     # are about two wavelengths each (measured: a coated sphere of Q 6e4 reads 4.8e4 with one
-    # wavelength each, 6.20e4 with two or more; exact 6.18e4)
+    # wavelength each, 6.20e4 with two or more; exact 6.18e4).  High Q (README "Validation"):
+    # a 2-D-limit disk of Q 4.0e5 reads -27 % with one wavelength each, -0.34 % with two and
+    # -0.27..-0.33 % with either doubled; Q 1.5e6: +1.65 % (two) vs +2.23 % (four each); a 3 µm
+    # sphere of Q 4.7e5 (reduced cell): -2.45 % vs -2.18 % with both doubled -- two wavelengths
+    # do not limit Q up to 1e6 (the PML's thickness matters most: pad 1 + PML 4 gave -0.49 %)
     n_b = res.surroundings.n_at(1000 * lam_c_um).real
     pad = settings.pad_um if settings.pad_um is not None else _PAD_WAVELENGTHS * lam_c_um / n_b
     dpml = settings.pml_um if settings.pml_um is not None else _PML_WAVELENGTHS * lam_c_um / n_b
