@@ -5,6 +5,7 @@ Run with ``pytest -m slow``; ``make test`` (and CI) run them.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -87,7 +88,11 @@ def test_large_coated_sphere_in_reduced_domain_matches_exact():
     res, band = cfg.resonator, cfg.fdtd.wavelength_nm
     assert res.shape.radius_um == 15.0 and res.coatings[0].material.n_at(530.0) == complex(2.0, 0.002)
     assert cfg.fdtd.m == (252,) and cfg.fdtd.max_polar_order == 0
-    spec = fdtd.solve(res, cfg.search, cfg.fdtd)
+    # the grid of the measurement above (the default before the accuracy rule of issue 13, which
+    # gives 72 px/µm here): at 72 px/µm the ring-down of this staircased lossy film did not settle
+    # within 20 min (at 64: 652 s), against ~3.5 min at 84
+    settings = dataclasses.replace(cfg.fdtd, resolution_px_per_um=84.0)
+    spec = fdtd.solve(res, cfg.search, settings)
     (cell,) = spec.run_info["fdtd_cells"]
     assert cell["domain"] == "reduced" and cell["cells"] < 0.1 * cell["full_domain_cells"]
     (ref,) = [m for m in exact.solve(res, Search(band, 1, ("TE",))).modes if m.l == 252]
