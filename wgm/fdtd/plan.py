@@ -34,9 +34,10 @@ _QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
 # subpixel smoothing keeps a thin lossless layer within the same bound down to a fraction of a
 # pixel).  The constants are envelopes over (README "Validation", bench/bench_resolution.py):
 # a bare n = 1.46 disk (2-D limit, R = 2 µm, TE m = 28: C_λ 0.237-0.241, C_Q 3.2-3.7 at N = 7.7-31)
-# and sphere (R = 2 µm, l = 20: C_λ 0.19-0.21), and a 25 nm n = 2.2 shell on them (TE and TM,
-# 0.5-4 px across the shell: C_λ up to 0.25, C_Q up to 13 -- the shell's place within a pixel
-# scatters the errors, the thin-shell TE Q most).
+# and sphere (R = 2 µm, l = 20, 20-50 px/µm: C_λ 0.17-0.19), and a 25 nm n = 2.2 shell on them
+# (TE and TM, 0.75-6 px across the shell; 2-D limit: C_λ up to 0.25, C_Q up to 13 -- the
+# shell's place within a pixel scatters the errors, the TE Q most; sphere: C_λ <= 0.13, C_Q
+# <= 2.2, its curved shell averages the placement); a 3 µm n = 1.45 sphere of Q 4.7e5: C_Q 9.7.
 CONVERGENCE_ORDER = 2
 C_WAVELENGTH = 0.25
 C_Q = 13.0
@@ -128,7 +129,9 @@ class FdtdPlan:
                                          "wavelength in the densest material",
                                 "order_p": CONVERGENCE_ORDER, "C_wavelength": C_WAVELENGTH, "C_Q": C_Q,
                                 "measured_on": "bare n = 1.46 disk (2-D limit) and sphere, R = 2 µm; 25 nm n = 2.2 "
-                                               "shell on them, TE and TM (Meep 1.25)",
+                                               "shell on them, TE and TM; 3 µm n = 1.45 sphere, Q 4.7e5 "
+                                               "(Meep 1.25)",
+                                "safety_factor": SAFETY,
                                 "points_per_wavelength": self.points_per_wavelength,
                                 "expected_wavelength_rel_error": e_wl, "expected_q_rel_error": e_q}}
 
