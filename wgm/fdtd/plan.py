@@ -31,8 +31,8 @@ _QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
 # on), measured against the exact solver: a line's relative errors fall as the second power of
 # the grid step,  |δλ/λ| <= C_λ / N²  and  |δQ/Q| <= C_Q / N²,  with N = λ_min / (n_max Δx)
 # the points per shortest wavelength of the band in the densest material (thin layers included:
-# subpixel smoothing keeps a thin lossless layer within the same bound down to a fraction of a
-# pixel).  The constants are envelopes over (README "Validation", bench/bench_resolution.py):
+# subpixel smoothing keeps a thin lossless layer within the same bound down to about one pixel
+# across, THIN_LAYER_MIN_PX).  The constants are envelopes over (README "Validation", bench/bench_resolution.py):
 # a bare n = 1.46 disk (2-D limit, R = 2 µm, TE m = 28: C_λ 0.237-0.241, C_Q 3.2-3.7 at N = 7.7-31)
 # and sphere (R = 2 µm, l = 20, 20-50 px/µm: C_λ 0.17-0.19), and a 25 nm n = 2.2 shell on them
 # (TE and TM, 0.75-6 px across the shell; 2-D limit: C_λ up to 0.25, C_Q up to 13 -- the
