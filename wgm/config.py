@@ -25,9 +25,9 @@ Keys (the ones marked * are required)::
     polarizations = ["TE", "TM"]
     [fdtd]                      # optional overrides of the FDTD engine (see FdtdSettings)
     m = [28, 29]                # azimuthal numbers; resolution_px_per_um, pad_um, pml_um,
-                                # symmetry, points_per_wavelength, min_layer_px, max_periods,
-                                # domain, max_polar_order, materials ("dispersive" |
-                                # "band-centre"), accuracy_wavelength, accuracy_q
+                                # symmetry, max_periods, domain, max_polar_order, materials
+                                # ("dispersive" | "band-centre"), accuracy_wavelength,
+                                # accuracy_q
     [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweeps):
                                 # vary, zip, method
     [gain]                      # the film's gain band (wgm.lasing.GainSpectrum): region,

@@ -173,8 +173,10 @@ def test_denser_substrate_names_the_cause_the_key_and_the_way_out():
 def test_denser_substrate_plans_with_m_given():
     pl = fdtd.plan(_silica_on_silicon(), Search((1500.0, 1600.0), 1), FdtdSettings(m=(15,)))
     assert pl.m_values == (15,) and not pl.mirror_z and pl.cell_z_um > 0.3
-    # 16 px per wavelength in the densest material, the substrate (n = 4.1 at 1500 nm)
-    assert pl.resolution >= 16 * 4.1 / 1.5
+    # the grid counts points per wavelength in the densest material, the substrate (n = 4.1 at 1500 nm)
+    from wgm.fdtd.plan import default_resolution
+
+    assert pl.resolution == default_resolution(1e-3, 0.05, 4.1, 1.5)
     assert pl.media[-1].epsilon == pytest.approx(4.1**2)  # the substrate is the last medium
 
 

@@ -15,8 +15,9 @@ from wgm.fdtd.plan import FdtdPlan
 from wgm.model.resonator import Resonator, Ring, Search, Sphere
 from wgm.records import FieldProfile, Mode
 
-__all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "dispersion_correction", "classify", "make_record",
-           "cut_shares", "cut_too_large", "is_target", "RESOLVED_DECAY_OVER_ERR", "NET_GAIN_NOTE"]
+__all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "dispersion_correction", "classify",
+           "make_record", "cut_shares", "cut_too_large", "is_target", "expected_errors", "RESOLVED_DECAY_OVER_ERR",
+           "NET_GAIN_NOTE"]
 
 RESOLVED_DECAY_OVER_ERR = 10.0  # Q is resolved when |Im f| exceeds Harminv's error by this factor
 NET_GAIN_NOTE = "net gain: the mode grows (the gain is above its threshold)"  # as the exact solver says
@@ -182,6 +183,19 @@ def radial_order_from_nodes(r, z, arrs, res):
     return int(len(maxima)) if len(maxima) else None
 
 
+def expected_errors(pl: FdtdPlan, line, resolved: bool):
+    """(wavelength, Q) relative errors the engine expects of a line: the grid's (the plan's
+    convergence model at its resolution) plus Harminv's (its error estimate of the complex
+    frequency, relative to Re f and to the decay rate); Q's is None when the decay is not
+    resolved (Q is then a lower bound)."""
+    e_wl, e_q = pl.grid_errors
+    err = abs(float(line.err))
+    e_wl = e_wl + err / abs(line.freq)
+    if not resolved:
+        return e_wl, None
+    return e_wl, e_q + err / abs(line.decay)
+
+
 def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line, settled: bool, fields: dict,
                 eps, reference):
     """A Mode and its FieldProfile from one Harminv line and its DFT field (``(None, None)`` if
@@ -233,11 +247,12 @@ def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line,
     if not settled:
         note.append("Harminv did not settle within the time limit")
     k_r = units.wavenumber_per_um(units.freq_from_wavelength_nm(lam)) * res.outer_radius_um
+    e_wl, e_q = expected_errors(pl, line, resolved)
     mode = Mode(polarization=pol, l=l, m=m, radial_order=q, wavelength_nm=lam, Q=Q, fsr_nm=None, degeneracy=2,
                 size_parameter=(k_r, -k_r / (2 * Q) if resolved
                                 else units.wavenumber_per_um(line.decay) * res.outer_radius_um),
-                q_resolved=resolved, harminv_error=float(line.err), note="; ".join(note),
-                correction_wavelength_nm=corr_lam, correction_q_rel=corr_q)
+                q_resolved=resolved, q_rel_error=e_q, wavelength_rel_error=e_wl, harminv_error=float(line.err),
+                note="; ".join(note), correction_wavelength_nm=corr_lam, correction_q_rel=corr_q)
     prof = FieldProfile(mode=mode, r_um=r, z_um=z, epsilon=pr.epsilon, fields=arrs,
                         e_normal_fraction=e_normal, h_normal_fraction=h_normal)
     return mode, prof

@@ -22,11 +22,27 @@ from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere
 
 __all__ = ["FdtdPlan", "MediumParams", "MirrorClass", "plan", "mirror_classes", "slab_neff", "widen",
-           "full_domain"]
+           "full_domain", "grid_errors", "default_resolution", "CONVERGENCE_ORDER", "C_WAVELENGTH", "C_Q", "SAFETY"]
 
 log = logging.getLogger(__name__)
 
 _QUARTER = 0.25  # µm: cell sizes are rounded up to multiples of this
+# The convergence model of the method (Meep 1.25, subpixel smoothing of the non-dispersive ε
+# on), measured against the exact solver: a line's relative errors fall as the second power of
+# the grid step,  |δλ/λ| <= C_λ / N²  and  |δQ/Q| <= C_Q / N²,  with N = λ_min / (n_max Δx)
+# the points per shortest wavelength of the band in the densest material (thin layers included:
+# subpixel smoothing keeps a thin lossless layer within the same bound down to about one pixel
+# across, THIN_LAYER_MIN_PX).  The constants are envelopes over (README "Validation", bench/bench_resolution.py):
+# a bare n = 1.46 disk (2-D limit, R = 2 µm, TE m = 28: C_λ 0.237-0.241, C_Q 3.2-3.7 at N = 7.7-31)
+# and sphere (R = 2 µm, l = 20, 20-50 px/µm: C_λ 0.17-0.19), and a 25 nm n = 2.2 shell on them
+# (TE and TM, 0.75-6 px across the shell; 2-D limit: C_λ up to 0.25, C_Q up to 13 -- the
+# shell's place within a pixel scatters the errors, the TE Q most; sphere: C_λ <= 0.13, C_Q
+# <= 2.2, its curved shell averages the placement); a 3 µm n = 1.45 sphere of Q 4.7e5: C_Q 9.7.
+CONVERGENCE_ORDER = 2
+C_WAVELENGTH = 0.25
+C_Q = 13.0
+THIN_LAYER_MIN_PX = 1.0  # thinner layers (in pixels) void the claim: a warning
+SAFETY = 1.25  # the default grid meets the stated accuracy with this factor on the model's error
 _PAD_WAVELENGTHS = 2.0  # default gap between resonator and PML, in wavelengths in the surroundings
 _PML_WAVELENGTHS = 2.0  # default PML thickness, in wavelengths in the surroundings
 # The reduced domain.  The inner wall is lossless: it shifts a mode by about the share of its
@@ -84,6 +100,12 @@ class FdtdPlan:
     domain: str = "full"  # "full" or "reduced" (the cell actually planned)
     full_cells: int = 0  # cells of the full domain, for the record
     cut_z: bool = False  # the z extent is cut to the modes' (spheres, reduced domain)
+    points_per_wavelength: float = math.nan  # N of the convergence model at this resolution
+
+    @property
+    def grid_errors(self) -> tuple[float, float]:
+        """Expected relative errors (wavelength, Q) from the grid (the convergence model at N)."""
+        return _model_errors(self.points_per_wavelength)
 
     @property
     def cells(self) -> int:
@@ -99,10 +121,20 @@ class FdtdPlan:
 
     def describe(self) -> dict:
         """The cell used, for the output."""
+        e_wl, e_q = self.grid_errors
         return {"domain": self.domain, "r_um": [self.r_min_um, self.cell_r_um],
-                "z_um": [-self.cell_z_um / 2, self.cell_z_um / 2], "pml_um": self.pml_um,
+                "z_um": [-self.cell_z_um / 2, self.cell_z_um / 2], "pml_um": self.pml_um, "pad_um": self.pad_um,
                 "resolution_px_per_um": self.resolution, "mirror_z": self.mirror_z, "cells": self.cells,
-                "full_domain_cells": self.full_cells or self.cells}
+                "full_domain_cells": self.full_cells or self.cells,
+                "convergence": {"model": "|dλ/λ| <= C_λ/N^p, |dQ/Q| <= C_Q/N^p, N = points per shortest "
+                                         "wavelength in the densest material",
+                                "order_p": CONVERGENCE_ORDER, "C_wavelength": C_WAVELENGTH, "C_Q": C_Q,
+                                "measured_on": "bare n = 1.46 disk (2-D limit) and sphere, R = 2 µm; 25 nm n = 2.2 "
+                                               "shell on them, TE and TM; 3 µm n = 1.45 sphere, Q 4.7e5 "
+                                               "(Meep 1.25)",
+                                "safety_factor": SAFETY,
+                                "points_per_wavelength": self.points_per_wavelength,
+                                "expected_wavelength_rel_error": e_wl, "expected_q_rel_error": e_q}}
 
 
 def quantum(resolution: float) -> float:
@@ -326,8 +358,67 @@ def _reduced_domain(res: Resonator, settings: FdtdSettings, m_values, n_core, f_
     return r_min, z_half
 
 
+def _thin_layers(res: Resonator) -> list[tuple[str, float]]:
+    """(name, thickness in µm) of the layers whose thickness a grid must resolve: coatings,
+    a ring's width, a finite disk's or ring's height."""
+    out = [(f"coating {i + 1}", c.thickness_um) for i, c in enumerate(res.coatings)]
+    if isinstance(res.shape, Ring):
+        out.append(("ring width", res.shape.width_um))
+    if not res.is_2d:
+        if isinstance(res.shape, Disk):
+            out.append(("disk thickness", res.shape.thickness_um))
+        if isinstance(res.shape, Ring):
+            out.append(("ring height", res.shape.height_um))
+    return out
+
+
+def _thin_layer_warnings(res: Resonator, resolution: float) -> list[str]:
+    """Layers too thin for the convergence model's claim at this grid (measured limit: a
+    layer of at least ``THIN_LAYER_MIN_PX`` pixels)."""
+    out = []
+    for name, t in _thin_layers(res):
+        if t * resolution < THIN_LAYER_MIN_PX:
+            out.append(f"the {name} ({1000 * t:.3g} nm) is {t * resolution:.2g} px thick at {resolution:g} px/µm: "
+                       f"below {THIN_LAYER_MIN_PX:g} px the expected errors do not hold (measured); set "
+                       f"fdtd.resolution_px_per_um >= {math.ceil(THIN_LAYER_MIN_PX / t):g} to resolve it")
+    return out
+
+
+def _model_errors(n_points: float) -> tuple[float, float]:
+    return C_WAVELENGTH / n_points**CONVERGENCE_ORDER, C_Q / n_points**CONVERGENCE_ORDER
+
+
+def grid_errors(resolution: float, n_max: float, lam_min_um: float) -> tuple[float, float]:
+    """Relative errors (wavelength, Q) the convergence model expects at ``resolution`` (px/µm)
+    for the shortest wavelength ``lam_min_um`` and the densest index ``n_max``."""
+    return _model_errors(resolution * lam_min_um / n_max)
+
+
+def default_resolution(accuracy_wavelength: float, accuracy_q: float, n_max: float, lam_min_um: float) -> float:
+    """The coarsest grid (px/µm, a multiple of 4) at which the convergence model's errors,
+    times ``SAFETY``, are within the stated accuracies."""
+    p = CONVERGENCE_ORDER
+    n_points = max((SAFETY * C_WAVELENGTH / accuracy_wavelength) ** (1 / p), (SAFETY * C_Q / accuracy_q) ** (1 / p))
+    resolution = n_points * n_max / lam_min_um
+    return float(4 * math.ceil(resolution / 4 - 1e-9))  # a multiple of 4: see the cell rounding in plan()
+
+
 def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
-    """Decide cell, PML, resolution and m values (no Meep needed)."""
+    """Decide cell, PML, resolution and m values (no Meep needed).
+
+    **Resolution** (unless ``resolution_px_per_um`` is given): the coarsest grid at which the
+    method's measured convergence model (module constants: the relative errors of a line's
+    wavelength and Q fall as ``C / N²``, N the points per shortest wavelength of the band in
+    the densest material; ``C_WAVELENGTH`` = 0.25, ``C_Q`` = 13, envelopes measured on bare
+    and thin-shell disks and spheres, TE and TM) meets ``accuracy_wavelength`` and
+    ``accuracy_q`` with the safety factor ``SAFETY`` (1.25 on the errors).  At the defaults
+    (10⁻³, 5 %) that is N = 18.0 (set by Q; 17.7 for the wavelength).  Thin lossless layers do
+    not set the grid: Meep's subpixel smoothing keeps them within the model down to about one
+    pixel across (``THIN_LAYER_MIN_PX``); below that the claim fails (measured: a 10 nm
+    n = 2.2 shell, TM, at 0.56 / 0.76 px was off by 3.2×10⁻³ / 1.3×10⁻³ in λ and −11 % / −5 %
+    in Q), and the plan warns.  The model and the errors it expects are in :meth:`FdtdPlan.describe`
+    (the run record) and, per mode, in ``Mode.wavelength_rel_error`` / ``q_rel_error``.
+    """
     f_lo, f_hi = _band_freqs(search)
     f_c = 0.5 * (f_lo + f_hi)
     lam_min_um = units.wavelength_nm_from_freq(f_hi) / 1000.0
@@ -335,31 +426,25 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     layers = res.layers()
     mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
     n_max = max(m.n_at(1000 * lam_c_um).real for m in mats)
-    thin = [c.thickness_um for c in res.coatings]
-    if isinstance(res.shape, Ring):
-        thin.append(res.shape.width_um)
-    if isinstance(res.shape, Disk) and not res.is_2d:
-        thin.append(res.shape.thickness_um)
-    if isinstance(res.shape, Ring) and not res.is_2d:
-        thin.append(res.shape.height_um)
     warnings = []
     if settings.resolution_px_per_um is not None:
         resolution = float(settings.resolution_px_per_um)
     else:
-        resolution = settings.points_per_wavelength * n_max / lam_min_um
-        if thin:
-            resolution = max(resolution, settings.min_layer_px / min(thin))
-        resolution = 4 * math.ceil(resolution / 4)  # a multiple of 4: see the cell rounding below
+        resolution = default_resolution(settings.accuracy_wavelength, settings.accuracy_q, n_max, lam_min_um)
     ppw = resolution * lam_min_um / n_max
-    if ppw < 10:
+    e_wl, e_q = _model_errors(ppw)
+    if e_wl > settings.accuracy_wavelength or e_q > settings.accuracy_q:
         warnings.append(f"resolution {resolution:g} px/µm gives {ppw:.1f} px per wavelength in the densest "
-                        f"material (n = {n_max:.3g}); below 10 the frequencies are off by more than ~0.1 %")
-    if thin and resolution * min(thin) < 2:
-        warnings.append(f"the thinnest layer ({1000 * min(thin):.3g} nm) is {resolution * min(thin):.2g} px "
-                        f"thick at {resolution:g} px/µm; below 2 px it is not resolved")
+                        f"material (n = {n_max:.3g}): the expected errors ({e_wl:.2g} in wavelength, {e_q:.2g} in Q) "
+                        f"exceed the accuracy asked ({settings.accuracy_wavelength:g}, {settings.accuracy_q:g})")
+    warnings.extend(_thin_layer_warnings(res, resolution))
     # The r-PML of cylindrical coordinates is only a quasi-PML: Q converges once pad and PML
     # are about two wavelengths each (measured: a coated sphere of Q 6e4 reads 4.8e4 with one
-    # wavelength each, 6.20e4 with two or more; exact 6.18e4)
+    # wavelength each, 6.20e4 with two or more; exact 6.18e4).  High Q (README "Validation"):
+    # a 2-D-limit disk of Q 4.0e5 reads -27 % with one wavelength each, -0.34 % with two and
+    # -0.27..-0.33 % with either doubled; Q 1.5e6: +1.65 % (two) vs +2.23 % (four each); a 3 µm
+    # sphere of Q 4.7e5 (reduced cell): -2.45 % vs -2.18 % with both doubled -- two wavelengths
+    # do not limit Q up to 1e6 (the PML's thickness matters most: pad 1 + PML 4 gave -0.49 %)
     n_b = res.surroundings.n_at(1000 * lam_c_um).real
     pad = settings.pad_um if settings.pad_um is not None else _PAD_WAVELENGTHS * lam_c_um / n_b
     dpml = settings.pml_um if settings.pml_um is not None else _PML_WAVELENGTHS * lam_c_um / n_b
@@ -400,7 +485,8 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
         r_min = max(0.0, q * math.floor((mon_r - 0.5 * lam_c_um / n_core) / q))
     media = tuple(medium_params(m, f_c, settings, search.wavelength_nm, resolution) for m in mats)
     return FdtdPlan(m_values, resolution, pad, dpml, cell_r, cell_z, mirror, f_lo, f_hi, f_c, mon_r, media,
-                    tuple(warnings), r_min_um=r_min, domain=domain, full_cells=full.cells, cut_z=cut_z)
+                    tuple(warnings), r_min_um=r_min, domain=domain, full_cells=full.cells, cut_z=cut_z,
+                    points_per_wavelength=ppw)
 
 
 def mirror_classes(res: Resonator, pl: FdtdPlan, search: Search, settings: FdtdSettings) -> tuple[MirrorClass, ...]:

@@ -5,7 +5,8 @@ For each m and each mirror class (``E_z`` / ``H_z`` source, z-even when the stru
 symmetric in z) the engine
 
 1. sizes the cell, PML and resolution from the wavelength, the densest material and the
-   thinnest layer (all overridable in ``[fdtd]``; :mod:`wgm.fdtd.plan`);
+   stated accuracy (the measured convergence of the method; all overridable in ``[fdtd]``;
+   :mod:`wgm.fdtd.plan`);
 2. excites the structure with a broadband pulse (point source just inside the rim, never
    within |m| pixels of the axis) and locates the lines with Harminv after a first stretch
    of ring-down (:mod:`wgm.fdtd.ringdown`);
@@ -157,7 +158,8 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     Returns
     -------
     ModeSpectrum
-        ``method = "fdtd"``; each mode carries ``harminv_error`` and ``q_resolved``, and
+        ``method = "fdtd"``; each mode carries ``harminv_error``, ``q_resolved``, the
+        errors the engine expects (``wavelength_rel_error``, ``q_rel_error``), and
         ``l``/``radial_order`` where the exact solver identifies it.  ``profiles`` holds the
         (r, z) field of every mode; ``versions`` includes Meep's.
     """
@@ -180,6 +182,10 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
         lo, hi = search.wavelength_nm
         model = model_resonator(res, fits) if fits else res.frozen_at(lam_c)
         reference = exact.solve(model, Search((0.99 * lo, 1.01 * hi), max(search.max_radial_order, 3) + 2))
+    e_wl, e_q = pl.grid_errors
+    log.info("fdtd: resolution %g px/µm = %.1f px per shortest wavelength in the densest material: expected "
+             "grid errors %.2g in wavelength, %.2g in Q (convergence model; asked %g, %g)", pl.resolution,
+             pl.points_per_wavelength, e_wl, e_q, settings.accuracy_wavelength, settings.accuracy_q)
     log.info("fdtd: m = %s, resolution %g px/µm, %s cell r = %.4g..%.4g µm, |z| <= %.4g µm (PML %.3g "
              "included), pad %.3g, mirror z: %s, classes %s; %d cells (full domain: %d)", list(pl.m_values),
              pl.resolution, pl.domain, pl.r_min_um, pl.cell_r_um, pl.cell_z_um / 2, pl.pml_um, pl.pad_um,

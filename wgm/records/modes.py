@@ -44,7 +44,13 @@ class Mode:
     q_resolved : bool
         False when ``Q`` is only a lower bound (numerical resolution reached).
     q_rel_error : float or None
-        Estimated relative numerical uncertainty of ``Q`` (exact solver; ``None`` when not resolved).
+        Estimated relative numerical uncertainty of ``Q`` (``None`` when not resolved).  Exact
+        solver: the root finder's; FDTD: the grid's (the engine's measured convergence model
+        at the resolution used) plus Harminv's.
+    wavelength_rel_error : float or None
+        Estimated relative numerical uncertainty of ``wavelength_nm`` (FDTD: the grid's from
+        the convergence model plus Harminv's; ``None`` for the exact solver, whose roots are
+        converged to machine precision).
     harminv_error : float or None
         Harminv's error estimate of the complex frequency (FDTD only), in Meep frequency units.
     note : str
@@ -66,6 +72,7 @@ class Mode:
     size_parameter: tuple[float, float] = (math.nan, math.nan)
     q_resolved: bool = True
     q_rel_error: float | None = None
+    wavelength_rel_error: float | None = None
     harminv_error: float | None = None
     note: str = ""
     correction_wavelength_nm: float | None = None
@@ -98,15 +105,16 @@ class Mode:
         kw["Q"] = math.inf if kw.get("Q") is None else float(kw["Q"])
         kw["size_parameter"] = tuple(math.nan if x is None else float(x)
                                      for x in kw.get("size_parameter", (math.nan, math.nan)))
-        for k in ("fsr_nm", "q_rel_error", "harminv_error", "correction_wavelength_nm", "correction_q_rel"):
+        for k in ("fsr_nm", "q_rel_error", "wavelength_rel_error", "harminv_error", "correction_wavelength_nm",
+                  "correction_q_rel"):
             if isinstance(kw.get(k), str):
                 kw[k] = float(kw[k])
         return cls(**kw)
 
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
-               "degeneracy", "q_resolved", "q_rel_error", "harminv_error", "note", "correction_wavelength_nm",
-               "correction_q_rel")
+               "degeneracy", "q_resolved", "q_rel_error", "wavelength_rel_error", "harminv_error", "note",
+               "correction_wavelength_nm", "correction_q_rel")
 
 
 @dataclass(frozen=True)
