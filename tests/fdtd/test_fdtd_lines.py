@@ -211,3 +211,40 @@ def test_missing_is_written_and_read_back(tmp_path):
     assert "amplitude-cut" in text
     with pytest.raises(ValueError):
         MissedMode("TE", 1, 1, 1, 500.0, 1.0, "lost")
+
+
+# --- a real run (slow): the missed exact modes of a 2-D-limit disk, with their reasons
+
+
+@pytest.mark.slow
+def test_missed_exact_modes_are_listed_with_their_reason(monkeypatch):
+    """2-D-limit disk R = 2 µm, n = 1.8, m = 20, 650–800 nm: TE2, TE3, TM2, TM3 (exact).  All four
+    found by default; with the H_z class not simulated the TM modes are listed as
+    ``not-excited``; with the amplitude cut raised (the weaker lines hidden) as
+    ``amplitude-cut``.  A few seconds each (1-D cells)."""
+    from conftest import meep_or_skip
+
+    meep_or_skip()
+    from wgm.fdtd import plan as fdtd_plan
+
+    res = Resonator(Disk(2.0, math.inf, ConstantIndex(1.8)))
+    search = Search((650.0, 800.0), 3)
+    settings = FdtdSettings(m=(20,))
+    spec = fdtd.solve(res, search, settings)
+    found = {(m.polarization, m.radial_order) for m in spec.modes}
+    assert found == {("TE", 2), ("TE", 3), ("TM", 2), ("TM", 3)} and spec.missing == ()
+
+    ez_only = lambda *a, **k: tuple(c for c in fdtd_plan.mirror_classes(*a, **k) if c.component == "Ez")  # noqa: E731
+    with monkeypatch.context() as mp_:
+        mp_.setattr(run, "mirror_classes", ez_only)
+        spec = fdtd.solve(res, search, settings)
+    assert {(m.polarization, m.radial_order) for m in spec.modes} == {("TE", 2), ("TE", 3)}
+    assert {(x.polarization, x.radial_order, x.reason) for x in spec.missing} == {("TM", 2, "not-excited"),
+                                                                               ("TM", 3, "not-excited")}
+    with monkeypatch.context() as mp_:
+        mp_.setattr(mm, "MIN_REL_AMP", 0.9)  # only the strongest line of each class survives the cut
+        spec = fdtd.solve(res, search, settings)
+    assert len(spec.modes) == 2 and len(spec.missing) == 2
+    assert all(x.reason == "amplitude-cut" for x in spec.missing)
+    assert {(x.polarization, x.radial_order) for x in spec.missing} | {
+        (m.polarization, m.radial_order) for m in spec.modes} == {("TE", 2), ("TE", 3), ("TM", 2), ("TM", 3)}
