@@ -33,8 +33,11 @@ _HARMINV_SHARE = 0.2  # a line is done when Harminv's error and the change betwe
 #                       below this fraction of the stated accuracy (the rest is the grid's)
 _DONE_EFOLDS = 20  # nothing more to learn once a line has rung down (or grown) by this many e-folds
 _MERGE_ERRS = 3.0  # one line at two monitors: estimates closer than this many error bars ...
-_MERGE_WIDTH = 0.1  # ... or this fraction of the narrower linewidth (never beyond half the gap to a neighbour)
-_WEAK_EXTRA_CHUNKS = 4  # extra ring-down chunks granted to weak lines before a narrow-band pass
+_MERGE_WIDTH = 0.5  # ... or this fraction of the wider |Im f| (never beyond half the gap to a neighbour):
+#                     early in a ring-down Harminv's error bars are optimistic (flagship TM1 l = 29 at
+#                     t = 77: the two monitors' estimates 1.9e-5 apart, 25x their error bars, |Im f| 1.2e-4)
+_WEAK_EXTRA_CHUNKS = 8  # extra ring-down chunks granted to weak lines of the band before a narrow-band
+#                         pass (which costs ~700 periods: a pulse of 6/df with df = 1 % of f, then the ring-down)
 _MUST_SETTLE_AMP = 0.02  # lines at least this fraction of the strongest must settle in the broadband run
 _VANISHED_AFTER = 3  # a line missing from this many analyses in a row (at the end) is a transient
 _PROGRESS_EVERY_S = 10.0  # wall-clock seconds between two progress messages
@@ -167,7 +170,7 @@ def _dist(a: HarminvLine, b: HarminvLine) -> float:
 
 
 def _near(a: HarminvLine, b: HarminvLine) -> bool:
-    return _dist(a, b) <= max(_MERGE_ERRS * (a.err + b.err), _MERGE_WIDTH * min(abs(a.decay), abs(b.decay)))
+    return _dist(a, b) <= max(_MERGE_ERRS * (a.err + b.err), _MERGE_WIDTH * max(abs(a.decay), abs(b.decay)))
 
 
 def merge_monitors(per_monitor) -> list[HarminvLine]:
@@ -176,7 +179,7 @@ def merge_monitors(per_monitor) -> list[HarminvLine]:
     Lines of one monitor are never merged (Harminv resolved them).  A line of another monitor
     joins a line already listed only when the two are each other's nearest (in complex
     frequency), their estimates agree within ``_MERGE_ERRS`` error bars or ``_MERGE_WIDTH`` of
-    the narrower linewidth, and they are closer than half the gap to any other line of either
+    the wider ``|Im f|``, and they are closer than half the gap to any other line of either
     list: so two distinct lines resolved by either monitor are never joined.  A joined line
     keeps the estimate with the smaller error and the larger amplitude."""
     merged: list[HarminvLine] = []
@@ -232,11 +235,18 @@ def same_line(a: HarminvLine, b: HarminvLine) -> bool:
     return _dist(a, b) <= max(10 * (a.err + b.err), 0.25 * max(abs(a.decay), abs(b.decay)), 1e-6 * a.freq)
 
 
+def _may_follow(p: HarminvLine, c: HarminvLine) -> bool:
+    """The gate of :func:`follow`: Re f within the two lines' widths, ten error bars or 10⁻⁵ f
+    (loose: a line located early, from a short record, can be far off its later estimate)."""
+    return abs(p.freq - c.freq) <= max(2 * (abs(p.decay) + abs(c.decay)), 10 * (p.err + c.err), 1e-5 * p.freq)
+
+
 def follow(previous, found) -> dict:
     """One-to-one assignment of the new analysis ``found`` to the lines followed so far
-    (``previous``: index -> last estimate): {index: position in ``found``}.  Pairs that pass
-    :func:`same_line` are taken nearest first, so one estimate never stands for two lines."""
-    pairs = sorted((_dist(p, c), i, j) for i, p in previous.items() for j, c in enumerate(found) if same_line(p, c))
+    (``previous``: index -> last estimate): {index: position in ``found``}.  Pairs within a
+    loose gate are taken nearest first in complex frequency, so one estimate never stands for
+    two lines and a neighbour within the linewidth (of another Q) keeps its own estimate."""
+    pairs = sorted((_dist(p, c), i, j) for i, p in previous.items() for j, c in enumerate(found) if _may_follow(p, c))
     out, used = {}, set()
     for _, i, j in pairs:
         if i not in out and j not in used:
@@ -312,13 +322,12 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
     settled = {i: False for i in range(len(lines))}
     missing = {i: 0 for i in range(len(lines))}  # consecutive analyses (to the last) that did not see the line
     in_band = [i for i, ln in enumerate(lines) if f_lo <= ln.freq <= f_hi]
+    top_amp = max([abs(lines[i].amp) for i in in_band] + [0.0])
+    pending: list[HarminvLine] = []  # lines of the last analysis followed by none
     if target is not None:
         must = {min(range(len(lines)), key=lambda i: abs(lines[i].freq - target))}
-    elif in_band:
-        top = max(abs(lines[i].amp) for i in in_band)
-        must = {i for i in in_band if abs(lines[i].amp) >= _MUST_SETTLE_AMP * top}
     else:
-        must = set()
+        must = {i for i in in_band if abs(lines[i].amp) >= _MUST_SETTLE_AMP * top_amp}
     t_limit = sim.meep_time() + max_periods / pl.f_centre
     chunk = _CHUNK_PERIODS / pl.f_centre
     extra = 0  # chunks spent on weak lines after the strong ones settled (cheaper than a new pass)
@@ -326,7 +335,8 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
     transient = lambda i: missing[i] >= min(_VANISHED_AFTER, max(analyses, 2))  # noqa: E731
     while sim.meep_time() < t_limit:
         if all(settled[i] or transient(i) for i in must):
-            if all(settled[i] or transient(i) for i in settled) or extra >= _WEAK_EXTRA_CHUNKS:
+            weak_open = [i for i in best if f_lo <= best[i].freq <= f_hi and not (settled[i] or transient(i))]
+            if target is not None or not weak_open or extra >= _WEAK_EXTRA_CHUNKS:
                 break
             extra += 1
         sim.run(rec.step, until=chunk)
@@ -335,9 +345,23 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
         found = harminv_points(rec.samples, sdt, 0.97 * f_lo, 1.03 * f_hi, weak)
         analyses += 1
         log.debug("fdtd %s: t = %.1f: %s", label, sim.meep_time(),
-                  ", ".join(f"{units.wavelength_nm_from_freq(c.freq):.4f} nm Q {c.Q:.4g} err {c.err:.1e}"
+                  ", ".join(f"{units.wavelength_nm_from_freq(c.freq):.4f} nm Q {c.Q:.4g} err {c.err:.1e} |a| {abs(c.amp):.2g}"
                             for c in found))
         seen = follow(best, found)
+        # a line of the band seen in two analyses in a row but followed by none (located badly,
+        # or rising late): followed from now on, with a DFT monitor of its own
+        fresh = [c for j, c in enumerate(found) if j not in seen.values() and in_margin(c)]
+        for c in fresh:
+            if any(same_line(c, q) for q in pending):
+                i = len(lines)
+                lines.append(c)
+                dfts.append(sim.add_dft_fields(comps, c.freq, 0, 1, where=mm.dft_volume(pl)))
+                best[i], prev[i], spread[i], settled[i], missing[i] = c, None, math.inf, False, 0
+                seen[i] = found.index(c)
+                if target is None and f_lo <= c.freq <= f_hi and abs(c.amp) >= _MUST_SETTLE_AMP * top_amp:
+                    must.add(i)
+                log.debug("fdtd %s: following a new line at %.4f nm", label, units.wavelength_nm_from_freq(c.freq))
+        pending = [c for c in fresh if not any(same_line(c, best[i]) for i in best)]
         for i in range(len(lines)):
             if i not in seen:
                 # not seen in this analysis: keep the previous estimate (a line missing from the
@@ -359,13 +383,16 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
     eps = sim.get_array(component=mm.component("Dielectric"), vol=mm.dft_volume(pl))
     t_dft = sim.meep_time() - t_dft0
     gone = [i for i in range(len(lines)) if not settled[i] and transient(i)]
+    # a transient within the width of a line kept was an early second estimate of that line
+    doubles = {i for i in gone if any(abs(best[i].freq - best[k].freq) <= abs(best[i].decay) + abs(best[k].decay)
+                                      for k in range(len(lines)) if k not in gone)}
     if gone:
         log.info("fdtd %s: %d transient line(s) left out (seen when the lines were located, not after): %s", label,
                  len(gone), ", ".join(f"{units.wavelength_nm_from_freq(best[i].freq):.3f} nm" for i in gone))
     kept = [i for i in range(len(lines)) if i not in gone]
     kept_final = [best[i] for i in kept]
     if dropped is not None:
-        dropped.extend(DroppedLine(best[i].freq, best[i].decay, "transient") for i in gone)
+        dropped.extend(DroppedLine(best[i].freq, best[i].decay, "transient") for i in gone if i not in doubles)
         dropped.extend(DroppedLine(w.freq, w.decay, "amplitude-cut") for w in weak
                        if in_margin(w) and not any(same_line(w, k) for k in kept_final))
     out = []

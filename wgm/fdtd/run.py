@@ -42,7 +42,7 @@ from wgm.exact import solver as exact
 from wgm.fdtd import analysis
 from wgm.fdtd import meep_model as mm
 from wgm.fdtd.plan import FdtdPlan, full_domain, mirror_classes, plan, widen
-from wgm.fdtd.ringdown import DroppedLine, RingdownLine, ringdown, same_line
+from wgm.fdtd.ringdown import DroppedLine, RingdownLine, follow, ringdown, same_line
 from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Resonator, Search, Sphere
 from wgm.records import MissedMode, ModeSpectrum
@@ -85,11 +85,12 @@ def _in_search(search, freq) -> bool:
     return lo <= units.wavelength_nm_from_freq(freq) <= hi
 
 
-def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dropped=None) -> _Found:
+def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dropped=None) -> _Found | None:
     """Line ``k`` of a ring-down, replaced by a narrow-band pass of its own when it did not
     settle or its DFT field is mostly its neighbours' (``pool``: settled lines of earlier
     narrow-band passes of this class, reused for their neighbours).  Lines outside the search
-    band get no pass (they are not reported)."""
+    band get no pass (they are not reported).  None when the pass does not confirm the line
+    (appended to ``dropped`` as a transient)."""
     cur = results[k]
     line = cur.line
     if cur.settled and cur.leakage <= _MAX_LEAKAGE:
@@ -118,12 +119,17 @@ def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dro
                      fcen=line.freq, df=df, target=line.freq, accuracy_wavelength=settings.accuracy_wavelength,
                      accuracy_q=settings.accuracy_q)
     pool.extend(t for t in again if t.settled)
-    # the pass's estimate of this line, not of a neighbour it also rang: the nearest, and one
-    # that is the same line (else the broadband estimate stands, unsettled)
-    same = [t for t in again if same_line(t.line, line)]
-    if same:
-        return _Found(min(same, key=lambda t: abs(t.line.freq - line.freq)))
-    return _Found(cur)
+    # the pass's estimate of this line, not of a neighbour it also rang: the lines of the pass
+    # are assigned one-to-one to the broadband lines (nearest first); a pass that has nothing
+    # for this line did not confirm it: a Harminv artefact of the broadband record, not a mode
+    assigned = follow({j: o.line for j, o in enumerate(results)}, [t.line for t in again])
+    if k in assigned:
+        return _Found(again[assigned[k]])
+    log.info("fdtd %s: the line at %.4f nm (Q %.3g) is not confirmed by its narrow-band pass: left out", label,
+             units.wavelength_nm_from_freq(line.freq), line.Q)
+    if dropped is not None:
+        dropped.append(DroppedLine(line.freq, line.decay, "transient"))
+    return None
 
 
 def solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, reference, dropped=None):
@@ -142,7 +148,9 @@ def _solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, referenc
                            dropped=lost)
         pool: list[RingdownLine] = []
         for k in range(len(results)):
-            found = _refine(res, pl, m, cls, label, settings, results, k, pool, search)
+            found = _refine(res, pl, m, cls, label, settings, results, k, pool, search, lost)
+            if found is None:
+                continue
             r = found.result
             mode, prof = analysis.make_record(res, search, pl, m, cls.component, r.line, r.settled, r.field.fields,
                                               r.field.eps, reference, r.t_record, r.decay_spread)
