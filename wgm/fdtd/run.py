@@ -10,14 +10,21 @@ symmetric in z) the engine
    within |m| pixels of the axis) and locates the lines with Harminv after a first stretch
    of ring-down (:mod:`wgm.fdtd.ringdown`);
 3. adds DFT monitors at the line frequencies and continues the ring-down in chunks until
-   every line's frequency and Q settle (rather than for a fixed time);
-4. gives a **narrow-band pass** of its own to a line that does not settle, or whose DFT
-   field would be mostly its stronger neighbours';
+   every line of the band that matters is known to the stated accuracy (``accuracy_wavelength``,
+   ``accuracy_q``: Harminv's error and the change between two analyses), rather than for a
+   fixed time; lines are followed one-to-one from analysis to analysis;
+4. gives a **narrow-band pass** of its own to a line of the band that does not settle, or
+   whose DFT field would be mostly its stronger neighbours' (a line the pass does not confirm
+   is a Harminv artefact and is left out);
 5. classifies the polarization from the field energy in each component (Mie convention: TE
    has the smaller share of electric energy normal to the outer surface, TM of magnetic
    energy; :mod:`wgm.fdtd.analysis`) and reports Q as the exact solver does: negative with a
-   note for a growing line (net gain), a lower bound when the decay is not resolved above
-   Harminv's error.
+   note for a growing line (net gain), a lower bound (``q_resolved = False``) when the decay
+   is not resolved above Harminv's error, the line did not settle or its decay time is far
+   beyond the analysed record;
+6. reports one mode per physical line (:func:`dedupe`) and, for spheres and the 2-D limit,
+   lists the exact modes of the band, m set, polarizations and radial orders it did not
+   report, with the reason where known (``ModeSpectrum.missing``, :func:`missing_modes`).
 
 Materials are taken at the band centre: ``ε = Re n²`` and a conductivity that gives the
 band-centre ``Im n²`` (absorption, or gain for k < 0); each line's Q is corrected to first
@@ -296,7 +303,9 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
     ModeSpectrum
         ``method = "fdtd"``; each mode carries ``harminv_error`` and ``q_resolved``, and
         ``l``/``radial_order`` where the exact solver identifies it.  ``profiles`` holds the
-        (r, z) field of every mode; ``versions`` includes Meep's.
+        (r, z) field of every mode; ``versions`` includes Meep's.  ``missing``: the exact modes
+        (spheres, 2-D limit) of the band, m set, polarizations and radial orders that the run did
+        not report, as :class:`~wgm.records.MissedMode` with the reason where known.
     """
     mm.meep()  # fail early without Meep
     settings = settings or FdtdSettings()

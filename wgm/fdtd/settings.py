@@ -49,7 +49,10 @@ class FdtdSettings:
         at the band centre (a constant ε and a conductivity), for comparison.
     accuracy_wavelength, accuracy_q : float
         The relative accuracy wanted of each line's wavelength (default 1e-3) and Q (default
-        0.05).  The engine chooses resolution, pad, PML and ring-down length from them.
+        0.05).  The engine chooses resolution, pad, PML and ring-down length from them: the
+        ring-down stops when every line of the band that matters has Harminv's error below a
+        fifth of them and two consecutive analyses agreeing within half of them (or at
+        ``max_periods``).
     max_polar_order : int
         Spheres, reduced domain: the cell holds the modes with ``l − |m|`` up to this (every
         (l, q) of a sphere is found as its ``m = l`` member, so 0 would do for the spectrum;
