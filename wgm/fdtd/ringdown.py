@@ -350,7 +350,13 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
         log.debug("fdtd %s: t = %.1f: %s", label, sim.meep_time(),
                   ", ".join(f"{units.wavelength_nm_from_freq(c.freq):.4f} nm Q {c.Q:.4g} err {c.err:.1e} |a| {abs(c.amp):.2g}"
                             for c in found))
-        seen = follow(best, found)
+        # only lines of the band and its margin are followed (a broad line located early would
+        # otherwise take the lines beyond, and hold the run to max_periods)
+        near = [c for c in found if in_margin(c)]
+        seen = {i: found.index(near[j]) for i, j in follow(best, near).items()}
+        log.debug("fdtd %s: followed %s", label, ", ".join(
+            f"{units.wavelength_nm_from_freq(best[i].freq):.4f}{'*' if i in must else ''}:"
+            f"{'done' if settled[i] else 'seen' if i in seen else f'missing {missing[i] + 1}'}" for i in best))
         # a line of the band seen in two analyses in a row but followed by none (located badly,
         # or rising late): followed from now on, with a DFT monitor of its own
         fresh = [c for j, c in enumerate(found) if j not in seen.values() and in_margin(c)]
