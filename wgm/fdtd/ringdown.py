@@ -19,6 +19,7 @@ import numpy as np
 from wgm import units
 from wgm.errors import SolverError
 from wgm.fdtd import meep_model as mm
+from wgm.fdtd.analysis import MAX_DECAY_OVER_RECORD
 from wgm.fdtd.meep_model import COMPONENTS, PULSE_CUTOFF, HarminvLine
 from wgm.fdtd.plan import FdtdPlan
 
@@ -258,11 +259,14 @@ def follow(previous, found) -> dict:
     return out
 
 
-def line_done(cur: HarminvLine, prev: HarminvLine | None, accuracy_wavelength: float, accuracy_q: float) -> bool:
+def line_done(cur: HarminvLine, prev: HarminvLine | None, accuracy_wavelength: float, accuracy_q: float,
+              t_record: float = math.inf) -> bool:
     """The line's wavelength and Q are known to the stated accuracy: Harminv's error is below
     ``_HARMINV_SHARE`` of it in f (relative: the wavelength's accuracy) and in Im f (relative:
-    Q's), and the previous analysis agreed within ``_AGREE_SHARE`` of it."""
-    if prev is None or cur.decay == 0:
+    Q's), the previous analysis agreed within ``_AGREE_SHARE`` of it, and the analysed record
+    ``t_record`` is long enough for the decay to count as resolved
+    (:data:`wgm.fdtd.analysis.MAX_DECAY_OVER_RECORD`)."""
+    if prev is None or cur.decay == 0 or 2 * math.pi * abs(cur.decay) * MAX_DECAY_OVER_RECORD * t_record < 1:
         return False
     tol_f = accuracy_wavelength * cur.freq
     tol_d = accuracy_q * abs(cur.decay)
@@ -383,7 +387,8 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
             p = prev[i]
             if p is not None:
                 spread[i] = abs(cur.decay - p.decay)
-            if line_done(cur, p, accuracy_wavelength, accuracy_q) or 2 * math.pi * abs(cur.decay) * elapsed > _DONE_EFOLDS:
+            if (line_done(cur, p, accuracy_wavelength, accuracy_q, elapsed)
+                    or 2 * math.pi * abs(cur.decay) * elapsed > _DONE_EFOLDS):
                 settled[i] = True
             prev[i] = cur
     t_record = sim.meep_time() - rec.t_first
