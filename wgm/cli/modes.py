@@ -68,6 +68,19 @@ def _format_comparison(pairs, model=None) -> str:
     return "\n".join(lines)
 
 
+def _format_missing(spectrum) -> str:
+    """One line per exact mode of the band the FDTD run did not report (empty when none)."""
+    missing = getattr(spectrum, "missing", ())
+    if not missing:
+        return ""
+    lines = [f"{len(missing)} exact mode{'s' * (len(missing) != 1)} of the FDTD band not found by FDTD "
+             f"(reason; also in missing.csv with --out):"]
+    for x in missing:
+        lines.append(f"{x.polarization:>4} {x.l:5d} {x.m:5d} {x.radial_order:3d} {x.wavelength_nm:12.4f} "
+                     f"{x.Q:10.4g}  {x.reason}{': ' + x.note if x.note else ''}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_modes(args, out) -> int:
     from wgm.config import load_config
 
@@ -91,6 +104,9 @@ def cmd_modes(args, out) -> int:
         from wgm import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+        if spectrum.missing:
+            log.warning("FDTD did not find %d exact mode(s) of its band: %s", len(spectrum.missing),
+                        ", ".join(f"{x.polarization}{x.radial_order} l={x.l} ({x.reason})" for x in spectrum.missing))
     model = None
     if args.method == "both":
         fits = spectrum.run_info.get("material_fits")
@@ -133,14 +149,14 @@ def cmd_modes(args, out) -> int:
             doc = {"exact": exact_spectrum.to_dict(), "fdtd": spectrum.to_dict(), "comparison": comparison_rows(pairs, model)}
             write_json(out, doc)
         else:
-            out.write(_format_comparison(pairs, model) + "\n")
+            out.write(_format_comparison(pairs, model) + "\n" + _format_missing(spectrum))
             if args.out is not None:
                 out.write(f"results in {args.out}/\n")
         return 0
     if args.json:
         out.write(spectrum.to_json() + "\n")
     elif args.out is None:
-        out.write(_format_table(spectrum) + "\n")
+        out.write(_format_table(spectrum) + "\n" + _format_missing(spectrum))
     else:
-        out.write(_format_table(spectrum) + "\n" + f"results in {args.out}/\n")
+        out.write(_format_table(spectrum) + "\n" + _format_missing(spectrum) + f"results in {args.out}/\n")
     return 0

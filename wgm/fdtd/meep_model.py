@@ -20,7 +20,7 @@ __all__ = ["meep", "meep_version", "HarminvLine", "harminv", "simulation", "init
 log = logging.getLogger(__name__)
 
 _HARMINV_Q_THRESH = 5.0  # keep lines down to Q = 5 (Meep's default 50 would hide absorbing-film modes)
-_MIN_REL_AMP = 1e-3  # lines weaker than this fraction of the strongest are Harminv artefacts
+MIN_REL_AMP = 1e-3  # lines weaker than this fraction of the strongest are Harminv artefacts (or hidden)
 PULSE_CUTOFF = 3.0  # Gaussian pulse length in widths each side (Meep's default 5 only lengthens the run)
 COMPONENTS = ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")
 
@@ -194,9 +194,11 @@ class HarminvLine:
         return self.freq / (-2 * self.decay) if self.decay else math.inf
 
 
-def harminv(samples, dt, f_lo, f_hi) -> list[HarminvLine]:
+def harminv(samples, dt, f_lo, f_hi, weak: list | None = None) -> list[HarminvLine]:
     """Harminv on one complex time series (Meep's wrapper, Q threshold lowered to 5), lines
-    weaker than ``_MIN_REL_AMP`` of the strongest and non-positive frequencies left out."""
+    weaker than ``MIN_REL_AMP`` of the strongest and non-positive frequencies left out (the
+    weak ones are appended to ``weak`` when a list is given: they are reported as missed, not
+    lost)."""
     if len(samples) < 20:
         return []
     mp = meep()
@@ -207,7 +209,9 @@ def harminv(samples, dt, f_lo, f_hi) -> list[HarminvLine]:
     if not lines:
         return []
     top = max(abs(line.amp) for line in lines)
-    return [line for line in lines if abs(line.amp) >= _MIN_REL_AMP * top and line.freq > 0]
+    if weak is not None:
+        weak.extend(line for line in lines if abs(line.amp) < MIN_REL_AMP * top and line.freq > 0)
+    return [line for line in lines if abs(line.amp) >= MIN_REL_AMP * top and line.freq > 0]
 
 
 def two_level_atom(sigma: float, pump_rate: float, transition_frequency: float, linewidth_frequency: float,

@@ -48,7 +48,10 @@ class FdtdSettings:
     accuracy_wavelength, accuracy_q : float
         The relative accuracy wanted of each line's wavelength (default 1e-3) and Q (default
         0.05).  The engine chooses resolution, pad, PML and ring-down length from them, and
-        reports per mode the accuracy it expects (``wavelength_rel_error``, ``q_rel_error``).
+        reports per mode the accuracy it expects (``wavelength_rel_error``, ``q_rel_error``):
+        the ring-down stops when every line of the band that matters has Harminv's error below a
+        fifth of them and two consecutive analyses agreeing within half of them (or at
+        ``max_periods``).
     max_polar_order : int
         Spheres, reduced domain: the cell holds the modes with ``l − |m|`` up to this (every
         (l, q) of a sphere is found as its ``m = l`` member, so 0 would do for the spectrum;

@@ -4,5 +4,6 @@
 from wgm.records.files import (atomic_path, atomic_write, csv_cell, csv_table, csv_value, json_default,  # noqa: F401
                                json_text, read_csv_table, read_hdf5_table, restore_floats, versions,
                                with_finite_floats, write_hdf5)
-from wgm.records.modes import (COMPARISON_COLUMNS, CSV_COLUMNS, FieldProfile, Mode, ModeSpectrum,  # noqa: F401
-                               comparison_csv, comparison_rows, match_modes)
+from wgm.records.modes import (COMPARISON_COLUMNS, CSV_COLUMNS, MISSED_COLUMNS, MISSED_REASONS,  # noqa: F401
+                               FieldProfile, MissedMode, Mode, ModeSpectrum, comparison_csv, comparison_rows,
+                               match_modes)

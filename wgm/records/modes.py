@@ -116,6 +116,59 @@ CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "
                "degeneracy", "q_resolved", "q_rel_error", "wavelength_rel_error", "harminv_error", "note",
                "correction_wavelength_nm", "correction_q_rel")
 
+MISSED_REASONS = {
+    "merged": "within the linewidth of a reported line (Harminv saw one line)",
+    "amplitude-cut": "seen, but weaker than Harminv's relative-amplitude cut",
+    "transient": "seen when the lines were located, then gone (taken for a transient of the pulse)",
+    "not-excited": "its mirror class was not simulated",
+    "reduced-cell": "beyond the reduced cell (its field reaches the cut)",
+    "outside-search": "seen, but classified outside the search (polarization or radial order)",
+    "unknown": "not seen (too weak at the source and monitor points, or not resolved)",
+}
+
+
+@dataclass(frozen=True)
+class MissedMode:
+    """An exact mode in an FDTD run's band, m set, polarizations and radial orders that the run
+    did not report (spheres and the 2-D limit).
+
+    Attributes
+    ----------
+    polarization, l, m, radial_order, wavelength_nm, Q
+        The exact mode (of the model FDTD simulates), ``m`` the simulated azimuthal number.
+    reason : str
+        One of :data:`MISSED_REASONS`: ``"merged"``, ``"amplitude-cut"``, ``"transient"``,
+        ``"not-excited"``, ``"reduced-cell"``, ``"outside-search"``, ``"unknown"``.
+    note : str
+        Details (e.g. the line it was merged with).
+    """
+
+    polarization: str
+    l: int
+    m: int
+    radial_order: int
+    wavelength_nm: float
+    Q: float
+    reason: str
+    note: str = ""
+
+    def __post_init__(self):
+        if self.reason not in MISSED_REASONS:
+            raise ValueError(f"MissedMode.reason {self.reason!r} is not one of {sorted(MISSED_REASONS)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MissedMode":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["Q"] = math.inf if kw.get("Q") is None else float(kw["Q"])
+        return cls(**kw)
+
+
+MISSED_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "reason", "note")
+
 
 @dataclass(frozen=True)
 class ModeSpectrum:
@@ -128,6 +181,7 @@ class ModeSpectrum:
     versions: dict = field(default_factory=lambda: versions())
     profiles: tuple = field(default=(), compare=False, repr=False)
     run_info: dict = field(default_factory=dict, compare=False, repr=False)  # e.g. the FDTD cells used
+    missing: tuple = ()  # MissedMode: exact modes of the band an FDTD run did not report
 
     def __len__(self):
         return len(self.modes)
@@ -137,7 +191,9 @@ class ModeSpectrum:
         resonator and every mode)."""
         lo, hi = self.search.wavelength_nm
         n = len(self.modes)
-        return f"<ModeSpectrum {self.resonator.kind}, {lo:g}–{hi:g} nm: {n} mode{'s' * (n != 1)} ({self.method})>"
+        missed = f", {len(self.missing)} missed" if self.missing else ""
+        return (f"<ModeSpectrum {self.resonator.kind}, {lo:g}–{hi:g} nm: {n} mode{'s' * (n != 1)}{missed} "
+                f"({self.method})>")
 
     def families(self) -> dict[str, list[Mode]]:
         """Modes grouped by family label (``"TE1"``, ``"TM2"``, ...), each sorted by l (then m)."""
@@ -159,7 +215,8 @@ class ModeSpectrum:
             "versions": self.versions,
             "config": self.config_dict(),
             "modes": [m.to_dict() for m in self.modes],
-        } | ({"run": self.run_info} if self.run_info else {}))
+        } | ({"missing": [m.to_dict() for m in self.missing]} if self.method == "fdtd" else {})
+          | ({"run": self.run_info} if self.run_info else {}))
 
     def to_json(self) -> str:
         return json_text(self.to_dict())
@@ -167,13 +224,21 @@ class ModeSpectrum:
     def to_csv(self) -> str:
         return csv_table(CSV_COLUMNS, (m.to_dict() for m in self.modes))
 
+    def missing_csv(self) -> str:
+        """CSV of the missed modes (``MISSED_COLUMNS``)."""
+        return csv_table(MISSED_COLUMNS, (m.to_dict() for m in self.missing))
+
     def write(self, out_dir) -> list[Path]:
-        """Write ``modes.json`` and ``modes.csv`` into ``out_dir`` (atomically); return the paths."""
+        """Write ``modes.json`` and ``modes.csv`` (and, for FDTD, ``missing.csv``: the exact modes
+        of the band the run did not report) into ``out_dir`` (atomically); return the paths."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = [out_dir / "modes.json", out_dir / "modes.csv"]
         atomic_write(paths[0], self.to_json())
         atomic_write(paths[1], self.to_csv())
+        if self.method == "fdtd":
+            paths.append(out_dir / "missing.csv")
+            atomic_write(paths[2], self.missing_csv())
         return paths
 
     def to_hdf5(self, path) -> Path:
@@ -204,7 +269,8 @@ class ModeSpectrum:
 
         cfg = parse_config(d["config"])
         return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
-                   d.get("versions", {}), run_info=d.get("run", {}))
+                   d.get("versions", {}), run_info=d.get("run", {}),
+                   missing=tuple(MissedMode.from_dict(m) for m in d.get("missing", ())))
 
 
 @dataclass(frozen=True)
