@@ -87,7 +87,7 @@ def _ball_fraction(radius, a, b, z, dz):
     # the integrand clip(R² − z², a², b²) − a² is piecewise: b² − a², R² − a² − z², or 0
     cuts = {c, d}
     for s2 in (R2 - a2, R2 - b2):
-        if s2 > 0:
+        if s2 >= 0:  # (= 0: the boundary touches the pixel's corner at z = 0)
             s = math.sqrt(s2)
             cuts.update(x for x in (-s, s) if c < x < d)
     pts = sorted(cuts)
