@@ -126,6 +126,16 @@ def _thickness_um(res: Resonator, lay, layers) -> float:
     return min(lay.outer_radius_um, lay.half_height_um)
 
 
+def _susceptibility_key(s):
+    """What makes two susceptibilities one Meep polarization (its ``susceptibility_equiv``
+    ignores the strength σ): the kind, frequency and damping, or a multilevel atom's levels."""
+    if hasattr(s, "transitions"):
+        trans = tuple((t.from_level, t.to_level, t.transition_rate, t.frequency, tuple(t.sigma_diag), t.gamma,
+                       t.pumping_rate) for t in s.transitions)
+        return ("multilevel", trans, tuple(s.initial_populations))
+    return (type(s).__name__, s.frequency, s.gamma)
+
+
 def _zone_function(regions, media, background: int, dr: float, dz: float):
     """Meep material function: at each grid point, the pixel centred there with ε∞ smoothed as
     Meep would (anisotropic across a boundary) and conductivities and Lorentzian strengths
@@ -144,7 +154,7 @@ def _zone_function(regions, media, background: int, dr: float, dz: float):
     poles = {}  # one Meep polarization per (kind, frequency, γ): its strength in each medium
     for k, m in enumerate(media):
         for s in m.E_susceptibilities:
-            key = (type(s).__name__, s.frequency, s.gamma, getattr(s, "drude", None), id(getattr(s, "transitions", None)))
+            key = _susceptibility_key(s)
             proto, strength = poles.setdefault(key, (s, np.zeros(n_media)))
             strength[k] += s.sigma_diag.x
     poles = list(poles.values())
