@@ -48,7 +48,7 @@ def _lasing_geometry(res, pl, prediction, model, pump_rate):
         atom = mm.two_level_atom(sigma, pump_rate, prediction.transition_frequency, prediction.linewidth_frequency,
                                  g21, (n0 - n2, n2))  # isotropic film
         media[lay] = mm.medium(pl.media[lay], susceptibilities=[atom])
-    return mm.geometry(res, pl, media=media)
+    return mm.geometry(res, pl, media=media, m=model.m)
 
 
 class _FluxProbe:
@@ -160,7 +160,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
 
     # calibration (passive, seed amplitude 1): film intensity and flux per unit seed², and the
     # passive Q of the FDTD model from the energy decay
-    geo, bg = mm.geometry(frozen, pl)
+    geo, bg = mm.geometry(frozen, pl, m=model.m)
     sim, t_src = _lasing_sim(frozen, pl, m, component, geo, bg, f0, 1.0)
     probe = _FluxProbe(r_flux, pl.monitor_r_um, r_film, component)
     t_cal = t_src + 2 * tau_c

@@ -83,6 +83,7 @@ def medium(params: MediumParams, susceptibilities=None):
 # material function giving each grid point its pixel's fill-weighted values (wgm.fdtd.fill).
 _ZONE_PX = 2.0  # the material-function zone reaches this many pixels beyond the weighted boundaries
 _PLAIN_PX = 4.0  # a layer thinner than this many pixels joins the zone of its neighbours
+_OFFDIAG_PX = 8.0  # the r-z element of ε in the zone from |m| + this many pixels off the axis
 
 
 def _lossy(med) -> bool:
@@ -136,11 +137,15 @@ def _susceptibility_key(s):
     return (type(s).__name__, s.frequency, s.gamma)
 
 
-def _zone_function(regions, media, background: int, dr: float, dz: float):
+def _zone_function(regions, media, background: int, dr: float, dz: float, r_offdiag_um: float):
     """Meep material function: at each grid point, the pixel centred there with ε∞ smoothed as
     Meep would (anisotropic across a boundary) and conductivities and Lorentzian strengths
     weighted by the media's fill fractions (wgm.fdtd.fill).  A plain function (Meep 1.25 takes
-    only those), ``do_averaging`` left False: Meep takes the value at the grid point."""
+    only those), ``do_averaging`` left False: Meep takes the value at the grid point.  The r-z
+    element of the smoothed ε only beyond ``r_offdiag_um``: nearer the axis Meep 1.25 blew up
+    with it (NaN; a coated sphere of 1 µm, 40 px/µm, m = 14, with it at every r; stable
+    beyond 0.5 µm), presumably its fields forced to zero within |m| pixels of the axis for
+    some components and not for others (fixed in Meep 1.33)."""
     import copy
 
     import numpy as np
@@ -166,10 +171,10 @@ def _zone_function(regions, media, background: int, dr: float, dz: float):
         if present.sum() == 1:
             return media[int(np.argmax(f))]
         n = fill.normal(regions, r, z, dr, dz)
-        # the diagonal of the smoothed tensor only: with its r-z element as well, Meep 1.25 blew
-        # up (NaN) on a coated sphere (R = 1 µm + 50 nm film of 1.8 + 0.01i, 40 px/µm, m = 14)
-        diag, _ = fill.eps_tensor(eps, f, n)
+        diag, off = fill.eps_tensor(eps, f, n)
         kw = {"epsilon_diag": mp.Vector3(*diag)}
+        if r >= r_offdiag_um and off[1]:
+            kw["epsilon_offdiag"] = mp.Vector3(*off)
         if np.any(cond[present]):
             kw["D_conductivity_diag"] = mp.Vector3(*fill.conductivity(cond, eps, f, n))
         sus = []
@@ -192,10 +197,12 @@ def _zone_function(regions, media, background: int, dr: float, dz: float):
     return material
 
 
-def geometry(res: Resonator, pl: FdtdPlan, media=None):
+def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     """(objects, background medium), objects outermost first (later objects take precedence
     in Meep).  ``media`` (Meep media indexed like ``pl.media``; default ``medium(p)`` of each)
-    replaces the plan's media, e.g. a gain run's layers with a two-level atom.
+    replaces the plan's media, e.g. a gain run's layers with a two-level atom.  ``m``: the
+    azimuthal number simulated (the smoothed ε of the film pixels gets its r-z element only
+    beyond ``|m| + _OFFDIAG_PX`` pixels from the axis; without ``m``, nowhere).
 
     Thin films: where a layer has a conductivity or susceptibilities (loss, gain, dispersion),
     or its neighbour has, the pixels near their boundary (``_ZONE_PX`` either side) belong to
@@ -240,7 +247,8 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None):
             if not nested:  # the rectangle around the ring's layers lo .. hi
                 zone = fill.Rect(min(s.r0_um for s in shapes[lo:hi + 1]), zone.r1_um, zone.z0_um, zone.z1_um)
             dz = px if pl.cell_z_um else 0.0
-            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz), _ZONE_PX * px))
+            r_off = (abs(m) + _OFFDIAG_PX) * px if m is not None else math.inf
+            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz, r_off), _ZONE_PX * px))
             if _thickness_um(res, layers[lo], layers) >= _PLAIN_PX * px:
                 objs.append(_object(shapes[lo], media[lo], -_ZONE_PX * px))
         elif not (weighted and lo <= j <= hi):
@@ -264,7 +272,7 @@ def simulation(res, pl: FdtdPlan, m: int, component_name: str, fcen, df, parity:
     Gaussian pulse at the first monitor point.  ``geometry_`` = (objects, background) replaces
     the passive geometry (gain runs)."""
     mp = meep()
-    objs, background = geometry_ if geometry_ is not None else geometry(res, pl)
+    objs, background = geometry_ if geometry_ is not None else geometry(res, pl, m=m)
     src_r = pl.monitor_r_um
     if src_r * pl.resolution < abs(m) + 2:
         raise SolverError(f"the source at r = {src_r:.3g} µm is within |m| = {abs(m)} pixels of the axis "
