@@ -231,8 +231,8 @@ def test_cli_missing_table(tmp_path, capsys):
 
 # FDTD's threshold may differ from the exact prediction by (1) the FDTD model's passive Q
 # (measured 0.03 % from exact here), (2) its gain in the film (a negative conductivity in
-# the same film: 0.3 % below first-order theory; thin films of a few pixels are much worse,
-# see sims/lasing_disk.toml), (3) the steady-state tolerance (1 % per power, ~1 % on the
+# the same film: 0.3 % below first-order theory; thin films of a few pixels were much worse
+# before their pixels were weighted by fill fraction, see sims/lasing_disk.toml), (3) the steady-state tolerance (1 % per power, ~1 % on the
 # intercept) and (4) non-uniform saturation across the film (a slightly curved L-L).  3 %
 # covers these with margin; it is far below the 15 % that a 60 nm film at 60 px/µm gave.
 THRESHOLD_TOL = 0.03

@@ -38,17 +38,17 @@ _LASING_CONST_RATE = 0.05          # a decay rate that changes less than this be
 
 
 def _lasing_geometry(res, pl, prediction, model, pump_rate):
-    """The passive geometry with the region's media replaced by background + two-level atom."""
-    geometry, background = mm.geometry(res, pl)
+    """The passive geometry with the region's media replaced by background + two-level atom
+    (its coupling weighted by the share of each pixel the film fills, as for loss)."""
+    media = [mm.medium(p) for p in pl.media]
     layers = res.region_layers(model.region, "lasing.region")
     g21, n0 = prediction.decay_rate, prediction.density
     n2 = n0 * pump_rate / (pump_rate + g21)  # start at the unsaturated steady state: no population transient
     for lay, sigma in zip(layers, prediction.couplings):
         atom = mm.two_level_atom(sigma, pump_rate, prediction.transition_frequency, prediction.linewidth_frequency,
                                  g21, (n0 - n2, n2))  # isotropic film
-        medium = mm.medium(pl.media[lay], susceptibilities=[atom])
-        geometry[len(geometry) - 1 - lay].material = medium  # objects are listed outermost first
-    return geometry, background
+        media[lay] = mm.medium(pl.media[lay], susceptibilities=[atom])
+    return mm.geometry(res, pl, media=media, m=model.m)
 
 
 class _FluxProbe:
@@ -160,7 +160,7 @@ def lasing_curve(res: Resonator, model, prediction=None, settings: FdtdSettings 
 
     # calibration (passive, seed amplitude 1): film intensity and flux per unit seed², and the
     # passive Q of the FDTD model from the energy decay
-    geo, bg = mm.geometry(frozen, pl)
+    geo, bg = mm.geometry(frozen, pl, m=model.m)
     sim, t_src = _lasing_sim(frozen, pl, m, component, geo, bg, f0, 1.0)
     probe = _FluxProbe(r_flux, pl.monitor_r_um, r_film, component)
     t_cal = t_src + 2 * tau_c

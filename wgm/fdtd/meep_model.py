@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from wgm.errors import SolverError, UserError
 from wgm.fdtd.plan import FdtdPlan, MediumParams
-from wgm.model.resonator import Disk, Resonator, Sphere
+from wgm.model.resonator import Resonator, Ring, Sphere
 
 __all__ = ["meep", "meep_version", "HarminvLine", "harminv", "simulation", "init_sim", "geometry",
            "monitor_points", "dft_volume", "COMPONENTS", "divide_processes"]
@@ -78,30 +78,183 @@ def medium(params: MediumParams, susceptibilities=None):
     return mp.Medium(**kw)
 
 
-def geometry(res: Resonator, pl: FdtdPlan):
-    """(objects, background medium); objects are listed outermost first (later objects take
-    precedence in Meep), so layer ``Layer.index = j`` is object ``len(objects) - 1 - j``."""
+# Thin lossy films (issue 13): Meep 1.25 samples conductivity and Lorentzian strengths at grid
+# points, so the pixels near the boundaries of a lossy or dispersive layer are described by a
+# material function giving each grid point its pixel's fill-weighted values (wgm.fdtd.fill).
+_ZONE_PX = 2.0  # the material-function zone reaches this many pixels beyond the weighted boundaries
+_PLAIN_PX = 4.0  # a layer thinner than this many pixels joins the zone of its neighbours
+_OFFDIAG_PX = 8.0  # the r-z element of ε in the zone from |m| + this many pixels off the axis
+
+
+def _lossy(med) -> bool:
+    """A medium Meep would sample per grid point: conductivity or susceptibilities."""
+    c = med.D_conductivity_diag
+    return bool(c.x or c.y or c.z or med.E_susceptibilities)
+
+
+def _shape(res: Resonator, lay):
+    """The (r, z) shape inside the outer boundary of a layer (wgm.fdtd.fill)."""
+    from wgm.fdtd import fill
+
+    r, h = lay.outer_radius_um, lay.half_height_um
+    if isinstance(res.shape, Sphere):
+        return fill.Ball(r)
+    r0 = lay.inner_radius_um if isinstance(res.shape, Ring) else 0.0
+    return fill.Rect(r0, r, -h, h)
+
+
+def _object(shape, material, grow_um: float = 0.0):
+    """The Meep object of a shape, grown (shrunk, for negative ``grow_um``) on every side."""
+    mp = meep()
+    from wgm.fdtd import fill
+
+    if isinstance(shape, fill.Ball):
+        return mp.Sphere(radius=shape.radius_um + grow_um, center=mp.Vector3(), material=material)
+    r0 = max(shape.r0_um - grow_um, 0.0) if shape.r0_um > 0 else 0.0
+    r1 = shape.r1_um + grow_um
+    h = 2 * (shape.z1_um + grow_um) if math.isfinite(shape.z1_um) else mp.inf
+    return mp.Block(center=mp.Vector3(0.5 * (r0 + r1), 0, 0), size=mp.Vector3(r1 - r0, mp.inf, h),
+                    material=material)
+
+
+def _thickness_um(res: Resonator, lay, layers) -> float:
+    """The distance between a layer's inner and outer boundaries."""
+    if lay.index > 0:
+        inner = layers[lay.index - 1]
+        return min(lay.outer_radius_um - inner.outer_radius_um, lay.half_height_um - inner.half_height_um)
+    if isinstance(res.shape, Ring):
+        return min(lay.outer_radius_um - lay.inner_radius_um, 2 * lay.half_height_um)
+    return min(lay.outer_radius_um, lay.half_height_um)
+
+
+def _susceptibility_key(s):
+    """What makes two susceptibilities one Meep polarization (its ``susceptibility_equiv``
+    ignores the strength σ): the kind, frequency and damping, or a multilevel atom's levels."""
+    if hasattr(s, "transitions"):
+        trans = tuple((t.from_level, t.to_level, t.transition_rate, t.frequency, tuple(t.sigma_diag), t.gamma,
+                       t.pumping_rate) for t in s.transitions)
+        return ("multilevel", trans, tuple(s.initial_populations))
+    return (type(s).__name__, s.frequency, s.gamma)
+
+
+def _zone_function(regions, media, background: int, dr: float, dz: float, r_offdiag_um: float):
+    """Meep material function: at each grid point, the pixel centred there with ε∞ smoothed as
+    Meep would (anisotropic across a boundary) and conductivities and Lorentzian strengths
+    weighted by the media's fill fractions (wgm.fdtd.fill).  A plain function (Meep 1.25 takes
+    only those), ``do_averaging`` left False: Meep takes the value at the grid point.  The r-z
+    element of the smoothed ε only beyond ``r_offdiag_um`` (|m| + 8 pixels): with it at every r
+    Meep 1.25 blew up (NaN) on a 1 µm sphere with a 50 nm film at 40 px/µm, m = 14 (near the
+    axis, where it forces some field components to zero within |m| pixels); with it beyond
+    |m| + 8 pixels the same sphere ran stably for m = 2, 5, 14, 30 (measured, 200-600 time
+    units).  Without it the smoothed ε is the diagonal only (λ of a coated sphere −0.045 %
+    instead of −0.028 % at 80 px/µm)."""
+    import copy
+
+    import numpy as np
+
+    from wgm.fdtd import fill
+
+    mp = meep()
+    n_media = len(media)
+    eps = np.array([m.epsilon_diag.x for m in media])
+    cond = np.array([m.D_conductivity_diag.x for m in media])
+    poles = {}  # one Meep polarization per (kind, frequency, γ): its strength in each medium
+    for k, m in enumerate(media):
+        for s in m.E_susceptibilities:
+            key = _susceptibility_key(s)
+            proto, strength = poles.setdefault(key, (s, np.zeros(n_media)))
+            strength[k] += s.sigma_diag.x
+    poles = list(poles.values())
+
+    def material(p):
+        r, z = p.x, p.z
+        f = fill.fractions(regions, n_media, background, r, z, dr, dz)
+        present = f > 1e-12
+        if present.sum() == 1:
+            return media[int(np.argmax(f))]
+        n = fill.normal(regions, r, z, dr, dz)
+        diag, off = fill.eps_tensor(eps, f, n)
+        kw = {"epsilon_diag": mp.Vector3(*diag)}
+        if r >= r_offdiag_um and off[1]:
+            kw["epsilon_offdiag"] = mp.Vector3(*off)
+        if np.any(cond[present]):
+            kw["D_conductivity_diag"] = mp.Vector3(*fill.conductivity(cond, eps, f, n))
+        sus = []
+        for proto, strength in poles:
+            if np.any(strength[present]):
+                s = copy.copy(proto)
+                s.sigma_diag = mp.Vector3(*fill.pole_strength(strength, eps, f, n))
+                s.sigma_offdiag = mp.Vector3()
+                sus.append(s)
+        if sus:
+            kw["E_susceptibilities"] = sus
+        return mp.Medium(**kw)
+
+    # Meep 1.25 finds susceptibilities and conductivities only in plain media of the geometry,
+    # default_material and extra_materials, never inside a material function: every medium the
+    # function may weight must be listed there (simulation() does so from this attribute), or
+    # its susceptibility is dropped, and a conductivity is silently ignored unless some listed
+    # medium has one (Meep issue #892)
+    material.extra_materials = [m for m in media if _lossy(m)]
+    return material
+
+
+def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
+    """(objects, background medium), objects outermost first (later objects take precedence
+    in Meep).  ``media`` (Meep media indexed like ``pl.media``; default ``medium(p)`` of each)
+    replaces the plan's media, e.g. a gain run's layers with a two-level atom.  ``m``: the
+    azimuthal number simulated (the smoothed ε of the film pixels gets its r-z element only
+    beyond ``|m| + _OFFDIAG_PX`` pixels from the axis; without ``m``, nowhere).
+
+    Thin films: where a layer has a conductivity or susceptibilities (loss, gain, dispersion),
+    or its neighbour has, the pixels near their boundary (``_ZONE_PX`` either side) belong to
+    one object whose material function gives every grid point its pixel's fill-weighted loss,
+    gain and Lorentzian strengths and Meep's smoothed ε (:func:`_zone_function`); elsewhere
+    the layers are plain objects with Meep's own subpixel smoothing.  A lossy substrate is
+    sampled per grid point (Meep's default)."""
+    from wgm.fdtd import fill
+
     mp = meep()
     layers = res.layers()
     n_lay = len(layers)
-    media = [medium(p) for p in pl.media]
+    media = list(media) if media is not None else [medium(p) for p in pl.media]
+    shapes = [_shape(res, lay) for lay in layers]
     objs = []
-    inf = mp.inf
+    regions = []
     if res.substrate is not None:
         half = layers[-1].half_height_um
         depth = pl.cell_z_um / 2 - half
         objs.append(mp.Block(center=mp.Vector3(pl.cell_r_um / 2, 0, -half - depth / 2),
-                             size=mp.Vector3(inf, inf, depth), material=media[n_lay + 1]))
-    for lay in reversed(layers):  # outermost first: later objects take precedence
-        r, material = lay.outer_radius_um, media[lay.index]
-        h = inf if res.is_2d else 2 * lay.half_height_um
-        if isinstance(res.shape, Sphere):
-            objs.append(mp.Sphere(radius=r, center=mp.Vector3(), material=material))
-        elif isinstance(res.shape, Disk):
-            objs.append(mp.Block(center=mp.Vector3(r / 2, 0, 0), size=mp.Vector3(r, inf, h), material=material))
-        else:
-            w = r - lay.inner_radius_um
-            objs.append(mp.Block(center=mp.Vector3(r - w / 2, 0, 0), size=mp.Vector3(w, inf, h), material=material))
+                             size=mp.Vector3(mp.inf, mp.inf, depth), material=media[n_lay + 1]))
+        regions.append(fill.Region(fill.Rect(0.0, math.inf, -math.inf, -half), n_lay + 1))
+    nested = not isinstance(res.shape, Ring)
+    for j in range(n_lay):
+        regions.append(fill.Region(shapes[j], j, shapes[j - 1] if nested and j > 0 else None))
+    lossy = [_lossy(m) for m in media[:n_lay + 1]]
+    weighted = [j for j in range(n_lay) if lossy[j] or lossy[j + 1]]
+    if isinstance(res.shape, Ring) and lossy[n_lay]:
+        weighted = list(range(n_lay))  # a ring's layers all touch the surroundings
+    px = 1.0 / pl.resolution
+    if not weighted:
+        lo = hi = n_lay  # no zone: every layer a plain object
+    else:
+        lo, hi = min(weighted), max(weighted)
+        while lo > 0 and _thickness_um(res, layers[lo], layers) < _PLAIN_PX * px:
+            lo -= 1
+        while hi < n_lay - 1 and _thickness_um(res, layers[hi + 1], layers) < _PLAIN_PX * px:
+            hi += 1
+    for j in reversed(range(n_lay)):  # outermost first
+        if j == hi and weighted:
+            zone = shapes[hi]
+            if not nested:  # the rectangle around the ring's layers lo .. hi
+                zone = fill.Rect(min(s.r0_um for s in shapes[lo:hi + 1]), zone.r1_um, zone.z0_um, zone.z1_um)
+            dz = px if pl.cell_z_um else 0.0
+            r_off = (abs(m) + _OFFDIAG_PX) * px if m is not None else math.inf
+            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz, r_off), _ZONE_PX * px))
+            if _thickness_um(res, layers[lo], layers) >= _PLAIN_PX * px:
+                objs.append(_object(shapes[lo], media[lo], -_ZONE_PX * px))
+        elif not (weighted and lo <= j <= hi):
+            objs.append(_object(shapes[j], media[j]))
     return objs, media[n_lay]
 
 
@@ -121,7 +274,7 @@ def simulation(res, pl: FdtdPlan, m: int, component_name: str, fcen, df, parity:
     Gaussian pulse at the first monitor point.  ``geometry_`` = (objects, background) replaces
     the passive geometry (gain runs)."""
     mp = meep()
-    objs, background = geometry_ if geometry_ is not None else geometry(res, pl)
+    objs, background = geometry_ if geometry_ is not None else geometry(res, pl, m=m)
     src_r = pl.monitor_r_um
     if src_r * pl.resolution < abs(m) + 2:
         raise SolverError(f"the source at r = {src_r:.3g} µm is within |m| = {abs(m)} pixels of the axis "
@@ -142,7 +295,8 @@ def simulation(res, pl: FdtdPlan, m: int, component_name: str, fcen, df, parity:
                          geometry_center=mp.Vector3(pl.r_min_um, 0, 0), geometry=objs,
                          default_material=background, boundary_layers=pml,
                          resolution=pl.resolution, sources=sources, dimensions=mp.CYLINDRICAL, m=m,
-                         symmetries=symmetries, force_complex_fields=True)
+                         symmetries=symmetries, force_complex_fields=True,
+                         extra_materials=[m for o in objs for m in getattr(o.material, "extra_materials", ())])
 
 
 def init_sim(sim) -> None:
