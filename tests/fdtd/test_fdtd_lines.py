@@ -252,3 +252,47 @@ def test_missed_exact_modes_are_listed_with_their_reason(monkeypatch):
     assert all(x.reason == "amplitude-cut" for x in spec.missing)
     assert {(x.polarization, x.radial_order) for x in spec.missing} | {
         (m.polarization, m.radial_order) for m in spec.modes} == {("TE", 2), ("TE", 3), ("TM", 2), ("TM", 3)}
+
+
+def test_a_narrow_band_pass_is_not_repeated_for_an_artefact_it_already_rang(monkeypatch):
+    """The flagship's H_z class located TE1 l = 30 (558.80 nm) and a spurious neighbour
+    (558.77 nm); each got a narrow-band pass of its own although the first pass had rung 558.77
+    nm and found only the true line (two passes of 220 periods).  The second line is now
+    judged by the first pass: not confirmed, left out as a transient, no second pass."""
+    from wgm.fdtd.plan import MirrorClass
+    from wgm.fdtd.ringdown import DftField, RingdownLine
+
+    true, ghost = _line(558.80, 2.6e4, amp=0.03), _line(558.77, 3.0e4, amp=0.002)
+    strong = _line(552.47, 7.2e3, amp=1.0)
+
+    def rd(line, settled=True, leakage=0.0):
+        return RingdownLine(line, settled, DftField({}, None), leakage)
+
+    results = [rd(strong), rd(true, leakage=47.0), rd(ghost, leakage=139.0)]
+    calls = []
+
+    def fake_ringdown(*args, fcen=None, **kw):
+        calls.append(fcen)
+        return [rd(_line(558.7995, 2.59e4, amp=1.0))]
+
+    monkeypatch.setattr(run, "ringdown", fake_ringdown)
+    pool, passes, dropped = [], [], []
+    cls = MirrorClass("Hz", +1)
+    settings = FdtdSettings()
+    got = [run._refine(None, None, 29, cls, "m=29 Hz", settings, results, k, pool, None, dropped, passes)
+           for k in range(3)]
+    assert len(calls) == 1  # one narrow-band pass, for the true line only
+    assert got[0].result.line == strong and got[1] is not None and got[2] is None
+    assert [d.reason for d in dropped] == ["transient"]
+
+
+def test_an_unsettled_line_is_never_reported_as_growing():
+    """A passive film's band-edge line that did not settle came out "Q = -43, net gain" in the
+    flagship run: the sign of an unsettled decay is not known.  Growth is reported only for a
+    settled line."""
+    f = units.freq_from_wavelength_nm(600.0)
+    growing = HarminvLine(freq=f, decay=f / 86.0, amp=1.0 + 0j, err=1e-6)
+    mode = _record(growing, settled=False, t_record=500.0, spread=abs(growing.decay))
+    assert not mode.q_resolved and mode.Q > 0 and analysis.NET_GAIN_NOTE not in mode.note
+    settled = _record(growing, settled=True, t_record=500.0)
+    assert settled.Q < 0 and analysis.NET_GAIN_NOTE in settled.note

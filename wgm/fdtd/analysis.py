@@ -253,7 +253,9 @@ def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line,
     if q is not None and q > search.max_radial_order:
         return None, None
     resolved, q_low, why = q_bound(line, settled, t_record, decay_spread)
-    growing = line.decay > 0 and line.decay > RESOLVED_DECAY_OVER_ERR * line.err
+    # growth is reported (Q < 0, "net gain") only for a settled line: an unsettled estimate's sign
+    # is not known (seen: a passive film's band-edge line at "Q = -43")
+    growing = settled and line.decay > 0 and line.decay > RESOLVED_DECAY_OVER_ERR * line.err
     corr_lam = corr_q = None
     if resolved or growing:
         Q = line.Q

@@ -70,6 +70,7 @@ _SAME_LINE_FLOOR = 1e-8  # ... or closer than this relative difference (below an
 _MISS_MATCH = 3.0  # a dropped line is a missed exact mode's when closer than this x the stated accuracy in λ
 _MIN_NARROW_DF = 0.01  # narrowest narrow-band pulse, relative to the frequency (its length is ~6/df)
 _MAX_LEAKAGE = 0.2  # a line whose DFT field is more than this share its neighbours' gets a narrow-band pass
+_PASS_COVERS = 0.25  # a narrow-band pass rang every line within this share of its pulse width of its centre
 _UNRESOLVABLE_GAP = 2.0  # neighbours closer than this many linewidths: no narrow-band pass separates them
 _MAX_WIDENINGS = 2  # then the full cell
 
@@ -98,12 +99,15 @@ def _in_search(search, freq) -> bool:
     return lo <= units.wavelength_nm_from_freq(freq) <= hi
 
 
-def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dropped=None) -> _Found | None:
+def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dropped=None,
+            passes=None) -> _Found | None:
     """Line ``k`` of a ring-down, replaced by a narrow-band pass of its own when it did not
     settle or its DFT field is mostly its neighbours' (``pool``: settled lines of earlier
-    narrow-band passes of this class, reused for their neighbours).  Lines outside the search
-    band get no pass (they are not reported).  None when the pass does not confirm the line
-    (appended to ``dropped`` as a transient)."""
+    narrow-band passes of this class, reused for their neighbours; ``passes``: the earlier
+    passes of this class as (centre, width, lines)).  Lines outside the search band get no pass
+    (they are not reported).  None when a pass does not confirm the line (appended to
+    ``dropped`` as a transient): its own, or an earlier one whose pulse was centred within a
+    quarter of its width of the line (it rang the line's frequency and found nothing there)."""
     cur = results[k]
     line = cur.line
     if cur.settled and cur.leakage <= _MAX_LEAKAGE:
@@ -116,6 +120,9 @@ def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dro
     reuse = [t for t in pool if same_line(t.line, line)]
     if reuse:
         return _Found(min(reuse, key=lambda t: abs(t.line.freq - line.freq)))
+    for fcen, df, again in passes if passes is not None else ():
+        if abs(line.freq - fcen) <= _PASS_COVERS * df:
+            return _confirmed(results, k, again, label, line, dropped)
     if gap < _UNRESOLVABLE_GAP * width:
         # a neighbour within its linewidth: no pulse separates the two fields, and a narrow-band
         # pass would only ring down longer (Harminv still separates the lines' frequencies and
@@ -132,9 +139,16 @@ def _refine(res, pl, m, cls, label, settings, results, k, pool, search=None, dro
                      fcen=line.freq, df=df, target=line.freq, accuracy_wavelength=settings.accuracy_wavelength,
                      accuracy_q=settings.accuracy_q)
     pool.extend(t for t in again if t.settled)
-    # the pass's estimate of this line, not of a neighbour it also rang: the lines of the pass
-    # are assigned one-to-one to the broadband lines (nearest first); a pass that has nothing
-    # for this line did not confirm it: a Harminv artefact of the broadband record, not a mode
+    if passes is not None:
+        passes.append((line.freq, df, again))
+    return _confirmed(results, k, again, label, line, dropped)
+
+
+def _confirmed(results, k, again, label, line, dropped) -> _Found | None:
+    """The narrow-band pass's estimate of broadband line ``k``, not of a neighbour it also rang:
+    the lines of the pass are assigned one-to-one to the broadband lines (nearest first); a
+    pass that has nothing for this line did not confirm it: a Harminv artefact of the
+    broadband record, not a mode (None, and the line appended to ``dropped``)."""
     assigned = follow({j: o.line for j, o in enumerate(results)}, [t.line for t in again])
     if k in assigned:
         return _Found(again[assigned[k]])
@@ -160,8 +174,9 @@ def _solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, referenc
                            accuracy_wavelength=settings.accuracy_wavelength, accuracy_q=settings.accuracy_q,
                            dropped=lost)
         pool: list[RingdownLine] = []
+        passes: list = []
         for k in range(len(results)):
-            found = _refine(res, pl, m, cls, label, settings, results, k, pool, search, lost)
+            found = _refine(res, pl, m, cls, label, settings, results, k, pool, search, lost, passes)
             if found is None:
                 continue
             r = found.result
