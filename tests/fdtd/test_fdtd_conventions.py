@@ -210,7 +210,7 @@ def test_mirror_classes_follow_the_wanted_polarizations():
 
 def test_fdtd_spectrum_records_meep_version(monkeypatch):
     mp = meep_or_skip()
-    monkeypatch.setattr(run, "solve_m", lambda *a, **k: [])  # no time stepping
+    monkeypatch.setattr(run, "_solve_m", lambda *a, **k: [])  # no time stepping
     res = Resonator(Disk(3.0, 0.3, ConstantIndex(2.0)))
     spec = fdtd.solve(res, Search((760.0, 790.0), 1), FdtdSettings(m=(40,)))
     assert spec.versions["meep"] == mp.__version__

@@ -296,3 +296,16 @@ def test_an_unsettled_line_is_never_reported_as_growing():
     assert not mode.q_resolved and mode.Q > 0 and analysis.NET_GAIN_NOTE not in mode.note
     settled = _record(growing, settled=True, t_record=500.0)
     assert settled.Q < 0 and analysis.NET_GAIN_NOTE in settled.note
+
+
+def test_lines_of_orthogonal_classes_are_never_one_line():
+    """With the z mirror (or in the 2-D limit) the E_z and H_z classes cannot hold one line: a
+    TE/TM pair closer than the duplicate rule's error bars is two modes there; without the
+    mirror the same pair is one line seen by both sources."""
+    import dataclasses
+
+    ln = _line(557.8953, 2.3e4, err=3e-10)
+    te = dataclasses.replace(_reported("TE", 30, 557.8953, ln), component="Ez")
+    tm = dataclasses.replace(_reported("TM", 29, 557.8953, ln), component="Hz")
+    assert len(run.dedupe([tm, te], orthogonal_classes=True)) == 2
+    assert len(run.dedupe([tm, te], orthogonal_classes=False)) == 1

@@ -191,19 +191,26 @@ def eps_tensor(eps, f, n) -> tuple[tuple[float, float, float], tuple[float, floa
     return _tensor_diag(par, perp, n), (0.0, (perp - par) * nr * nz, 0.0)
 
 
-def pole_strength(sigma, eps, f, n) -> tuple[float, float, float]:
+def pole_strength(sigma, eps, f, n, eps_full=None) -> tuple[float, float, float]:
     """Diagonal (rr, φφ, zz) of a Lorentzian strength for the pixel, from the strengths
     ``sigma[k]`` of one pole in each medium (0 where absent): along the boundary ``Σ f σ`` (the
-    pixel's ``<ε>``), across it ``ε⊥² Σ f σ / ε²`` (its ``<1/ε>``), to first order in σ."""
-    eps, f, _, perp = _par_perp(eps, f)
+    pixel's ``<ε>``), across it ``ε⊥² Σ f σ / ε²`` (its ``<1/ε>``), to first order in σ.  The
+    weights across use ``eps_full`` (each medium's whole Re ε at the band centre, which sets the
+    field's jump across the boundary; default ``eps``, the non-dispersive part)."""
+    eps, f, _, _ = _par_perp(eps, f)
+    full, _, _, perp = _par_perp(eps if eps_full is None else eps_full, f)
     s = np.asarray(sigma, dtype=float)
-    return _tensor_diag(float(np.dot(f, s)), perp * perp * float(np.dot(f, s / eps**2)), n)
+    return _tensor_diag(float(np.dot(f, s)), perp * perp * float(np.dot(f, s / full**2)), n)
 
 
-def conductivity(sigma_d, eps, f, n) -> tuple[float, float, float]:
+def conductivity(sigma_d, eps, f, n, eps_full=None) -> tuple[float, float, float]:
     """Diagonal (rr, φφ, zz) of Meep's D-conductivity for the pixel (``Im ε = ε σ_D / ω``
     with the pixel's ε), from the media's ``sigma_d[k]``: along the boundary
-    ``Σ f ε σ_D / <ε>``, across it ``ε⊥ Σ f σ_D / ε``, to first order in σ_D."""
+    ``Σ f ε σ_D / <ε>``, across it ``(ε⊥,full² / ε⊥) Σ f ε σ_D / ε_full²``, to first order in σ_D
+    (``eps_full``: each medium's whole Re ε at the band centre, default ``eps``; with it equal
+    to ``eps`` the latter is ``ε⊥ Σ f σ_D / ε``)."""
     eps, f, par, perp = _par_perp(eps, f)
+    full, _, _, perp_full = _par_perp(eps if eps_full is None else eps_full, f)
     s = np.asarray(sigma_d, dtype=float)
-    return _tensor_diag(float(np.dot(f, eps * s)) / par, perp * float(np.dot(f, s / eps)), n)
+    across = perp_full * perp_full / perp * float(np.dot(f, eps * s / full**2))
+    return _tensor_diag(float(np.dot(f, eps * s)) / par, across, n)

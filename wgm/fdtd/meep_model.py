@@ -137,7 +137,17 @@ def _susceptibility_key(s):
     return (type(s).__name__, s.frequency, s.gamma)
 
 
-def _zone_function(regions, media, background: int, dr: float, dz: float, r_offdiag_um: float):
+def _re_eps(medium, freq: float) -> float:
+    """Re ε_rr of a Meep medium at ``freq`` (its Lorentzian terms included; a saturable
+    two-level atom, which Meep cannot evaluate, counted with its non-dispersive part only)."""
+    mp = meep()
+    sus = [s for s in medium.E_susceptibilities if not isinstance(s, mp.MultilevelAtom)]
+    plain = mp.Medium(epsilon_diag=medium.epsilon_diag, E_susceptibilities=sus)
+    return float(plain.epsilon(freq)[0, 0].real)
+
+
+def _zone_function(regions, media, background: int, dr: float, dz: float, r_offdiag_um: float,
+                   freq: float | None = None):
     """Meep material function: at each grid point, the pixel centred there with ε∞ smoothed as
     Meep would (anisotropic across a boundary) and conductivities and Lorentzian strengths
     weighted by the media's fill fractions (wgm.fdtd.fill).  A plain function (Meep 1.25 takes
@@ -147,7 +157,8 @@ def _zone_function(regions, media, background: int, dr: float, dz: float, r_offd
     axis, where it forces some field components to zero within |m| pixels); with it beyond
     |m| + 8 pixels the same sphere ran stably for m = 2, 5, 14, 30 (measured, 200-600 time
     units).  Without it the smoothed ε is the diagonal only (λ of a coated sphere −0.045 %
-    instead of −0.028 % at 80 px/µm)."""
+    instead of −0.028 % at 80 px/µm).  The loss weights across a boundary use each medium's
+    whole Re ε at ``freq`` (the band centre; ε∞ without it), which sets the field's jump there."""
     import copy
 
     import numpy as np
@@ -158,6 +169,7 @@ def _zone_function(regions, media, background: int, dr: float, dz: float, r_offd
     n_media = len(media)
     eps = np.array([m.epsilon_diag.x for m in media])
     cond = np.array([m.D_conductivity_diag.x for m in media])
+    eps_full = eps if freq is None else np.array([_re_eps(m, freq) for m in media])
     poles = {}  # one Meep polarization per (kind, frequency, γ): its strength in each medium
     for k, m in enumerate(media):
         for s in m.E_susceptibilities:
@@ -178,12 +190,12 @@ def _zone_function(regions, media, background: int, dr: float, dz: float, r_offd
         if r >= r_offdiag_um and off[1]:
             kw["epsilon_offdiag"] = mp.Vector3(*off)
         if np.any(cond[present]):
-            kw["D_conductivity_diag"] = mp.Vector3(*fill.conductivity(cond, eps, f, n))
+            kw["D_conductivity_diag"] = mp.Vector3(*fill.conductivity(cond, eps, f, n, eps_full))
         sus = []
         for proto, strength in poles:
             if np.any(strength[present]):
                 s = copy.copy(proto)
-                s.sigma_diag = mp.Vector3(*fill.pole_strength(strength, eps, f, n))
+                s.sigma_diag = mp.Vector3(*fill.pole_strength(strength, eps, f, n, eps_full))
                 s.sigma_offdiag = mp.Vector3()
                 sus.append(s)
         if sus:
@@ -250,7 +262,7 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
                 zone = fill.Rect(min(s.r0_um for s in shapes[lo:hi + 1]), zone.r1_um, zone.z0_um, zone.z1_um)
             dz = px if pl.cell_z_um else 0.0
             r_off = (abs(m) + _OFFDIAG_PX) * px if m is not None else math.inf
-            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz, r_off), _ZONE_PX * px))
+            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz, r_off, pl.f_centre), _ZONE_PX * px))
             if _thickness_um(res, layers[lo], layers) >= _PLAIN_PX * px:
                 objs.append(_object(shapes[lo], media[lo], -_ZONE_PX * px))
         elif not (weighted and lo <= j <= hi):

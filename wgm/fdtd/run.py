@@ -159,13 +159,9 @@ def _confirmed(results, k, again, label, line, dropped) -> _Found | None:
     return None
 
 
-def solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, reference, dropped=None):
-    """The modes of one azimuthal number: [(Mode, FieldProfile), ...].  Lines seen but not
-    reported are appended to ``dropped`` as (component, :class:`DroppedLine`) when given."""
-    return [(r.mode, r.profile) for r in _solve_m(res, search, pl, m, settings, reference, dropped)]
-
-
 def _solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, reference, dropped=None) -> list[_Reported]:
+    """The modes of one azimuthal number, with their profiles, lines and classes.  Lines seen but
+    not reported are appended to ``dropped`` as (component, :class:`DroppedLine`) when given."""
     out = []
     for cls in mirror_classes(res, pl, search, settings):
         label = f"m={m} {cls.component}"
@@ -193,15 +189,19 @@ def _solve_m(res, search, pl: FdtdPlan, m: int, settings: FdtdSettings, referenc
     return out
 
 
-def dedupe(reported: list) -> list:
+def dedupe(reported: list, orthogonal_classes: bool = False) -> list:
     """One physical line, one mode: of the reported modes of one m, lines that are the same
     (complex frequencies within ``_SAME_LINE_ERRS`` Harminv error bars, or equal to
     ``_SAME_LINE_FLOOR``), whatever their classification, and modes with one identity
     (polarization, l, q) within ``_SAME_LINE`` (a narrow-band pass that landed on a line
     already found), are reported once: the settled estimate with the smaller error.
-    ``reported``: records with ``mode`` and ``line`` (:class:`_Reported`)."""
+    ``reported``: records with ``mode``, ``line`` and ``component`` (:class:`_Reported`).  With
+    ``orthogonal_classes`` (the z mirror, or the 2-D limit's separate families) lines of the two
+    source classes are never one line: a TE/TM near-degeneracy is two modes."""
     def same(a, b):
         if a.mode.m != b.mode.m:
+            return False
+        if orthogonal_classes and a.component != b.component:
             return False
         la, lb = a.line, b.line
         if abs(complex(la.freq - lb.freq, la.decay - lb.decay)) <= max(_SAME_LINE_ERRS * (la.err + lb.err),
@@ -394,7 +394,7 @@ def solve(res: Resonator, search: Search, settings: FdtdSettings | None = None) 
                  "so far: %.0f s", m, done, len(pl.m_values), elapsed, elapsed / done * (len(pl.m_values) - done))
     # one physical line, one mode (a narrow-band pass that landed on a line already found, or one
     # line seen in two classes without the z mirror)
-    reported = dedupe(reported)
+    reported = dedupe(reported, pl.mirror_z or res.is_2d)
     reported.sort(key=lambda r: r.mode.wavelength_nm)
     modes = tuple(r.mode for r in reported)
     classes = {c.component for c in mirror_classes(res, pl, search, settings)}
