@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/bench_fdtd.py
 	$(PY) bench/bench_sweep.py
 	$(PY) bench/bench_reduced.py
+	$(PY) bench/bench_dispersive.py
 	$(PY) bench/bench_resolution.py --high-q
 
 clean:

@@ -93,30 +93,28 @@ def cmd_modes(args, out) -> int:
 
         exact_spectrum = solve(cfg.resonator, cfg.search)  # fast; refuses shapes it cannot solve
         spectrum = exact_spectrum
-    if args.method == "both":
-        from wgm.records import comparison_rows, match_modes
-
-        # FDTD takes materials at its band centre: compare with the exact modes of that model
-        band = cfg.fdtd.band(cfg.search)
-        lam_c = 2.0 / (1.0 / band.wavelength_nm[0] + 1.0 / band.wavelength_nm[1])
-        frozen = solve(cfg.resonator.frozen_at(lam_c), band)
     if args.method in ("fdtd", "both"):
         from wgm import fdtd
 
-        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
-        if spectrum.missing:
-            log.warning("FDTD did not find %d exact mode(s) of its band: %s", len(spectrum.missing),
-                        ", ".join(f"{x.polarization}{x.radial_order} l={x.l} ({x.reason})" for x in spectrum.missing))
+        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)  # logs the exact modes it missed
     model = None
     if args.method == "both":
+        from wgm.records import comparison_rows, match_modes
+
+        band = cfg.fdtd.band(cfg.search)
         fits = spectrum.run_info.get("material_fits")
         if fits:
-            # dispersive FDTD: compare with the true materials, and show the fitted models' own modes
+            # dispersive FDTD: compare with the exact modes of the true materials, and show
+            # those of the fitted models FDTD simulates (the fit error apart from the numerics)
             from wgm.model.dispersion_fit import model_resonator
 
-            frozen = solve(cfg.resonator, band)
+            reference = solve(cfg.resonator, band)
             model = solve(model_resonator(cfg.resonator, fits), band)
-        pairs = match_modes(frozen, spectrum)
+        else:
+            # band-centre FDTD (or constant indices only): the exact modes of that model
+            lam_c = 2.0 / (1.0 / band.wavelength_nm[0] + 1.0 / band.wavelength_nm[1])
+            reference = solve(cfg.resonator.frozen_at(lam_c), band)
+        pairs = match_modes(reference, spectrum)
     if not parallel.is_io_rank():
         return 0
     if args.out is not None:
@@ -132,7 +130,7 @@ def cmd_modes(args, out) -> int:
             written.append(plotting.save(plotting.spectrum_figure(spectrum), args.out / "fdtd" / "spectrum.png"))
             atomic_write(args.out / "comparison.csv", comparison_csv(pairs, model))
             written.append(args.out / "comparison.csv")
-            written.append(plotting.save(plotting.comparison_figure(frozen, spectrum, pairs),
+            written.append(plotting.save(plotting.comparison_figure(reference, spectrum, pairs),
                                          args.out / "comparison.png"))
             field_dir = args.out / "fdtd"
         else:

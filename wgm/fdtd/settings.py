@@ -47,8 +47,8 @@ class FdtdSettings:
         at the band centre (a constant ε and a conductivity), for comparison.
     accuracy_wavelength, accuracy_q : float
         The relative accuracy wanted of each line's wavelength (default 1e-3) and Q (default
-        0.05).  The engine chooses resolution, pad, PML and ring-down length from them, and
-        reports per mode the accuracy it expects (``wavelength_rel_error``, ``q_rel_error``):
+        0.05).  The engine chooses the resolution and the ring-down length from them (pad
+        and PML are two wavelengths each: measured not to limit Q up to 1.5e6), and reports per mode the accuracy it expects (``wavelength_rel_error``, ``q_rel_error``):
         the ring-down stops when every line of the band that matters has Harminv's error below a
         fifth of them and two consecutive analyses agreeing within half of them (or at
         ``max_periods``).

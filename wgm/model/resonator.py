@@ -192,7 +192,7 @@ class Resonator:
 
     def frozen_at(self, wavelength_nm: float) -> "Resonator":
         """The same resonator with every material replaced by its constant index at one
-        wavelength: what the FDTD engine simulates (it takes materials at the band centre).
+        wavelength: what the FDTD engine simulates with ``[fdtd] materials = "band-centre"``.
         The extinction keeps its sign: ``k < 0`` (gain) stays gain, as FDTD simulates it."""
         from dataclasses import replace
 
