@@ -391,6 +391,10 @@ def ringdown(res, pl: FdtdPlan, m: int, component: str, parity: int, label: str,
                     or 2 * math.pi * abs(cur.decay) * elapsed > _DONE_EFOLDS):
                 settled[i] = True
             prev[i] = cur
+    if any(d.swigobj is None for d in dfts):
+        # a line followed from the last analysis on: Meep creates its DFT monitor at the next
+        # run() only (an empty monitor has no field): one more chunk of ring-down for it
+        sim.run(rec.step, until=chunk)
     t_record = sim.meep_time() - rec.t_first
     log.info("fdtd %s: ring-down of %.0f periods, %d line(s), %d known to the stated accuracy", label,
              (sim.meep_time() - t_src) * pl.f_centre, len(lines), sum(settled.values()))
