@@ -459,3 +459,20 @@ def test_progress_eta_is_the_cost_left_at_the_throughput_so_far(caplog):
     assert "[1/2] point 1 (x=2): FAILED: boom; 6.0 s on rank 0; ETA 0:00:02" in caplog.text
     progress.done(PointResult(0, "id0", {"x": 1}, "failed", None, "boom", 1.0))
     assert progress.eta_s() == 0.0
+
+
+def test_point_summary_counts_the_modes_an_fdtd_run_missed():
+    """sweep.json's point summaries say how many exact modes an FDTD point did not report (the
+    point file holds them with their reasons): a sweep does not hide misses either."""
+    from wgm.model.materials import ConstantIndex
+    from wgm.model.resonator import Resonator, Search, Sphere
+    from wgm.records import MissedMode, Mode, ModeSpectrum
+    from wgm.sweeps import PointResult
+
+    res, search = Resonator(Sphere(2.0, ConstantIndex(1.46))), Search((540.0, 600.0), 1)
+    missed = (MissedMode("TM", 29, 29, 1, 552.0, 6.7e3, "amplitude-cut", ""),)
+    spec = ModeSpectrum(res, search, "fdtd", (Mode("TE", 30, 29, 1, 565.0, 2.3e4),), {"wgm": "test"}, missing=missed)
+    summary = PointResult(0, "id", {"resonator.radius_um": 2.0}, "done", spec).summary()
+    assert summary["n_modes"] == 1 and summary["n_missing"] == 1
+    back = PointResult.from_dict(json.loads(json.dumps(PointResult(0, "id", {}, "done", spec).to_dict())))
+    assert back.spectrum.missing == missed

@@ -359,6 +359,9 @@ class PointResult:
         d = self.to_dict()
         del d["spectrum"], d["schema"], d["nk_files"]
         d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
+        # FDTD points: the exact modes of the band the run did not report (each point's file
+        # holds them with their reasons)
+        d["n_missing"] = len(self.spectrum.missing) if self.spectrum is not None else 0
         return d
 
 
