@@ -234,8 +234,10 @@ def make_record(res, search: Search, pl: FdtdPlan, m: int, component: str, line,
 
     Q follows the exact solver's convention: ``Re f / (−2 Im f)`` whenever the decay (or
     growth) is resolved (:func:`q_bound`), so a growing line (net gain) has Q < 0 and the note
-    "net gain"; otherwise ``q_resolved = False`` and Q is the positive lower bound the run
-    allows (a growing line that did not settle keeps its negative Q, unresolved)."""
+    "net gain" (growth only for a settled line); otherwise ``q_resolved = False`` and Q is the
+    positive lower bound the run allows.  With dispersive materials the line is moved to first
+    order from the fitted model to the true materials (``correction_*`` of the mode; lines of
+    unresolved Q keep the fitted model's wavelength)."""
     pr = profile(fields, eps, pl, res)
     r, z, arrs = pr.r_um, pr.z_um, pr.fields
     pol, e_normal, h_normal = classify(pr.energy)
