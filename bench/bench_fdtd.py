@@ -43,6 +43,7 @@ from wgm.fdtd.settings import FdtdSettings
 from wgm.model.resonator import Coating, Resonator, Search, Sphere  # noqa: E402
 
 from wgm.fdtd.meep_model import meep  # noqa: E402
+from meep_work import RUN_LOG as _RUN_LOG, owned_cells as _owned_cells  # noqa: E402  (bench/, counts Meep's work)
 
 mp = meep()
 
@@ -59,31 +60,6 @@ def the_case() -> Resonator:
     return Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0)),))
 
 
-# --------------------------------------------------------------------------------------
-# Counting Meep's work without touching wgm: a pass-through wrapper of Simulation.run that
-# notes, per Simulation object, the time-step counter and the number of grid cells Meep
-# actually simulates (the symmetry-reduced grid when a mirror plane is used).  It adds one
-# Python call per run() (not per step) and changes nothing in the simulation.
-
-_RUN_LOG: dict[int, tuple[int, int]] = {}
-_orig_run = mp.Simulation.run
-
-
-def _counting_run(self, *args, **kwargs):
-    try:
-        return _orig_run(self, *args, **kwargs)
-    finally:
-        if self.fields is not None:
-            _RUN_LOG[id(self)] = (int(self.fields.t), _owned_cells(self))
-
-
-def _owned_cells(sim) -> int:
-    """Grid cells updated per step: Meep's own grid (reduced by the symmetry, if any)."""
-    gv = sim.fields.gv
-    return int(gv.nowned_min())
-
-
-mp.Simulation.run = _counting_run
 
 
 # --------------------------------------------------------------------------------------

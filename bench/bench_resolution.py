@@ -39,29 +39,15 @@ from wgm.fdtd.settings import FdtdSettings  # noqa: E402
 from wgm.model.materials import ConstantIndex  # noqa: E402
 from wgm.model.resonator import Coating, Disk, Resonator, Search, Sphere  # noqa: E402
 
+from meep_work import RUN_LOG  # noqa: E402  (bench/: counts Meep's work per solve)
+
 mp = meep()
-
-# Meep's work per solve: a pass-through wrapper of Simulation.run noting, per Simulation, the
-# time steps taken and the grid cells it updates (the symmetry-reduced grid with a mirror)
-_WORK: dict[int, tuple[int, int]] = {}
-_run = mp.Simulation.run
-
-
-def _counted_run(self, *args, **kwargs):
-    try:
-        return _run(self, *args, **kwargs)
-    finally:
-        if self.fields is not None:
-            _WORK[id(self)] = (int(self.fields.t), int(self.fields.gv.nowned_min()))
-
-
-mp.Simulation.run = _counted_run
 
 
 def work() -> str:
     """Simulations, steps and cell updates since the last call."""
-    sims, steps, updates = len(_WORK), sum(t for t, _ in _WORK.values()), sum(t * c for t, c in _WORK.values())
-    _WORK.clear()
+    sims, steps, updates = len(RUN_LOG), sum(t for t, _ in RUN_LOG.values()), sum(t * c for t, c in RUN_LOG.values())
+    RUN_LOG.clear()
     return f"{sims} sim(s), {steps} steps, {updates:.3g} cell updates"
 
 R_UM, N_CORE, T_UM, N_SHELL = 2.0, 1.46, 0.025, 2.2

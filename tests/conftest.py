@@ -122,3 +122,26 @@ def meep_or_skip():
         return meep_model.meep()
     except UserError:
         pytest.skip("Meep is not installed", allow_module_level=True)
+
+
+def synthetic_fdtd_record(line, settled=True, t_record=float("inf"), spread=0.0):
+    """``wgm.fdtd.analysis.make_record`` without Meep: a 2-D disk (R = 2 µm, n = 1.46, m = 29,
+    590–610 nm), an E_z field with one maximum just inside the rim, and the Harminv ``line``
+    (a :class:`wgm.fdtd.meep_model.HarminvLine`).  Returns (Mode, FieldProfile)."""
+    import math
+
+    from wgm import fdtd
+    from wgm.fdtd import analysis
+    from wgm.fdtd.settings import FdtdSettings
+    from wgm.model.materials import ConstantIndex
+    from wgm.model.resonator import Disk, Resonator, Search
+
+    res = Resonator(Disk(2.0, math.inf, ConstantIndex(1.46)))
+    search = Search((590.0, 610.0), 1)
+    pl = fdtd.plan(res, search, FdtdSettings(m=(29,), domain="full"))
+    nr = int(round((pl.cell_r_um - pl.pml_um - pl.r_min_um) * pl.resolution)) + 1
+    r = np.linspace(pl.r_min_um, pl.cell_r_um - pl.pml_um, nr)
+    fields = {c: np.zeros(nr, complex) for c in ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")}
+    fields["Ez"] = np.exp(-((r - 1.8) / 0.1) ** 2).astype(complex)
+    eps = np.where(r <= 2.0, 1.46**2, 1.0)
+    return analysis.make_record(res, search, pl, 29, "Ez", line, settled, fields, eps, None, t_record, spread)

@@ -11,11 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
-from conftest import meep_or_skip
+from conftest import meep_or_skip, synthetic_fdtd_record
 
-from wgm import fdtd
+from wgm import fdtd, units
 from wgm.errors import ConfigError, UserError
 from wgm.exact import solver as exact
 from wgm.fdtd import analysis, run
@@ -76,17 +75,9 @@ def test_meep_is_loaded_silently_at_first_use():
 
 
 def _synthetic_line_record(decay, err=1e-9):
-    """A 2-D disk, an E_z field with one maximum just inside the rim, and a Harminv line."""
-    res = Resonator(Disk(2.0, math.inf, ConstantIndex(1.46)))
-    search = Search((590.0, 610.0), 1)
-    pl = fdtd.plan(res, search, FdtdSettings(m=(29,), domain="full"))
-    nr = int(round((pl.cell_r_um - pl.pml_um - pl.r_min_um) * pl.resolution)) + 1
-    r = np.linspace(pl.r_min_um, pl.cell_r_um - pl.pml_um, nr)
-    fields = {c: np.zeros(nr, complex) for c in ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")}
-    fields["Ez"] = np.exp(-((r - 1.8) / 0.1) ** 2).astype(complex)
-    eps = np.where(r <= 2.0, 1.46**2, 1.0)
-    line = HarminvLine(freq=pl.f_centre, decay=decay, amp=1.0 + 0j, err=err)
-    return analysis.make_record(res, search, pl, 29, "Ez", line, True, fields, eps, None)
+    """A 2-D disk, an E_z field with one maximum just inside the rim, and a settled Harminv line."""
+    f = 0.5 * (units.freq_from_wavelength_nm(590.0) + units.freq_from_wavelength_nm(610.0))  # the band centre
+    return synthetic_fdtd_record(HarminvLine(freq=f, decay=decay, amp=1.0 + 0j, err=err))
 
 
 def test_growing_line_has_negative_q_and_a_net_gain_note():

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
+from conftest import synthetic_fdtd_record
 
 from wgm import fdtd, units
 from wgm.fdtd import analysis, ringdown, run
@@ -108,15 +108,7 @@ def dataclass_replace(obj, **kw):
 
 
 def _record(line, settled, t_record=math.inf, spread=0.0):
-    res = Resonator(Disk(2.0, math.inf, ConstantIndex(1.46)))
-    search = Search((590.0, 610.0), 1)
-    pl = fdtd.plan(res, search, FdtdSettings(m=(29,), domain="full"))
-    nr = int(round((pl.cell_r_um - pl.pml_um - pl.r_min_um) * pl.resolution)) + 1
-    r = np.linspace(pl.r_min_um, pl.cell_r_um - pl.pml_um, nr)
-    fields = {c: np.zeros(nr, complex) for c in ("Er", "Ep", "Ez", "Hr", "Hp", "Hz")}
-    fields["Ez"] = np.exp(-((r - 1.8) / 0.1) ** 2).astype(complex)
-    eps = np.where(r <= 2.0, 1.46**2, 1.0)
-    return analysis.make_record(res, search, pl, 29, "Ez", line, settled, fields, eps, None, t_record, spread)[0]
+    return synthetic_fdtd_record(line, settled, t_record, spread)[0]
 
 
 def test_unsettled_line_is_not_q_resolved():

@@ -136,7 +136,7 @@ def dispersion_correction(res, pl: FdtdPlan, r, z, arrs, freq: complex) -> compl
     mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
     e2 = sum(np.abs(arrs[c]) ** 2 for c in _E) * r[:, None]
     where = layer_map(res, r, z)
-    lam = 1000.0 / complex(freq)
+    lam = units.wavelength_nm_from_freq(complex(freq))
     f_r, h = float(np.real(freq)), 1e-4 * float(np.real(freq))
     num, den = 0j, 0.0
     for j, p in enumerate(pl.media):

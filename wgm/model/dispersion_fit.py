@@ -111,7 +111,7 @@ class DispersionFit:
     def eps_inf_share(self) -> float:
         """ε∞ / Re ε at the band centre (how much of ε Meep's subpixel smoothing sees)."""
         lam = 0.5 * (self.band_nm[0] + self.band_nm[1])
-        return float(self.model.eps_inf / self.model.epsilon(1000.0 / lam).real)
+        return float(self.model.eps_inf / self.model.epsilon(units.freq_from_wavelength_nm(lam)).real)
 
     def to_dict(self) -> dict:
         return {"material": self.material, "band_nm": list(self.band_nm), "n_poles": self.n_poles,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wgm import units
 from wgm.model.materials import Material
 
 __all__ = ["LorentzPole", "LorentzMaterial"]
@@ -59,7 +60,7 @@ class LorentzMaterial(Material):
         return eps
 
     def _index_nm(self, wavelength_nm):
-        eps = self.epsilon(1000.0 / np.asarray(wavelength_nm, dtype=complex))
+        eps = self.epsilon(units.freq_from_wavelength_nm(np.asarray(wavelength_nm, dtype=complex)))
         n = np.sqrt(eps)
         # the branch with Re n > 0 (Im n then has the sign of Im ε: absorption or gain)
         return np.where(n.real < 0, -n, n)
