@@ -12,9 +12,16 @@ Shapes (axis of revolution ``z``)::
         \       /                            <-- radius -->                      |__|        |__|
          '-...-'                                                                 <-width->   (radius = outer)
 
+    Toroid(major_radius_um, tube_radius_um)          Pedestal(radius_um, height_um) under a Disk
+        __           __                                 ______________
+       /  \   axis  /  \  tube (circle in r-z)         |______________|  disk
+       \__/    |    \__/                                    |  |        pillar (e.g. silicon)
+        <-major->                                        ____|__|____    substrate (optional)
+
 ``thickness_um = inf`` (disk) and ``height_um = inf`` (ring) are the 2-D limit: infinitely
 tall cylinders, which the exact solver handles.  Coatings are conformal shells around a
-sphere or disk, innermost first.
+sphere, disk or toroid's tube, innermost first.  The (r, z) cross-section every engine
+meshes or rasterises is :mod:`wgm.model.section`.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from wgm.errors import ConfigError
 from wgm.model.materials import ConstantIndex, Material
 from wgm.model.validate import integer, positive
 
-__all__ = ["Sphere", "Disk", "Ring", "Coating", "Resonator", "Search", "Layer", "POLARIZATIONS"]
+__all__ = ["Sphere", "Disk", "Ring", "Toroid", "Pedestal", "Coating", "Resonator", "Search", "Layer", "POLARIZATIONS"]
 
 POLARIZATIONS = ("TE", "TM")
 """Mie convention for every shape: TE has no electric field normal to the outer surface
@@ -89,6 +96,47 @@ class Ring:
 
 
 @dataclass(frozen=True)
+class Toroid:
+    """A torus: a tube of radius ``tube_radius_um`` whose centre circle has radius
+    ``major_radius_um`` (µm, from the axis).  ``radius_um`` is the outer (equatorial) radius."""
+
+    major_radius_um: float
+    tube_radius_um: float
+    material: Material
+
+    kind = "toroid"
+
+    def __post_init__(self):
+        big = positive("resonator.major_radius_um", self.major_radius_um)
+        a = positive("resonator.tube_radius_um", self.tube_radius_um)
+        if a >= big:
+            raise ConfigError("resonator.tube_radius_um", self.tube_radius_um,
+                              f"must be < major_radius_um = {big:g} (the tube may not reach the axis)")
+        object.__setattr__(self, "major_radius_um", big)
+        object.__setattr__(self, "tube_radius_um", a)
+
+    @property
+    def radius_um(self) -> float:
+        """The outer radius ``major + tube`` (µm)."""
+        return self.major_radius_um + self.tube_radius_um
+
+
+@dataclass(frozen=True)
+class Pedestal:
+    """A cylindrical pillar of ``radius_um`` and ``height_um`` (µm) under a disk, centred on the
+    axis, touching the bottom of the disk's outermost layer (config ``[resonator.pedestal]``).
+    A substrate, if any, lies under the pillar."""
+
+    radius_um: float
+    height_um: float
+    material: Material
+
+    def __post_init__(self):
+        object.__setattr__(self, "radius_um", positive("resonator.pedestal.radius_um", self.radius_um))
+        object.__setattr__(self, "height_um", positive("resonator.pedestal.height_um", self.height_um))
+
+
+@dataclass(frozen=True)
 class Coating:
     """A conformal shell of ``thickness_um`` (µm)."""
 
@@ -109,7 +157,11 @@ class Layer:
 
     A sphere's layer ``j`` is the ball of ``outer_radius_um`` minus the layers inside it; a
     disk's is the cylinder of ``outer_radius_um`` and ``half_height_um`` (``inf``: 2-D limit)
-    minus the inner ones; a ring's body spans ``inner_radius_um`` to ``outer_radius_um``.
+    minus the inner ones; a ring's body spans ``inner_radius_um`` to ``outer_radius_um``; a
+    toroid's layer is the tube of radius ``half_height_um`` around the centre circle, which
+    spans ``inner_radius_um`` to ``outer_radius_um`` (their mean is the major radius).
+    The media outside the layers continue the numbering (:mod:`wgm.model.section`):
+    ``len(layers)`` the surroundings, ``len(layers) + 1`` the substrate, ``+ 2`` the pedestal.
     """
 
     index: int
@@ -140,16 +192,34 @@ class Resonator:
     2.05
     """
 
-    shape: Sphere | Disk | Ring
+    shape: Sphere | Disk | Ring | Toroid
     coatings: tuple[Coating, ...] = ()
     surroundings: Material = field(default_factory=lambda: ConstantIndex(1.0))
     substrate: Material | None = None
+    pedestal: Pedestal | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "coatings", tuple(self.coatings))
+        if isinstance(self.shape, Toroid):
+            if self.substrate is not None:
+                raise ConfigError("resonator.substrate", self.substrate.name,
+                                  "a toroid has no substrate here (allowed for 'disk' and 'ring')")
+            tube = self.shape.tube_radius_um + sum(c.thickness_um for c in self.coatings)
+            if tube >= self.shape.major_radius_um:
+                raise ConfigError("resonator.coating", f"{tube - self.shape.tube_radius_um:g} µm in all",
+                                  f"the coated tube (radius {tube:g} µm) must not reach the axis "
+                                  f"(major_radius_um = {self.shape.major_radius_um:g})")
+        if self.pedestal is not None:
+            if not isinstance(self.shape, Disk) or math.isinf(self.shape.thickness_um):
+                raise ConfigError("resonator.pedestal", f"under a {self.shape.kind}",
+                                  "a pedestal stands under a disk of finite thickness_um only")
+            if self.pedestal.radius_um >= self.outer_radius_um:
+                raise ConfigError("resonator.pedestal.radius_um", self.pedestal.radius_um,
+                                  f"must be < the disk's outer radius {self.outer_radius_um:g} µm "
+                                  "(a pillar as wide as the disk is a substrate)")
         if self.coatings and isinstance(self.shape, Ring):
             raise ConfigError("resonator.coating", f"{len(self.coatings)} layer(s)",
-                              "shape 'ring' cannot take a coating (allowed for 'sphere' and 'disk')")
+                              "shape 'ring' cannot take a coating (allowed for 'sphere', 'disk' and 'toroid')")
         if self.substrate is not None:
             if isinstance(self.shape, Sphere):
                 raise ConfigError("resonator.substrate", self.substrate.name,
@@ -182,6 +252,8 @@ class Resonator:
             out[f"resonator.coating.{i}"] = c.material
         if self.substrate is not None:
             out["resonator.substrate"] = self.substrate
+        if self.pedestal is not None:
+            out["resonator.pedestal"] = self.pedestal.material
         return out
 
     def check_band(self, band_nm: tuple[float, float]) -> None:
@@ -203,12 +275,20 @@ class Resonator:
         shape = replace(self.shape, material=freeze(self.shape.material))
         coatings = tuple(replace(c, material=freeze(c.material)) for c in self.coatings)
         substrate = freeze(self.substrate) if self.substrate is not None else None
-        return Resonator(shape, coatings, freeze(self.surroundings), substrate)
+        pedestal = replace(self.pedestal, material=freeze(self.pedestal.material)) if self.pedestal else None
+        return Resonator(shape, coatings, freeze(self.surroundings), substrate, pedestal)
 
     def layers(self) -> tuple[Layer, ...]:
         """The layers from the body outwards: the one numbering (0 = body, k = coating k − 1)
         every engine and record uses."""
         shape = self.shape
+        if isinstance(shape, Toroid):
+            big, a = shape.major_radius_um, shape.tube_radius_um
+            out = [Layer(0, "resonator", shape.material, big + a, a, big - a)]
+            for i, c in enumerate(self.coatings):
+                a += c.thickness_um
+                out.append(Layer(i + 1, f"resonator.coating.{i}", c.material, big + a, a, big - a))
+            return tuple(out)
         if isinstance(shape, Sphere):
             r = h = shape.radius_um
         elif isinstance(shape, Disk):
@@ -249,7 +329,7 @@ class Resonator:
         shape = replace(self.shape, material=materials[0]) if 0 in materials else self.shape
         coatings = tuple(replace(c, material=materials[i + 1]) if i + 1 in materials else c
                          for i, c in enumerate(self.coatings))
-        return Resonator(shape, coatings, self.surroundings, self.substrate)
+        return Resonator(shape, coatings, self.surroundings, self.substrate, self.pedestal)
 
     def radial_layers(self) -> tuple[Layer, ...]:
         """The exact solver's radial stack from the axis outwards: :meth:`layers`, with a ring's
