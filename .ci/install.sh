@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 VENV=.venv
 DEB_PKGS="python3-meep-mpi-default python3-mpi4py python3-numpy python3-scipy python3-matplotlib
   python3-h5py python3-yaml python3-mpmath python3-pytest python3-setuptools python3-wheel python3-venv python3-pip
-  openmpi-bin"
+  openmpi-bin
+  libglu1-mesa libxrender1 libxcursor1 libxft2 libxinerama1"  # the last line: shared libraries gmsh's wheel loads
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
