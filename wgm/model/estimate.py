@@ -15,7 +15,7 @@ from wgm.errors import ConfigError, UserError
 from wgm.exact import solver as exact
 from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere
 
-__all__ = ["slab_neff", "exact_estimate", "choose_m", "bulk_m", "inner_cut_um", "polar_cut"]
+__all__ = ["slab_neff", "exact_estimate", "choose_m", "flat_estimate", "bulk_m", "inner_cut_um", "polar_cut"]
 
 
 def slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
@@ -63,13 +63,26 @@ def exact_estimate(res: Resonator, search: Search):
 
 def choose_m(res: Resonator, search: Search, f_centre: float, estimate=None, key: str = "fdtd.m") -> tuple[int, ...]:
     """Azimuthal numbers of the modes in the band, from the exact solver (spheres, 2-D) or
-    from the 2-D solver with the slab effective index of the finite height (disks, rings)."""
+    from the 2-D solver with the slab effective index of the finite height (disks, rings):
+    :func:`flat_estimate`, widened by one on each side."""
+    if estimate is not None:
+        return tuple(sorted({m.l for m in estimate}))
+    ms = {m.l for m in flat_estimate(res, search, f_centre, key)}
+    if not ms:
+        return ()
+    lo, hi = min(ms), max(ms)
+    return tuple(range(max(lo - 1, 1), hi + 2))
+
+
+def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "fdtd.m") -> list:
+    """The exact modes (Mie labels) of the 2-D limit of a finite disk or ring whose index is the
+    slab effective index of its height at ``f_centre`` (slab TE for the Mie TM modes, slab TM
+    for Mie TE): estimates of the finite shape's fundamental (polar order 0) modes.  ``key``
+    names the setting that gives m by hand, for the error messages."""
     from wgm.model.materials import ConstantIndex
     from wgm.model.resonator import Coating
 
     lam_nm = units.wavelength_nm_from_freq(f_centre)
-    if estimate is not None:
-        return tuple(sorted({m.l for m in estimate}))
     shape = res.shape
     height = shape.thickness_um if isinstance(shape, Disk) else shape.height_um
     n_core = shape.material.n_at(lam_nm).real
@@ -87,7 +100,7 @@ def choose_m(res: Resonator, search: Search, f_centre: float, estimate=None, key
         raise ConfigError("surroundings.index", f"{n_b:.4g}",
                           f"must be lower than the resonator's index ({n_core:.4g}) for guided modes; "
                           f"or give {key} = [...] to simulate chosen azimuthal numbers")
-    ms = set()
+    modes = []
     for te_slab in (True, False):
         neff = slab_neff(n_core, n_b, height, lam_nm / 1000, te_slab)
         if isinstance(shape, Disk):
@@ -100,11 +113,8 @@ def choose_m(res: Resonator, search: Search, f_centre: float, estimate=None, key
         flat_res = Resonator(flat, coats, ConstantIndex(n_b))
         spec = exact.solve(flat_res, Search(search.wavelength_nm, search.max_radial_order,
                                             ("TM",) if te_slab else ("TE",)))
-        ms.update(m.l for m in spec.modes)
-    if not ms:
-        return ()
-    lo, hi = min(ms), max(ms)
-    return tuple(range(max(lo - 1, 1), hi + 2))
+        modes.extend(spec.modes)
+    return modes
 
 
 def bulk_m(res: Resonator, n_core: float, lam_nm: float) -> int:
