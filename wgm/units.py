@@ -84,3 +84,17 @@ def gain_per_cm_from_meep(gain_per_meep_length):
 def gain_to_meep(gain_per_cm):
     """An intensity gain in cm⁻¹ per Meep length."""
     return gain_per_cm / PER_CM_PER_PER_UM * MEEP_LENGTH_UM
+
+
+def k0_from_wavelength_nm(wavelength_nm):
+    """Vacuum wavenumber k0 = 2π/λ (1/µm) of a (possibly complex) wavelength in nm."""
+    import cmath
+
+    return 2 * cmath.pi * 1000.0 / wavelength_nm
+
+
+def wavelength_nm_from_k0(k0):
+    """Vacuum wavelength in nm of a (possibly complex) wavenumber k0 in 1/µm."""
+    import cmath
+
+    return 2 * cmath.pi * 1000.0 / k0

@@ -56,8 +56,10 @@ class Stretch:
 
 @dataclass
 class Pencil:
-    """The assembled pencil: ``A`` (stiffness, depends on m) and one mass matrix per medium
-    (``B[j]``, with ε = 1), the basis and the element order."""
+    """The assembled pencil: ``A`` (stiffness, depends on m) and the mass matrices with ε = 1
+    per medium and side of the PML (``B[(j, in_pml)]``), the basis and the element order.
+    Outside the PML the mass matrices are real: ``x^H B[(j, False)] x`` is the electric energy
+    of a field in medium j (over ε, without the 2π of the azimuth)."""
 
     A: object
     B: dict
@@ -68,9 +70,19 @@ class Pencil:
     def mass(self, eps: dict):
         """``Σ_j ε_j B_j`` for the media's permittivities ``eps`` ({medium index: complex ε})."""
         out = None
-        for j, Bj in self.B.items():
+        for (j, _), Bj in self.B.items():
             term = Bj * complex(eps[j])
             out = term if out is None else out + term
+        return out
+
+    def energy_by_group(self, eps: dict, x) -> dict:
+        """``Re ε_j · x^H B x`` for each (medium, in PML) group: the electric energy there (in
+        the PML the modulus of the stretched form, only good to compare shares)."""
+        xc = np.conj(x)
+        out = {}
+        for (j, pml), Bj in self.B.items():
+            val = xc @ (Bj @ x)
+            out[(j, pml)] = abs(val) * eps[j].real if pml else val.real * eps[j].real
         return out
 
 
@@ -82,19 +94,27 @@ def elements(order: int):
             3: ElementTriN3() * ElementTriP3()}[order]
 
 
-def assemble(fm: FemMesh, order: int, m: int, sigma_max: float) -> Pencil:
-    """Assemble ``A`` and the per-medium ``B_j`` on the mesh (complex, PML included)."""
+def _stretch_fields(stretch: Stretch, basis):
+    x = basis.global_coordinates().value
+    rt, sr = stretch.r(x[0])
+    sz = stretch.z(x[1])
+    return {"rt": rt, "sr": sr, "sz": sz}
+
+
+def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | None = None, basis=None) -> Pencil:
+    """Assemble ``A`` for azimuthal number ``m`` and (unless given: they do not depend on m)
+    the mass matrices ``B[(j, in_pml)]`` on the mesh (complex, PML included)."""
     from skfem import Basis, BilinearForm
 
     stretch = Stretch(fm.domain, sigma_max)
     intorder = 2 * order + INTORDER_EXTRA
-    basis = Basis(fm.mesh, elements(order), intorder=intorder)
+    if basis is None:
+        basis = Basis(fm.mesh, elements(order), intorder=intorder)
     mm = float(m)
 
     @BilinearForm(dtype=np.complex128)
     def stiffness(E, u, F, v, w):
-        rt, sr = stretch.r(w.x[0])
-        sz = stretch.z(w.x[1])
+        rt, sr, sz = w.rt, w.sr, w.sz
         wr_e = u.grad[0] - mm * E.value[0]
         wz_e = u.grad[1] - mm * E.value[1]
         wr_f = v.grad[0] - mm * F.value[0]
@@ -104,14 +124,18 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float) -> Pencil:
 
     @BilinearForm(dtype=np.complex128)
     def mass(E, u, F, v, w):
-        rt, sr = stretch.r(w.x[0])
-        sz = stretch.z(w.x[1])
+        rt, sr, sz = w.rt, w.sr, w.sz
         return (sz / sr) * rt * E.value[0] * F.value[0] + (sr / sz) * rt * E.value[1] * F.value[1] \
             + sr * sz * u * v / rt
 
-    A = stiffness.assemble(basis).tocsr()
-    B = {}
-    for j in np.unique(fm.medium):
-        sub = Basis(fm.mesh, elements(order), intorder=intorder, elements=np.nonzero(fm.medium == j)[0])
-        B[int(j)] = mass.assemble(sub).tocsr()
-    return Pencil(A, B, basis, order, m)
+    A = stiffness.assemble(basis, **_stretch_fields(stretch, basis)).tocsr()
+    if masses is None:
+        masses = {}
+        for j in np.unique(fm.medium):
+            for pml in (False, True):
+                sel = np.nonzero((fm.medium == j) & (fm.in_pml == pml))[0]
+                if not len(sel):
+                    continue
+                sub = Basis(fm.mesh, elements(order), intorder=intorder, elements=sel)
+                masses[(int(j), pml)] = mass.assemble(sub, **_stretch_fields(stretch, sub)).tocsr()
+    return Pencil(A, masses, basis, order, m)

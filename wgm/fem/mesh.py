@@ -13,7 +13,7 @@ All lengths in µm.
 from __future__ import annotations
 
 import logging
-import math
+
 from dataclasses import dataclass
 
 import numpy as np

@@ -27,11 +27,12 @@ class FemSettings:
         and around it (default: from ``accuracy_wavelength``, by the measured error model of
         :mod:`wgm.fem.plan`).  The PML's elements are 1.5× coarser.
     pad_um, pml_um : float, optional
-        Air between the resonator and the PML, and the PML's thickness (default: one and one
-        and a half vacuum wavelengths of the band's longest wavelength).
+        Medium between the resonator and the PML, and the PML's thickness (default: one and
+        two wavelengths in the surrounding medium at the band's longest wavelength).
     pml_strength : float
-        σ_max of the PML's complex stretch ``1 + iσ(x)``, σ growing as ((x − x0)/d)² (default 5:
-        round-trip reflection ~exp(−2 k0 σ d / 3)).
+        σ_max of the PML's complex stretch ``1 + iσ(x)``, σ growing as ((x − x0)/d)² (default 2.5:
+        round-trip reflection ~exp(−2 k0 σ_max d / 3) ≈ 1e-9 with the default thickness; stronger
+        stretches on the same mesh gave spurious PML modes next to the cavity modes).
     domain : {"auto", "reduced", "full"}
         ``"full"``: the mesh reaches the axis.  ``"reduced"``: a wall inside the resonator
         where the field has decayed (below the caustic of the smallest m) and, for spheres,
@@ -60,7 +61,7 @@ class FemSettings:
     elements_per_wavelength: float | None = None
     pad_um: float | None = None
     pml_um: float | None = None
-    pml_strength: float = 5.0
+    pml_strength: float = 2.5
     domain: str = "auto"
     max_polar_order: int = 1
     symmetry: bool = True

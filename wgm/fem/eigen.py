@@ -1,0 +1,138 @@
+"""Shift-invert eigen-solves of the FEM pencil, and the self-consistent iteration of a mode
+whose materials depend on its own complex frequency.
+
+The unknowns constrained by walls (:func:`free_dofs`) are removed; scipy's ARPACK (``eigs``
+in shift-invert mode, one sparse LU of ``A − σB`` per shift) returns the eigenvalues
+``k0²`` nearest ``σ``.  The shift is complex: the cavity's quasi-normal modes lie below the
+real axis, and a discretised PML has many modes just under it (a real shift would return
+those first).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from wgm.errors import SolverError
+from wgm.fem.forms import Pencil
+from wgm.fem.mesh import FemMesh
+
+__all__ = ["Walls", "free_dofs", "solve_near", "Eigenpair"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Walls:
+    """Boundary conditions: ``equator`` is ``"electric"`` (tangential E = 0), ``"magnetic"``
+    (natural) or ``None`` (no wall: the mesh spans both sides); ``top`` likewise for the
+    2-D limit's slab (``None`` elsewhere: the outer boundary behind the PML is electric)."""
+
+    equator: str | None = None
+    top: str | None = None
+
+
+def free_dofs(fm: FemMesh, basis, m: int, walls: Walls) -> np.ndarray:
+    """Indices of the unknowns not fixed by a wall: every outer boundary behind a PML, the
+    inner wall of a reduced domain, z walls without PML and electric symmetry planes fix
+    all their unknowns; on the axis ``u = 0`` and, for ``|m| ≥ 1``, the axial E_z too."""
+    mesh = fm.mesh
+    dom = fm.domain
+    tol = 1e-9 * max(dom.r_hi, dom.z_hi - dom.z_lo)
+
+    def facets(pred):
+        return mesh.facets_satisfying(pred, boundaries_only=True)
+
+    fixed = [facets(lambda x: np.abs(x[0] - dom.r_hi) < tol)]
+    if dom.r_lo > 0:
+        fixed.append(facets(lambda x: np.abs(x[0] - dom.r_lo) < tol))
+    top_is_wall = walls.top is not None
+    if not top_is_wall or walls.top == "electric":
+        fixed.append(facets(lambda x: np.abs(x[1] - dom.z_hi) < tol))
+    bottom = walls.equator if dom.half else None
+    if not dom.half or bottom == "electric":
+        fixed.append(facets(lambda x: np.abs(x[1] - dom.z_lo) < tol))
+    fixed_dofs = [basis.get_dofs(np.concatenate(fixed)).all()]
+    if dom.r_lo == 0:
+        axis = facets(lambda x: np.abs(x[0]) < tol)
+        dofs = basis.get_dofs(axis)
+        u_idx = basis.split_indices()[1]
+        all_axis = dofs.all()
+        fixed_dofs.append(np.intersect1d(all_axis, u_idx))
+        if abs(m) >= 1:
+            fixed_dofs.append(np.setdiff1d(all_axis, u_idx))
+    fixed_all = np.unique(np.concatenate(fixed_dofs))
+    return np.setdiff1d(np.arange(basis.N), fixed_all)
+
+
+SHIFT_OFFSETS = (3e-5, -7e-5, 2e-4)  # relative offsets of the shift from the target, tried in turn
+ARPACK_TOL = 1e-10  # relative accuracy of the shift-inverted eigenvalues
+
+
+@dataclass
+class Eigenpair:
+    """One eigenpair: ``k0`` (1/µm, complex; Im < 0 for a decaying mode) and the full vector."""
+
+    k0: complex
+    vector: np.ndarray
+
+
+def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, n_eig: int) -> list[Eigenpair]:
+    """The ``n_eig`` eigenpairs whose ``k0²`` are nearest ``target_k0²``: shift-invert, one
+    sparse LU of ``A − σB`` (SuperLU, minimum-degree ordering on A + Aᵀ: a third of COLAMD's
+    fill on these meshes) and ARPACK on ``(A − σB)⁻¹ B``."""
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs, splu
+
+    A = pencil.A[free][:, free]
+    B = pencil.mass(eps)[free][:, free].tocsr()
+    n = A.shape[0]
+    n_eig = min(n_eig, n - 2)
+    ncv = min(n - 1, max(2 * n_eig + 1, 20))
+    last = None
+    for offset in SHIFT_OFFSETS:
+        # never exactly on an eigenvalue (a target may be one to 1e-9): Arnoldi would break down
+        sigma = (complex(target_k0) * (1 + offset)) ** 2
+        try:
+            lu = splu((A - sigma * B).tocsc(), permc_spec="MMD_AT_PLUS_A")
+        except RuntimeError as exc:  # exactly singular at the shift
+            last = exc
+            continue
+        op = LinearOperator((n, n), matvec=lambda x: lu.solve(B @ x), dtype=complex)
+        try:
+            nu, vecs = eigs(op, k=n_eig, ncv=ncv, which="LM", tol=ARPACK_TOL)
+            break
+        except ArpackNoConvergence as exc:
+            nu, vecs = exc.eigenvalues, exc.eigenvectors
+            log.warning("ARPACK converged %d of %d eigenvalues near k0 = %s", len(nu), n_eig, target_k0)
+            break
+        except ArpackError as exc:
+            last = exc
+    else:
+        raise SolverError(f"the FEM eigen-solve near k0 = {target_k0:.6g}/µm failed: {last}")
+    out = []
+    for val, vec in zip(nu, vecs.T):
+        if val == 0:
+            continue
+        k0 = np.sqrt(sigma + 1.0 / complex(val))
+        if k0.real < 0:
+            k0 = -k0
+        full = np.zeros(pencil.A.shape[0], dtype=complex)
+        full[free] = vec
+        out.append(Eigenpair(complex(k0), full))
+    return out
+
+
+def rayleigh_k0(pencil: Pencil, eps: dict, vector: np.ndarray) -> complex:
+    """``k0`` from the unconjugated Rayleigh quotient ``a(x, x) / b_ε(x, x)`` of the
+    complex-symmetric pencil (stationary at an eigenvector: first-order in a change of ε)."""
+    num = vector @ (pencil.A @ vector)
+    den = vector @ (pencil.mass(eps) @ vector)
+    k0 = np.sqrt(complex(num / den))
+    return -k0 if k0.real < 0 else k0
+
+
+def relative_change(a: complex, b: complex) -> float:
+    return abs(a - b) / abs(b) if b else math.inf
