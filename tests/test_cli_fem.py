@@ -404,3 +404,15 @@ def test_sweep_method_mistake_exits_2_with_one_line(disk_config, tmp_path, capsy
 def test_fake_engine_q_is_finite():
     """Guard of the fixtures above: the fake modes are ordinary finite-Q modes."""
     assert math.isfinite(fem_mode("TE", 30, 1, 580.0, 1e5).linewidth_nm)
+
+
+def test_compare_with_measured_peaks_by_fem(disk_config, tmp_path, capfd, monkeypatch):
+    """`wgm compare --method fem` assigns measured peaks to the FEM modes (fake engine)."""
+    fem = FakeFem(lambda res, search: [fem_mode("TE", 30, 1, 580.0, 1.2e5), fem_mode("TM", 30, 1, 585.0, 9e4)])
+    monkeypatch.setattr("wgm.fem.solve", fem)
+    peaks = tmp_path / "peaks.csv"
+    peaks.write_text("wavelength_nm\n580.05\n584.9\n")
+    assert main(["compare", str(peaks), str(disk_config), "--method", "fem", "--json"]) == 0
+    doc = json.loads(capfd.readouterr().out)
+    assert doc["method"] == "fem" and len(fem.calls) == 1 and doc["model"]["method"] == "fem"
+    assert doc["n_assigned"] == 2 and doc["rms_residual_nm"] == pytest.approx(math.sqrt((0.05**2 + 0.1**2) / 2))

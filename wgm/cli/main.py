@@ -4,7 +4,7 @@ dispatch.
 ``wgm modes CONFIG [--method exact|fem|fdtd|both|A,B] [--set KEY=VALUE ...] [--json] [--out DIR]``
 ``wgm sweep CONFIG --vary KEY=START:STOP:N [...] --out DIR [--method exact|fem|fdtd] [--procs-per-sim K]``
 ``wgm fit SPECTRUM CONFIG --free KEY[,KEY...] [--json] [--out DIR]``
-``wgm compare SPECTRUM CONFIG [--method exact|fdtd] [--json] [--out DIR]``
+``wgm compare SPECTRUM CONFIG [--method exact|fem|fdtd] [--json] [--out DIR]``
 ``wgm threshold CONFIG [--gain-region REGION] [--json] [--out DIR]``
 ``wgm lasing CONFIG [--set KEY=VALUE ...] [--json] [--out DIR]``
 ``wgm materials [NAME ...] [--wavelength-nm W ...]``
@@ -47,7 +47,7 @@ RANK_AWARE = ("modes", "sweep")
 
 def _runs_meep(args) -> bool:
     return (args.command == "modes" and native_output(args.method) or args.command == "sweep"
-            or args.command == "compare" and args.method == "fdtd" or args.command == "lasing")
+            or args.command == "compare" and args.method in ("fdtd", "fem") or args.command == "lasing")
 
 
 def main(argv=None) -> int:
