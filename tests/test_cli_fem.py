@@ -416,3 +416,14 @@ def test_compare_with_measured_peaks_by_fem(disk_config, tmp_path, capfd, monkey
     doc = json.loads(capfd.readouterr().out)
     assert doc["method"] == "fem" and len(fem.calls) == 1 and doc["model"]["method"] == "fem"
     assert doc["n_assigned"] == 2 and doc["rms_residual_nm"] == pytest.approx(math.sqrt((0.05**2 + 0.1**2) / 2))
+
+
+def test_api_solve_fem_passes_the_settings_and_fields(monkeypatch):
+    import wgm
+
+    fem = FakeFem(lambda res, search: [fem_mode("TE", 30, 1, 580.0, 1.2e5)])
+    monkeypatch.setattr("wgm.fem.solve", fem)
+    res, search = Resonator(Disk(2.5, 0.6, ConstantIndex(1.46))), Search((560.0, 600.0), 1)
+    spec = wgm.solve_fem(res, search, FemSettings(order=2), fields=True)
+    assert spec.method == "fem" and len(spec.profiles) == 1
+    assert fem.calls[0][2] == FemSettings(order=2) and fem.calls[0][3] is True
