@@ -427,3 +427,21 @@ def test_api_solve_fem_passes_the_settings_and_fields(monkeypatch):
     spec = wgm.solve_fem(res, search, FemSettings(order=2), fields=True)
     assert spec.method == "fem" and len(spec.profiles) == 1
     assert fem.calls[0][2] == FemSettings(order=2) and fem.calls[0][3] is True
+
+
+def test_sweep_plots_follow_fem_modes_of_each_polar_order(disk_config, tmp_path, capfd, monkeypatch):
+    """Finite shapes have no l: a sweep's lines follow (polarization, radial order, m, polar
+    order), so the p = 0 and p = 1 modes of one m are two lines, not one zigzag."""
+    from wgm import plotting
+    from wgm.sweeps import load_sweep, run_sweep
+
+    def modes(res, search):
+        s = res.shape.radius_um / 2.5
+        return [fem_mode("TE", 30, 1, 580.0 * s, 1e5, p=0), fem_mode("TE", 30, 1, 590.0 * s, 1e4, p=1)]
+
+    monkeypatch.setattr("wgm.fem.solve", FakeFem(modes))
+    result = run_sweep(load_sweep(disk_config, ["resonator.radius_um=2.4:2.6:3"], method="fem"), tmp_path)
+    lines = plotting._sweep_lines(result.rows(), "resonator.radius_um")
+    assert sorted((k[3], [r["wavelength_nm"] for r in pts]) for k, pts in lines.items()) == [
+        (0, pytest.approx([556.8, 580.0, 603.2])), (1, pytest.approx([566.4, 590.0, 613.6]))]
+    assert (tmp_path / "mode_map.png").exists() and (tmp_path / "q.png").exists()

@@ -262,11 +262,13 @@ _MAX_PANELS = 12
 
 def _sweep_lines(rows, xkey):
     """Rows grouped into lines that follow one mode as the swept value changes: same
-    polarization, radial order and angular number l (or m when l is unknown)."""
+    polarization, radial order and angular number l (or, when l is unknown, m and the polar
+    order where the engine gives it: FEM's modes of a finite shape)."""
     lines: dict[tuple, list] = {}
     for r in rows:
         num = r["l"] if r["l"] is not None else r["m"]
-        lines.setdefault((r["polarization"], r["radial_order"], num), []).append(r)
+        polar = r.get("polar_order") if r["l"] is None else None
+        lines.setdefault((r["polarization"], r["radial_order"], num, polar), []).append(r)
     for pts in lines.values():
         pts.sort(key=lambda r: r[xkey])
     return lines
@@ -347,7 +349,8 @@ def sweep_figure(result, quantity: str):
         seen_fam = set()
         ends = []
         doubtful_shown = False
-        for (pol, q, num), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
+        for (pol, q, num, _), pts in sorted(lines.items(),
+                                            key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2], kv[0][3] or 0)):
             x = np.array([p[xkey] for p in pts], dtype=float)
             y = np.array([_number(p[quantity]) for p in pts], dtype=float)
             if not np.isfinite(y).any():
