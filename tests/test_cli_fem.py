@@ -445,3 +445,51 @@ def test_sweep_plots_follow_fem_modes_of_each_polar_order(disk_config, tmp_path,
     assert sorted((k[3], [r["wavelength_nm"] for r in pts]) for k, pts in lines.items()) == [
         (0, pytest.approx([556.8, 580.0, 603.2])), (1, pytest.approx([566.4, 590.0, 613.6]))]
     assert (tmp_path / "mode_map.png").exists() and (tmp_path / "q.png").exists()
+
+
+# Runs `wgm` with wgm.fem.solve replaced by a deterministic fake (a mode following the radius,
+# and one missed exact mode): the scheduler and the point files, not FEM, under mpirun.
+_FAKE_FEM_MAIN = r"""
+import sys
+import wgm.fem
+from wgm.records import MissedMode, Mode, ModeSpectrum
+
+def fake(res, search, settings=None, *, fields=False):
+    lam = 580.0 * res.shape.radius_um / 2.5
+    mode = Mode("TE", None, 30, 1, lam, 1e5, polar_order=0, mode_volume_um3=res.shape.radius_um,
+                energy_shares=(("core", 0.9), ("surroundings", 0.1)))
+    return ModeSpectrum(res, search, "fem", (mode,), {"wgm": "test"},
+                        missing=(MissedMode("TM", 30, 30, 1, lam + 5, 1e5, "unknown"),))
+
+wgm.fem.solve = fake
+from wgm.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_mpirun_fem_sweep_identical_to_serial_and_keeps_the_missed_modes(disk_config, tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("mpirun not installed")
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    script = tmp_path / "fake_fem_main.py"
+    script.write_text(_FAKE_FEM_MAIN)
+    args = ["sweep", str(disk_config), "--method", "fem", "--vary", "resonator.radius_um=2.0:3.0:6", "--no-plots",
+            "-q", "--out"]
+    outs = {}
+    for name, prefix in (("serial", []), ("mpi", [mpirun, "-np", "2"])):
+        outs[name] = tmp_path / name
+        r = subprocess.run([*prefix, sys.executable, str(script), *args, str(outs[name])], capture_output=True,
+                           text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+    assert (outs["mpi"] / "results.csv").read_text() == (outs["serial"] / "results.csv").read_text()
+    meta = json.loads((outs["mpi"] / "sweep.json").read_text())
+    assert {p["rank"] for p in meta["points"]} == {0, 1}  # both ranks computed
+    assert [p["n_missing"] for p in meta["points"]] == [1] * 6  # the missed modes crossed the ranks
