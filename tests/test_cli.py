@@ -73,13 +73,13 @@ def test_readable_table(config, capsys):
 
 @pytest.mark.parametrize("path", SIMS, ids=[p.name for p in SIMS])
 def test_every_sim_runs(path, capsys):
-    """Exact-solver configs run here; finite disks and rings (FDTD only) must say so."""
+    """Exact-solver configs run here; finite disks and rings (FEM or FDTD only) must say so."""
     from wgm.config import load_config
 
     cfg = load_config(path)
     if cfg.resonator.kind != "sphere" and not cfg.resonator.is_2d:
         assert main(["modes", str(path)]) == 2
-        assert "--method fdtd" in capsys.readouterr().err
+        assert "use --method fem, fdtd or fem,fdtd" in capsys.readouterr().err
         return
     assert main(["modes", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["modes"]
@@ -91,7 +91,8 @@ BAD_RUNS = [
     (["--set", "surroundings.index=1.6", "--set", "resonator.coating.0.index=1.5"], "surroundings.index = 1.6"),
     (["--set", "resonator.coating.0.material=cspbbr3-ermolaev-o", "--set", "search.wavelength_nm=[450,520]"],
      "data cover 500–949 nm"),
-    (["--set", "resonator.shape=disk", "--set", "resonator.thickness_um=0.3"], "needs --method fdtd"),
+    (["--set", "resonator.shape=disk", "--set", "resonator.thickness_um=0.3"],
+     "not a finite disk; use --method fem, fdtd or fem,fdtd"),
     (["--set", "nonsense"], "expected KEY=VALUE"),
 ]
 
@@ -116,10 +117,12 @@ def test_missing_and_malformed_files_via_console_script(tmp_path):
         assert r.stdout == ""
 
 
-def test_argparse_mistakes_exit_2(config):
+def test_unknown_method_exits_2_with_one_line(config):
+    """--method is checked by wgm (not argparse's two-line usage message): one line, exit 2."""
     r = subprocess.run([sys.executable, "-m", "wgm", "modes", str(config), "--method", "magic"],
                        capture_output=True, text=True)
-    assert r.returncode == 2 and "invalid choice" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert "--method 'magic': expected exact, fem, fdtd, both, or a pair" in r.stderr
 
 
 def test_materials_command(capsys):
@@ -153,10 +156,13 @@ def test_hpc_modes_script(tmp_path):
     assert r.returncode == 2 and "usage" in r.stderr
 
 
-def test_method_both_refuses_a_finite_shape_before_any_fdtd(capfd):
-    """--method both needs the exact solver: a finite disk is refused at once (exit 2)."""
-    assert main(["modes", str(ROOT / "sims" / "microdisk.toml"), "--method", "both"]) == 2
-    assert "needs --method fdtd" in capfd.readouterr().err
+def test_method_exact_fdtd_refuses_a_finite_shape_before_any_fdtd(capfd):
+    """exact,fdtd needs the exact solver: a finite disk is refused at once (exit 2, one line).
+    (--method both is fem,fdtd for such a shape: tests/test_cli_fem.py.)"""
+    assert main(["modes", str(ROOT / "sims" / "microdisk.toml"), "--method", "exact,fdtd"]) == 2
+    err = capfd.readouterr().err
+    assert "--method exact,fdtd: the exact solver does spheres and the 2-D limit only, not a finite disk" in err
+    assert err.count("\n") == 1
 
 
 # --------------------------------------------------------------------------------------

@@ -291,7 +291,7 @@ def test_gain_pump_lasing_tables_are_parsed(tmp_path):
     ("[gain]\npeak_gain = 5\n", "gain.peak_gain = 5: unknown key"),
     ("[pump]\npulse_fs = 0\n", "pump.pulse_fs = 0"),
     ("[lasing]\nlifetime_ps = 1\n", "lasing.m = (missing)"),
-    ("[sweep]\nmethod = \"fem\"\n", "sweep.method = 'fem': allowed: 'exact', 'fdtd'"),
+    ("[sweep]\nmethod = \"magic\"\n", "sweep.method = 'magic': allowed: 'exact', 'fdtd', 'fem'"),
     ("[sweep]\nvary = 3\n", "sweep.vary = 3"),
     ("[sweep]\nvari = [\"resonator.radius_um=2:3:3\"]\n", "did you mean 'vary'"),
 ])

@@ -1,7 +1,8 @@
 """wgm: whispering-gallery modes of microspheres, microdisks and microrings.
 
 Describe a resonator (:mod:`wgm.model`), load it from a TOML config (:func:`load_config`),
-and find its modes with the exact solver (:func:`solve`) or Meep FDTD (:func:`solve_fdtd`);
+and find its modes with the exact solver (:func:`solve`), finite elements (:func:`solve_fem`)
+or Meep FDTD (:func:`solve_fdtd`);
 run parameter studies (:func:`sweep`), compare with a measurement (:func:`fit`) and find
 which modes of a gain-coated resonator lase (:func:`thresholds`).  Results are typed
 records (:class:`ModeSpectrum`, :class:`Mode`, ...) that write themselves as JSON, CSV and
@@ -24,7 +25,7 @@ from wgm.records import FieldProfile, Mode, ModeSpectrum  # noqa: E402
 
 __all__ = [
     "__version__", "Config", "load_config", "parse_config", "ConfigError", "UserError", "WgmError",
-    "SolverError", "solve", "solve_fdtd", "sweep", "fit", "thresholds", "ConstantIndex", "library_material",
+    "SolverError", "solve", "solve_fem", "solve_fdtd", "sweep", "fit", "thresholds", "ConstantIndex", "library_material",
     "nanocrystal_film", "Coating", "Disk", "Resonator", "Ring", "Search", "Sphere", "Mode", "ModeSpectrum",
     "FieldProfile",
 ]
@@ -38,6 +39,15 @@ def solve_fdtd(resonator: Resonator, search: Search, settings=None) -> ModeSpect
     from wgm import fdtd
 
     return fdtd.solve(resonator, search, settings)
+
+
+def solve_fem(resonator: Resonator, search: Search, settings=None, *, fields: bool = False) -> ModeSpectrum:
+    """The modes of ``resonator`` in ``search`` by finite elements (any axisymmetric shape);
+    ``settings`` is a :class:`wgm.fem.FemSettings` (the ``[fem]`` table, e.g. ``cfg.fem``),
+    default: automatic; ``fields``: also the field of every mode (``profiles``)."""
+    from wgm import fem
+
+    return fem.solve(resonator, search, settings, fields=fields)
 
 
 def sweep(config, *, out, vary=(), overrides=(), method: str | None = None, zip_axes: bool | None = None,
@@ -99,8 +109,8 @@ def thresholds(config: Config, gain=None):
 
 
 def __getattr__(name: str):
-    """Submodules loaded on first use: ``wgm.plotting`` (matplotlib), ``wgm.fdtd``."""
-    if name in ("plotting", "fdtd", "sweeps", "lasing", "experiment", "exact", "model", "records"):
+    """Submodules loaded on first use: ``wgm.plotting`` (matplotlib), ``wgm.fdtd``, ``wgm.fem``."""
+    if name in ("plotting", "fdtd", "fem", "sweeps", "lasing", "experiment", "exact", "model", "records"):
         import importlib
 
         return importlib.import_module(f"wgm.{name}")

@@ -28,8 +28,13 @@ Keys (the ones marked * are required)::
                                 # symmetry, max_periods, domain, max_polar_order, materials
                                 # ("dispersive" | "band-centre"), accuracy_wavelength,
                                 # accuracy_q
+    [fem]                       # optional overrides of the finite-element engine (FemSettings;
+    order = 3                   # every key optional): m, order (2 | 3), elements_per_wavelength,
+                                # pad_um, pml_um, pml_strength, domain ("auto" | "reduced" |
+                                # "full"), max_polar_order, symmetry, accuracy_wavelength,
+                                # accuracy_q, modes_per_target, error_estimate, max_unknowns
     [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweeps):
-                                # vary, zip, method
+                                # vary, zip, method ("exact" | "fdtd" | "fem")
     [gain]                      # the film's gain band (wgm.lasing.GainSpectrum): region,
                                 # peak_gain_per_cm, peak_wavelength_nm, fwhm_nm
     [pump]                      # the two-photon pump model (wgm.lasing.TwoPhotonPump)
@@ -68,6 +73,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from wgm.errors import ConfigError, UserError
 from wgm.fdtd.settings import FdtdSettings
+from wgm.fem.settings import FemSettings
 from wgm.lasing import parse_gain, parse_lasing, parse_pump
 from wgm.lasing import GainSpectrum, TwoLevelGain, TwoPhotonPump
 from wgm.model import validate
@@ -97,8 +103,9 @@ _COATING_KEYS = validate.field_names(Coating, exclude={"material", "index_in_sta
 _RESONATOR_KEYS = frozenset({"shape", "coating", "substrate"}).union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
 _SEARCH_KEYS = validate.field_names(Search)
 _FDTD_KEYS = validate.field_names(FdtdSettings)
+_FEM_KEYS = validate.field_names(FemSettings)
 _SWEEP_KEYS = frozenset({"vary", "zip", "method"})  # the [sweep] table (wgm.sweeps builds the axes)
-_SWEEP_METHODS = ("exact", "fdtd")
+_SWEEP_METHODS = ("exact", "fdtd", "fem")
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class Config:
     resonator: Resonator
     search: Search
     fdtd: FdtdSettings = field(default_factory=FdtdSettings)
+    fem: FemSettings = field(default_factory=FemSettings)
     gain: GainSpectrum | None = None
     pump: TwoPhotonPump | None = None
     lasing: TwoLevelGain | None = None
@@ -386,6 +394,13 @@ def _parse_fdtd(raw) -> FdtdSettings:
         raise
 
 
+def _parse_fem(raw) -> FemSettings:
+    """The ``[fem]`` table (keys checked: an unknown one is refused with the allowed list;
+    values by :class:`FemSettings`, whose errors name ``fem.KEY``)."""
+    f_t = validate.check_keys(raw.get("fem", {}), _FEM_KEYS, "fem")
+    return FemSettings(**f_t)
+
+
 def parse_sweep_table(raw) -> dict | None:
     """The ``[sweep]`` table of ``raw`` with its keys and types checked (``None`` if absent);
     the axes themselves are parsed by :mod:`wgm.sweeps`."""
@@ -418,6 +433,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
     resonator = Resonator(geom, coatings, surroundings, substrate)
     search = _parse_search(raw)
     fdtd = _parse_fdtd(raw)
+    fem = _parse_fem(raw)
     gain = parse_gain(raw["gain"]) if "gain" in raw else None
     pump = parse_pump(raw["pump"]) if "pump" in raw else None
     lasing = parse_lasing(raw["lasing"], gain) if "lasing" in raw else None
@@ -427,7 +443,7 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
         resonator.region_layers(gain.region, "gain.region")
     if lasing is not None and "region" in raw["lasing"]:
         resonator.region_layers(lasing.region, "lasing.region")
-    return Config(resonator, search, fdtd, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
+    return Config(resonator, search, fdtd, fem, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
                   source=source)
 
 
@@ -483,6 +499,11 @@ def config_to_dict(cfg: Config) -> dict:
           if (v := getattr(cfg.fdtd, k)) != getattr(defaults, k)}
     if fd:
         d["fdtd"] = fd
+    fem_defaults = FemSettings()
+    fe = {k: (list(v) if isinstance(v, tuple) else v) for k in sorted(_FEM_KEYS)
+          if (v := getattr(cfg.fem, k)) != getattr(fem_defaults, k)}
+    if fe:
+        d["fem"] = fe
     for name in ("gain", "pump", "lasing"):
         record = getattr(cfg, name)
         if record is not None:

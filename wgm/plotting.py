@@ -149,42 +149,47 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
     return fig
 
 
-def comparison_figure(exact_spectrum, fdtd_spectrum, pairs):
-    """Exact (open markers) and FDTD (filled) modes on one wavelength-Q plot; below, for every
-    matched pair, the relative wavelength difference and, on its own axis, the relative Q
-    difference (open markers: the FDTD Q is only a lower bound)."""
+def comparison_figure(reference_spectrum, other_spectrum, pairs):
+    """The reference engine's modes (open markers) and the other's (filled) on one
+    wavelength-Q plot; below, for every matched pair, the relative wavelength difference and,
+    on its own axis, the relative Q difference (open markers: the other engine's Q is only a
+    lower bound).  The engines are named after the spectra's methods (exact, FEM, FDTD)."""
+    from wgm.records.modes import ENGINE_LABELS
+
+    ra = ENGINE_LABELS.get(reference_spectrum.method, reference_spectrum.method)
+    ob = ENGINE_LABELS.get(other_spectrum.method, other_spectrum.method)
     fig = _figure(9, 8)
     ax, ax2, ax3 = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1]})
-    for fam, modes in exact_spectrum.families().items():
+    for fam, modes in reference_spectrum.families().items():
         st = FAMILY_STYLE(fam)
         ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
-                    ms=10, mfc="none", color=st["color"], label=f"exact {fam}")
-    for fam, modes in fdtd_spectrum.families().items():
+                    ms=10, mfc="none", color=st["color"], label=f"{ra} {fam}")
+    for fam, modes in other_spectrum.families().items():
         st = FAMILY_STYLE(fam)
         ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
-                    ms=5, color=st["color"], label=f"FDTD {fam}")
+                    ms=5, color=st["color"], label=f"{ob} {fam}")
     ax.set_ylabel("Q")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
-    ax.set_title(_title(fdtd_spectrum) + "  (exact: open, FDTD: filled)", fontsize=10)
-    lam = [f.wavelength_nm for _, f in pairs]
-    ax2.plot(lam, [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs], "o", color="k", ms=4)
+    ax.set_title(_title(other_spectrum) + f"  ({ra}: open, {ob}: filled)", fontsize=10)
+    ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs],
+             "o", color="k", ms=4)
     resolved = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if f.q_resolved]
     bound = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if not f.q_resolved]
     if resolved:
-        ax3.plot(*zip(*resolved), "s", color="C3", ms=5, label="FDTD Q resolved")
+        ax3.plot(*zip(*resolved), "s", color="C3", ms=5, label=f"{ob} Q resolved")
     if bound:
-        ax3.plot(*zip(*bound), "s", mfc="none", color="C3", ms=5, label="FDTD Q a lower bound")
+        ax3.plot(*zip(*bound), "s", mfc="none", color="C3", ms=5, label=f"{ob} Q a lower bound")
         ax3.legend(fontsize=7)
     if not pairs:
-        ax2.text(0.5, 0.5, "no FDTD mode matched to an exact one", transform=ax2.transAxes, ha="center",
+        ax2.text(0.5, 0.5, f"no {ob} mode matched to a {ra} one", transform=ax2.transAxes, ha="center",
                  va="center")
-    for a, label in ((ax2, "λ_FDTD / λ_exact − 1 (%)"), (ax3, "Q_FDTD / Q_exact − 1 (%)")):
+    for a, label in ((ax2, f"λ_{ob} / λ_{ra} − 1 (%)"), (ax3, f"Q_{ob} / Q_{ra} − 1 (%)")):
         a.axhline(0, color="0.5", lw=0.8)
         a.set_ylabel(label, fontsize=9)
         a.grid(alpha=0.3)
     ax3.set_xlabel("wavelength (nm)")
-    ax3.set_xlim(*fdtd_spectrum.search.wavelength_nm)
+    ax3.set_xlim(*other_spectrum.search.wavelength_nm)
     return fig
 
 
@@ -231,7 +236,7 @@ def field_figure(profile):
 
 
 def save_field_maps(spectrum, out_dir) -> list:
-    """One PNG per FDTD mode profile: ``field_<pol>_m<m>_<λ>nm.png``."""
+    """One PNG per mode profile (FDTD, FEM): ``field_<pol>_m<m>_<λ>nm.png``."""
     out = []
     for prof in spectrum.profiles:
         md = prof.mode
@@ -257,11 +262,13 @@ _MAX_PANELS = 12
 
 def _sweep_lines(rows, xkey):
     """Rows grouped into lines that follow one mode as the swept value changes: same
-    polarization, radial order and angular number l (or m when l is unknown)."""
+    polarization, radial order and angular number l (or, when l is unknown, m and the polar
+    order where the engine gives it: FEM's modes of a finite shape)."""
     lines: dict[tuple, list] = {}
     for r in rows:
         num = r["l"] if r["l"] is not None else r["m"]
-        lines.setdefault((r["polarization"], r["radial_order"], num), []).append(r)
+        polar = r.get("polar_order") if r["l"] is None else None
+        lines.setdefault((r["polarization"], r["radial_order"], num, polar), []).append(r)
     for pts in lines.values():
         pts.sort(key=lambda r: r[xkey])
     return lines
@@ -342,7 +349,8 @@ def sweep_figure(result, quantity: str):
         seen_fam = set()
         ends = []
         doubtful_shown = False
-        for (pol, q, num), pts in sorted(lines.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2])):
+        for (pol, q, num, _), pts in sorted(lines.items(),
+                                            key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2], kv[0][3] or 0)):
             x = np.array([p[xkey] for p in pts], dtype=float)
             y = np.array([_number(p[quantity]) for p in pts], dtype=float)
             if not np.isfinite(y).any():

@@ -24,7 +24,7 @@ In a config the axes may be given as::
     [sweep]
     vary = ["resonator.radius_um=2:3:11"]
     zip = false
-    method = "exact"
+    method = "exact"            # "exact" | "fdtd" | "fem"
 
 Parallel runs (``mpirun``) are handled by :mod:`wgm.parallel`; this module does not know
 about ranks.
@@ -58,7 +58,7 @@ __all__ = ["Axis", "Point", "Sweep", "SweepResult", "PointResult", "parse_axis",
 
 log = logging.getLogger(__name__)
 
-METHODS = ("exact", "fdtd")
+METHODS = ("exact", "fdtd", "fem")
 POINT_SCHEMA = "wgm.sweep.point/1"
 _MAX_POINTS = 1_000_000
 
@@ -133,10 +133,12 @@ def point_id(cfg: Config, method: str) -> str:
     """A stable hash of everything that determines a point's result: the validated config
     (a user's ``nk_file`` by its *contents*, not its path: a moved project keeps its points, an
     edited file gets new ones), the method, and the versions of the code that computes it
-    (wgm; Meep for FDTD)."""
+    (wgm; Meep for FDTD; scikit-fem and gmsh for FEM); the settings table of the other
+    engines is left out."""
     d = config_to_dict(cfg)
-    if method != "fdtd":
-        d.pop("fdtd", None)
+    for engine in ("fdtd", "fem"):
+        if method != engine:
+            d.pop(engine, None)
     files = _nk_files(d)
     d = _replace_nk_files(d, lambda path: {"nk_sha256": hashlib.sha256(files[path]["text"].encode()).hexdigest()})
     text = json.dumps({"method": method, "config": d, "versions": _solver_versions(method)},
@@ -152,6 +154,14 @@ def _solver_versions(method: str) -> dict:
         from wgm.fdtd.meep_model import meep_version
 
         out["meep"] = meep_version()
+    if method == "fem":
+        from importlib import metadata
+
+        for dist in ("scikit-fem", "gmsh"):  # read from the installed metadata: nothing is imported
+            try:
+                out[dist] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                out[dist] = None
     return out
 
 
@@ -359,7 +369,7 @@ class PointResult:
         d = self.to_dict()
         del d["spectrum"], d["schema"], d["nk_files"]
         d["n_modes"] = len(self.spectrum.modes) if self.spectrum is not None else 0
-        # FDTD points: the exact modes of the band the run did not report (each point's file
+        # FDTD and FEM points: the exact modes of the band the run did not report (each point's file
         # holds them with their reasons)
         d["n_missing"] = len(self.spectrum.missing) if self.spectrum is not None else 0
         return d
@@ -388,7 +398,7 @@ class SweepResult:
             if r.spectrum is None:
                 continue
             for m in r.spectrum.modes:
-                d = m.to_dict()
+                d = m.to_row()
                 row = {"point": i, **r.params}
                 row.update({c: d[c] for c in CSV_COLUMNS})
                 out.append(row)
@@ -474,13 +484,18 @@ class PointStore:
 def _estimated_cost(point: Point, method: str) -> float:
     """Relative cost of a point, for scheduling (costliest first) and the ETA.
 
-    Exact solver: ∝ the number of angular orders, i.e. the radius.  FDTD: cells × time
-    steps per period (∝ resolution) × the number of azimuthal numbers, from the engine's own
-    plan (which also finds points with no mode in the band: nearly free).
+    Exact solver: ∝ the number of angular orders, i.e. the radius.  FEM: ∝ the meshed area
+    of the (r, z) section, i.e. the radius squared, times the azimuthal numbers asked for (if
+    given).  FDTD: cells × time steps per period (∝ resolution) × the number of azimuthal
+    numbers, from the engine's own plan (which also finds points with no mode in the band:
+    nearly free).
     """
     res = point.config.resonator
-    if method != "fdtd":
+    if method == "exact":
         return res.shape.radius_um + sum(c.thickness_um for c in res.coatings)
+    if method == "fem":
+        m_values = point.config.fem.m
+        return res.outer_radius_um ** 2 * (len(m_values) if m_values else 1)
     from wgm import fdtd
 
     cfg = point.config
@@ -497,6 +512,10 @@ def solve_point(cfg: Config, method: str) -> ModeSpectrum:
         from wgm import fdtd
 
         return fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    if method == "fem":
+        from wgm import fem
+
+        return fem.solve(cfg.resonator, cfg.search, cfg.fem)
     from wgm.exact.solver import solve
 
     return solve(cfg.resonator, cfg.search)
@@ -515,6 +534,7 @@ class _Outcome:
 
     modes: tuple | None          # None: the point failed
     versions: dict | None
+    missing: tuple               # FDTD, FEM: the exact modes of the band the run did not report
     error: str
     seconds: float
     finished_utc: str
@@ -581,14 +601,15 @@ def run_sweep(sweep: Sweep, out_dir, *, procs_per_sim: int = 1, shard: tuple[int
             log.debug("point %d failed", i, exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
         return _Outcome(spectrum.modes if spectrum is not None else None,
-                        spectrum.versions if spectrum is not None else None, error, time.perf_counter() - t0,
+                        spectrum.versions if spectrum is not None else None,
+                        spectrum.missing if spectrum is not None else (), error, time.perf_counter() - t0,
                         _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), socket.gethostname(),
                         parallel.rank())
 
     def record(i: int, o: _Outcome) -> PointResult:
         p = sweep.points[i]
         search = p.config.fdtd.band(p.config.search) if sweep.method == "fdtd" else p.config.search
-        spectrum = (ModeSpectrum(p.config.resonator, search, sweep.method, o.modes, o.versions)
+        spectrum = (ModeSpectrum(p.config.resonator, search, sweep.method, o.modes, o.versions, missing=o.missing)
                     if o.modes is not None else None)
         return PointResult(i, p.id, p.params, "done" if spectrum is not None else "failed", spectrum, o.error,
                            o.seconds, o.finished_utc, run_id, o.host, o.rank, _nk_files(config_to_dict(p.config)))

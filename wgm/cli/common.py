@@ -9,6 +9,7 @@ from pathlib import Path
 from wgm import parallel
 from wgm.errors import UserError
 from wgm.records.files import json_text
+from wgm.records.modes import ENGINES  # a pair's reference is the first of it in this order
 
 log = logging.getLogger("wgm")
 
@@ -53,3 +54,62 @@ def io_rank_only(args) -> None:
 def write_json(out, doc) -> None:
     """One JSON document on ``out`` (non-finite floats by the records' one rule)."""
     out.write(json_text(doc) + "\n")
+
+
+# --------------------------------------------------------------------------------------
+# --method: one engine, or two side by side
+
+METHOD_HELP = ("exact: semi-analytic solver for spheres and the 2-D limit (default); fem: finite elements, "
+               "any axisymmetric shape; fdtd: Meep in cylindrical coordinates, any axisymmetric shape; "
+               "a pair exact,fdtd / exact,fem / fem,fdtd (any order): the two side by side, compared; "
+               "both: exact,fdtd for spheres and the 2-D limit, fem,fdtd for the other shapes")
+_METHOD_EXPECTED = "expected exact, fem, fdtd, both, or a pair exact,fdtd / exact,fem / fem,fdtd"
+
+
+def parse_method(text: str) -> tuple[str, ...]:
+    """The engines ``--method`` names: ``("exact",)``, ``("fem",)``, ``("fdtd",)``, ``("both",)``
+    (resolved by :func:`resolve_method` once the shape is known) or a pair in reference order
+    (exact, fem, fdtd: ``"fdtd,fem"`` is ``("fem", "fdtd")``).  Anything else is a
+    :class:`UserError`."""
+    t = str(text).strip().lower()
+    if t in (*ENGINES, "both"):
+        return (t,)
+    parts = [p.strip() for p in t.split(",")]
+    if len(parts) != 2 or not set(parts) <= set(ENGINES) or parts[0] == parts[1]:
+        raise UserError(f"--method {text!r}: {_METHOD_EXPECTED}")
+    return tuple(sorted(parts, key=ENGINES.index))
+
+
+def exact_solves(resonator) -> bool:
+    """True for the shapes the exact solver does: spheres and the 2-D limit."""
+    from wgm.model.resonator import Sphere
+
+    return isinstance(resonator.shape, Sphere) or resonator.is_2d
+
+
+def _shape_phrase(resonator) -> str:
+    if resonator.pedestal is not None:
+        return f"{resonator.kind} on a pedestal"
+    return resonator.kind if resonator.kind == "toroid" else f"finite {resonator.kind}"
+
+
+def resolve_method(method: tuple[str, ...], resonator) -> tuple[str, ...]:
+    """The engines to run for ``resonator``: ``both`` is exact,fdtd where the exact solver
+    applies (spheres, the 2-D limit) and fem,fdtd elsewhere; a method with ``exact`` for a
+    shape it cannot do is a one-line :class:`UserError`."""
+    if method == ("both",):
+        return ("exact", "fdtd") if exact_solves(resonator) else ("fem", "fdtd")
+    if "exact" in method and not exact_solves(resonator):
+        raise UserError(f"--method {','.join(method)}: the exact solver does spheres and the 2-D limit only, "
+                        f"not a {_shape_phrase(resonator)}; use --method fem, fdtd or fem,fdtd (or both)")
+    return method
+
+
+def native_output(text: str) -> bool:
+    """True when ``--method`` may run FDTD or FEM, whose native libraries (Meep's C++ core,
+    gmsh) write to file descriptor 1; False for the exact solver alone and for a value that
+    :func:`parse_method` refuses (the command reports it)."""
+    try:
+        return parse_method(text) != ("exact",)
+    except UserError:
+        return False

@@ -41,7 +41,8 @@ def register(sub) -> None:
                         description="Compute the modes of the configured resonator over the measured range and "
                                     "assign each measured peak to the nearest mode.")
     measured_args(co)
-    co.add_argument("--method", choices=["exact", "fdtd"], default="exact", help="solver (default exact)")
+    co.add_argument("--method", choices=["exact", "fem", "fdtd"], default="exact",
+                    help="solver (default exact; fem or fdtd for the shapes it cannot do)")
     fi.set_defaults(run=cmd_fit)
     co.set_defaults(run=cmd_compare)
 
@@ -159,6 +160,10 @@ def cmd_compare(args, out) -> int:
         from wgm import fdtd
 
         spectrum = fdtd.solve(cfg.resonator, search, cfg.fdtd)
+    elif args.method == "fem":
+        from wgm import fem
+
+        spectrum = fem.solve(cfg.resonator, search, cfg.fem)
     else:
         from wgm.exact.solver import solve
 

@@ -1,10 +1,10 @@
 """The ``wgm`` command: the parser, assembled from one module per command group, and the
 dispatch.
 
-``wgm modes CONFIG [--method exact|fdtd|both] [--set KEY=VALUE ...] [--json] [--out DIR]``
-``wgm sweep CONFIG --vary KEY=START:STOP:N [...] --out DIR [--method exact|fdtd] [--procs-per-sim K]``
+``wgm modes CONFIG [--method exact|fem|fdtd|both|A,B] [--set KEY=VALUE ...] [--json] [--out DIR]``
+``wgm sweep CONFIG --vary KEY=START:STOP:N [...] --out DIR [--method exact|fem|fdtd] [--procs-per-sim K]``
 ``wgm fit SPECTRUM CONFIG --free KEY[,KEY...] [--json] [--out DIR]``
-``wgm compare SPECTRUM CONFIG [--method exact|fdtd] [--json] [--out DIR]``
+``wgm compare SPECTRUM CONFIG [--method exact|fem|fdtd] [--json] [--out DIR]``
 ``wgm threshold CONFIG [--gain-region REGION] [--json] [--out DIR]``
 ``wgm lasing CONFIG [--set KEY=VALUE ...] [--json] [--out DIR]``
 ``wgm materials [NAME ...] [--wavelength-nm W ...]``
@@ -22,7 +22,7 @@ import sys
 
 from wgm import __version__, parallel  # parallel: ranks only; mpi4py is imported under mpirun alone
 from wgm.cli import experiment, lasing, materials, modes, sweep
-from wgm.cli.common import EXIT_FAILURE, EXIT_USER_ERROR, io_rank_only
+from wgm.cli.common import EXIT_FAILURE, EXIT_USER_ERROR, io_rank_only, native_output
 from wgm.errors import UserError, WgmError
 
 GROUPS = (modes, sweep, experiment, lasing, materials)
@@ -46,8 +46,8 @@ RANK_AWARE = ("modes", "sweep")
 
 
 def _runs_meep(args) -> bool:
-    return (args.command == "modes" and args.method in ("fdtd", "both") or args.command == "sweep"
-            or args.command == "compare" and args.method == "fdtd" or args.command == "lasing")
+    return (args.command == "modes" and native_output(args.method) or args.command == "sweep"
+            or args.command == "compare" and args.method in ("fdtd", "fem") or args.command == "lasing")
 
 
 def main(argv=None) -> int:

@@ -20,8 +20,8 @@ def register(sub) -> None:
                          "KEY=[v1, v2] (TOML array); repeatable, e.g. --vary resonator.radius_um=2:3:11")
     sw.add_argument("--zip", action="store_true", default=None,
                     help="pair the axes (equal lengths) instead of taking their product")
-    sw.add_argument("--method", choices=["exact", "fdtd"], default=None,
-                    help="solver for every point (default: [sweep] method, else exact)")
+    sw.add_argument("--method", default=None, metavar="METHOD",
+                    help="solver for every point: exact, fem or fdtd (default: [sweep] method, else exact)")
     sw.add_argument("--out", type=Path, required=True, metavar="DIR",
                     help="results: DIR/results.csv, DIR/sweep.json, plots, DIR/points/ (one file per point)")
     sw.add_argument("--procs-per-sim", type=int, default=1, metavar="K",
@@ -50,8 +50,10 @@ def _parse_shard(text):
 
 
 def cmd_sweep(args, out) -> int:
-    from wgm.sweeps import load_sweep, run_sweep
+    from wgm.sweeps import METHODS, load_sweep, run_sweep
 
+    if args.method is not None and args.method not in METHODS:
+        raise UserError(f"--method {args.method!r}: a sweep runs one engine: {', '.join(METHODS)}")
     sweep = load_sweep(args.config, args.vary, args.overrides, zip_axes=args.zip, method=args.method)
     shard = _parse_shard(args.shard)
     try:

@@ -63,11 +63,13 @@ class LayeredStack:
     @classmethod
     def from_resonator(cls, res: Resonator) -> "LayeredStack":
         if not (isinstance(res.shape, Sphere) or res.is_2d):
-            dim = "thickness_um" if res.kind == "disk" else "height_um"
-            value = getattr(res.shape, dim)
-            raise ConfigError(f"resonator.{dim}", value,
-                              "the exact method solves spheres and the 2-D limit (inf); "
-                              "a finite disk or ring needs --method fdtd")
+            if res.kind in ("disk", "ring"):
+                dim = "thickness_um" if res.kind == "disk" else "height_um"
+                raise ConfigError(f"resonator.{dim}", getattr(res.shape, dim),
+                                  "the exact method solves spheres and the 2-D limit (inf); "
+                                  "a finite disk or ring needs --method fem or fdtd")
+            raise ConfigError("resonator.shape", res.kind, "the exact method solves spheres and the 2-D limit; "
+                              f"a {res.kind} needs --method fem or fdtd")
         layers = res.radial_layers()
         offset = bessel.SPHERE if isinstance(res.shape, Sphere) else bessel.CYLINDER
         return cls(tuple(L.outer_radius_um for L in layers), tuple(L.material for L in layers),

@@ -59,6 +59,19 @@ class Mode:
         FDTD with dispersive materials: the first-order correction from the fitted material
         models to the true materials already included in ``wavelength_nm`` (nm, added) and ``Q``
         (relative); ``None`` otherwise.
+    polar_order : int or None
+        Number of field nodes along the polar direction (across the equatorial plane for
+        finite shapes): ``l − |m|`` for a sphere; ``None`` where the engine does not say
+        (exact solver for the 2-D limit, FDTD).
+    mode_volume_um3 : float or None
+        Mode volume ``V = ∫ ε|E|² dV / max(ε|E|²)`` (µm³), the one of the Purcell factor; FEM
+        only (``None`` otherwise).
+    energy_shares : tuple of (str, float) or None
+        Share of the electric energy ``∫ ε|E|²`` in each medium, by name: ``"core"``,
+        ``"coating.0"``, ..., ``"surroundings"``, ``"substrate"``, ``"pedestal"`` (the layer
+        numbering of :mod:`wgm.model.section`); FEM only.  JSON: an object ``{name: share}``;
+        CSV and HDF5 tables: one text cell ``core=0.93;coating.0=0.05;surroundings=0.02``
+        (:func:`energy_shares_text`, read back by :func:`parse_energy_shares`).
     """
 
     polarization: str
@@ -77,6 +90,23 @@ class Mode:
     note: str = ""
     correction_wavelength_nm: float | None = None
     correction_q_rel: float | None = None
+    polar_order: int | None = None
+    mode_volume_um3: float | None = None
+    energy_shares: tuple[tuple[str, float], ...] | None = None
+
+    def __post_init__(self):
+        if self.energy_shares is not None:
+            shares = self.energy_shares
+            if isinstance(shares, str):
+                shares = parse_energy_shares(shares)
+            elif isinstance(shares, dict):
+                shares = tuple(shares.items())
+            object.__setattr__(self, "energy_shares", tuple((str(k), float(v)) for k, v in shares))
+
+    @property
+    def core_energy_share(self) -> float | None:
+        """Share of the electric energy in the core (``None`` when the engine gives no shares)."""
+        return dict(self.energy_shares).get("core") if self.energy_shares is not None else None
 
     @property
     def linewidth_nm(self) -> float:
@@ -94,6 +124,14 @@ class Mode:
         d = asdict(self)
         d["size_parameter"] = list(self.size_parameter)
         d["linewidth_nm"] = self.linewidth_nm
+        d["energy_shares"] = dict(self.energy_shares) if self.energy_shares is not None else None
+        return d
+
+    def to_row(self) -> dict:
+        """:meth:`to_dict` for a table (CSV, HDF5): ``energy_shares`` as one text cell
+        (:func:`energy_shares_text`)."""
+        d = self.to_dict()
+        d["energy_shares"] = energy_shares_text(self.energy_shares)
         return d
 
     @classmethod
@@ -106,15 +144,37 @@ class Mode:
         kw["size_parameter"] = tuple(math.nan if x is None else float(x)
                                      for x in kw.get("size_parameter", (math.nan, math.nan)))
         for k in ("fsr_nm", "q_rel_error", "wavelength_rel_error", "harminv_error", "correction_wavelength_nm",
-                  "correction_q_rel"):
+                  "correction_q_rel", "mode_volume_um3"):
             if isinstance(kw.get(k), str):
                 kw[k] = float(kw[k])
         return cls(**kw)
 
 
+def energy_shares_text(shares) -> str | None:
+    """The energy shares as one table cell: ``name=share`` pairs joined by ``;`` (shares at
+    full precision), ``None`` (a blank cell) when there are none."""
+    if shares is None:
+        return None
+    return ";".join(f"{k}={float(v)!r}" for k, v in (shares.items() if isinstance(shares, dict) else shares))
+
+
+def parse_energy_shares(text: str) -> tuple[tuple[str, float], ...]:
+    """Inverse of :func:`energy_shares_text`."""
+    out = []
+    for part in text.split(";"):
+        if part.strip():
+            name, _, value = part.partition("=")
+            out.append((name.strip(), float(value)))
+    return tuple(out)
+
+
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
                "degeneracy", "q_resolved", "q_rel_error", "wavelength_rel_error", "harminv_error", "note",
-               "correction_wavelength_nm", "correction_q_rel")
+               "correction_wavelength_nm", "correction_q_rel", "polar_order", "mode_volume_um3", "energy_shares")
+
+# The methods whose spectra list the modes of the band they did not find (``ModeSpectrum.missing``,
+# written as missing.csv): FDTD and FEM, checked against the exact solver where it applies.
+METHODS_WITH_MISSES = ("fdtd", "fem")
 
 MISSED_REASONS = {
     "merged": "within the linewidth of a reported line (Harminv saw one line)",
@@ -129,8 +189,8 @@ MISSED_REASONS = {
 
 @dataclass(frozen=True)
 class MissedMode:
-    """An exact mode in an FDTD run's band, m set, polarizations and radial orders that the run
-    did not report (spheres and the 2-D limit).
+    """An exact mode in an FDTD (or FEM) run's band, m set, polarizations and radial orders that
+    the run did not report (spheres and the 2-D limit).
 
     Attributes
     ----------
@@ -181,7 +241,12 @@ class ModeSpectrum:
     versions: dict = field(default_factory=lambda: versions())
     profiles: tuple = field(default=(), compare=False, repr=False)
     run_info: dict = field(default_factory=dict, compare=False, repr=False)  # e.g. the FDTD cells used
-    missing: tuple = ()  # MissedMode: exact modes of the band an FDTD run did not report
+    missing: tuple = ()  # MissedMode: exact modes of the band an FDTD or FEM run did not report
+
+    @property
+    def can_miss(self) -> bool:
+        """True for the methods that list the exact modes they did not find (FDTD, FEM)."""
+        return self.method in METHODS_WITH_MISSES
 
     def __len__(self):
         return len(self.modes)
@@ -215,28 +280,29 @@ class ModeSpectrum:
             "versions": self.versions,
             "config": self.config_dict(),
             "modes": [m.to_dict() for m in self.modes],
-        } | ({"missing": [m.to_dict() for m in self.missing]} if self.method == "fdtd" else {})
+        } | ({"missing": [m.to_dict() for m in self.missing]} if self.can_miss else {})
           | ({"run": self.run_info} if self.run_info else {}))
 
     def to_json(self) -> str:
         return json_text(self.to_dict())
 
     def to_csv(self) -> str:
-        return csv_table(CSV_COLUMNS, (m.to_dict() for m in self.modes))
+        return csv_table(CSV_COLUMNS, (m.to_row() for m in self.modes))
 
     def missing_csv(self) -> str:
         """CSV of the missed modes (``MISSED_COLUMNS``)."""
         return csv_table(MISSED_COLUMNS, (m.to_dict() for m in self.missing))
 
     def write(self, out_dir) -> list[Path]:
-        """Write ``modes.json`` and ``modes.csv`` (and, for FDTD, ``missing.csv``: the exact modes
-        of the band the run did not report) into ``out_dir`` (atomically); return the paths."""
+        """Write ``modes.json`` and ``modes.csv`` (and, for FDTD and FEM, ``missing.csv``: the
+        exact modes of the band the run did not report) into ``out_dir`` (atomically); return the
+        paths."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = [out_dir / "modes.json", out_dir / "modes.csv"]
         atomic_write(paths[0], self.to_json())
         atomic_write(paths[1], self.to_csv())
-        if self.method == "fdtd":
+        if self.can_miss:
             paths.append(out_dir / "missing.csv")
             atomic_write(paths[2], self.missing_csv())
         return paths
@@ -244,11 +310,11 @@ class ModeSpectrum:
     def to_hdf5(self, path) -> Path:
         """Write the mode table (group ``modes``, one dataset per column, see
         :func:`wgm.records.files.hdf5_table`), the config, method and versions (attributes) to HDF5."""
-        return write_hdf5(path, {"modes": (CSV_COLUMNS, [m.to_dict() for m in self.modes])},
+        return write_hdf5(path, {"modes": (CSV_COLUMNS, [m.to_row() for m in self.modes])},
                           {"config": self.config_dict(), "method": self.method, "versions": self.versions})
 
     def profiles_to_hdf5(self, path) -> Path:
-        """Write every field profile (FDTD) to HDF5: one group per mode, ``mode_000`` ..."""
+        """Write every field profile (FDTD, FEM) to HDF5: one group per mode, ``mode_000`` ..."""
         import h5py
 
         path = Path(path)
@@ -275,7 +341,8 @@ class ModeSpectrum:
 
 @dataclass(frozen=True)
 class FieldProfile:
-    """A mode's field in the (r, z) half-plane (FDTD), from a DFT at the mode frequency.
+    """A mode's field in the (r, z) half-plane on a regular grid (FDTD: from a DFT at the mode
+    frequency; FEM: the eigenvector sampled on the grid).
 
     ``fields`` maps component names (``"Er"``, ``"Ep"``, ``"Ez"``, ``"Hr"``, ``"Hp"``, ``"Hz"``)
     to complex arrays of shape ``(len(r_um), len(z_um))``; the full field is this times
@@ -302,47 +369,101 @@ class FieldProfile:
         group.create_dataset("epsilon", data=self.epsilon)
         for name, arr in self.fields.items():
             group.create_dataset(name, data=arr)
-        for key, value in self.mode.to_dict().items():
+        for key, value in self.mode.to_row().items():
             group.attrs[key] = "" if value is None else value
 
 
-def match_modes(reference: ModeSpectrum, other: ModeSpectrum) -> list[tuple[Mode, Mode]]:
-    """Pairs (reference mode, other mode) with equal polarization, l and radial order
-    (modes of ``other`` that are not identified are left out)."""
-    ref = {(m.polarization, m.l, m.radial_order): m for m in reference.modes}
-    pairs = []
-    for m in other.modes:
-        key = (m.polarization, m.l, m.radial_order)
-        if m.l is not None and key in ref:
-            pairs.append((ref[key], m))
-    return pairs
+# The engines in the order in which one is the reference of a comparison: the first of a pair
+# in this order is the reference (exact > fem > fdtd).
+ENGINES = ("exact", "fem", "fdtd")
+ENGINE_LABELS = {"exact": "exact", "fem": "FEM", "fdtd": "FDTD"}
+
+# Modes without an angular number l (finite disks, rings, toroids, pedestal disks) are matched
+# by (polarization, m, radial order) and the nearest wavelength within this relative window:
+# 0.5 % is a quarter of the free spectral range of a 10 µm silica disk at 600 nm (neighbouring
+# m differ by ~2 %), and ten times the FDTD grid error of the default resolution (~5e-4).
+MATCH_WINDOW_REL = 5e-3
 
 
-COMPARISON_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm_exact", "wavelength_nm_fdtd",
-                      "wavelength_rel_diff", "Q_exact", "Q_fdtd", "Q_rel_diff", "fdtd_q_resolved",
-                      "wavelength_nm_model", "Q_model", "fit_wavelength_rel_diff", "fit_Q_rel_diff",
-                      "numerical_wavelength_rel_diff", "numerical_Q_rel_diff")
+def match_modes(reference: ModeSpectrum, other: ModeSpectrum, *,
+                window_rel: float = MATCH_WINDOW_REL) -> list[tuple[Mode, Mode]]:
+    """Pairs (reference mode, other mode) of the same mode (modes of ``other`` that are not
+    identified are left out), in the order of ``other.modes``.
+
+    * Both with an angular number ``l`` (spheres, the 2-D limit): equal polarization, ``l`` and
+      radial order, and equal ``m`` unless the reference is the exact solver (whose ``m = l``
+      stands for the whole degenerate multiplet).
+    * Both without ``l`` (finite shapes): equal polarization, ``m`` and radial order (and polar order
+      where both give it), then the nearest wavelength with ``|λ_other / λ_ref − 1| ≤
+      window_rel`` (:data:`MATCH_WINDOW_REL`); each reference mode is matched at most once,
+      the closest pairs first.
+    """
+    exact_ref = reference.method == "exact"
+    by_l: dict = {}
+    for m in reference.modes:
+        if m.l is not None:
+            by_l.setdefault((m.polarization, m.l, m.radial_order, None if exact_ref else m.m), m)
+    found: dict[int, Mode] = {}
+    loose = []  # (rel. difference, index in other, reference mode)
+    for i, m in enumerate(other.modes):
+        key = (m.polarization, m.l, m.radial_order, None if exact_ref else m.m)
+        if m.l is not None and key in by_l:
+            found[i] = by_l[key]
+            continue
+        if m.l is not None or m.radial_order is None:
+            continue
+        for r in reference.modes:
+            if (r.polarization, r.m, r.radial_order) != (m.polarization, m.m, m.radial_order):
+                continue
+            if r.polar_order is not None and m.polar_order is not None and r.polar_order != m.polar_order:
+                continue
+            if r.l is not None:
+                continue  # identified by l: matched by l above
+            d = abs(m.wavelength_nm / r.wavelength_nm - 1)
+            if d <= window_rel:
+                loose.append((d, i, r))
+    used: set[int] = set()
+    for d, i, r in sorted(loose, key=lambda t: t[0]):
+        if i not in found and id(r) not in used:
+            found[i] = r
+            used.add(id(r))
+    return [(found[i], m) for i, m in enumerate(other.modes) if i in found]
 
 
-def comparison_rows(pairs, model=None) -> list[dict]:
-    """One row per matched (exact, FDTD) mode pair: both wavelengths and Q and their relative
-    differences (``COMPARISON_COLUMNS``); non-finite values follow the one rule when written.
+def comparison_columns(reference: str = "exact", other: str = "fdtd") -> tuple[str, ...]:
+    """The columns of a comparison of ``other`` against ``reference`` (engine names): for
+    exact against FDTD :data:`COMPARISON_COLUMNS`; for another pair the same columns with the
+    engines' names in place of ``exact`` and ``fdtd``."""
+    return ("polarization", "l", "m", "radial_order", f"wavelength_nm_{reference}", f"wavelength_nm_{other}",
+            "wavelength_rel_diff", f"Q_{reference}", f"Q_{other}", "Q_rel_diff", f"{other}_q_resolved",
+            "wavelength_nm_model", "Q_model", "fit_wavelength_rel_diff", "fit_Q_rel_diff",
+            "numerical_wavelength_rel_diff", "numerical_Q_rel_diff")
+
+
+COMPARISON_COLUMNS = comparison_columns("exact", "fdtd")
+
+
+def comparison_rows(pairs, model=None, names: tuple[str, str] = ("exact", "fdtd")) -> list[dict]:
+    """One row per matched (reference, other) mode pair: both wavelengths and Q and their
+    relative differences (other / reference − 1; :func:`comparison_columns` of ``names``, the
+    two engines, reference first); non-finite values follow the one rule when written.
 
     ``model``: the exact modes of the model FDTD simulated (dispersive materials: the fitted
     Lorentz models), when ``pairs`` hold the true materials' exact modes: then the fit error
     (model against true) and the numerical error (FDTD before its per-line correction against
     the model) are given separately; ``None`` in those columns otherwise."""
+    a, b = names
     by_key = {(m.polarization, m.l, m.radial_order): m for m in (model.modes if model is not None else ())}
     rows = []
     with np.errstate(invalid="ignore", divide="ignore"):
         for e, f in pairs:
             row = {"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
-                   "wavelength_nm_exact": e.wavelength_nm, "wavelength_nm_fdtd": f.wavelength_nm,
-                   "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, "Q_exact": e.Q, "Q_fdtd": f.Q,
-                   "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), "fdtd_q_resolved": f.q_resolved,
+                   f"wavelength_nm_{a}": e.wavelength_nm, f"wavelength_nm_{b}": f.wavelength_nm,
+                   "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, f"Q_{a}": e.Q, f"Q_{b}": f.Q,
+                   "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), f"{b}_q_resolved": f.q_resolved,
                    "wavelength_nm_model": None, "Q_model": None, "fit_wavelength_rel_diff": None,
                    "fit_Q_rel_diff": None, "numerical_wavelength_rel_diff": None, "numerical_Q_rel_diff": None}
-            md = by_key.get((f.polarization, f.l, f.radial_order))
+            md = by_key.get((f.polarization, f.l, f.radial_order)) if f.l is not None else None
             if md is not None:
                 lam_raw = f.wavelength_nm - (f.correction_wavelength_nm or 0.0)
                 q_raw = f.Q / (1 + (f.correction_q_rel or 0.0))
@@ -355,6 +476,6 @@ def comparison_rows(pairs, model=None) -> list[dict]:
     return rows
 
 
-def comparison_csv(pairs, model=None) -> str:
+def comparison_csv(pairs, model=None, names: tuple[str, str] = ("exact", "fdtd")) -> str:
     """CSV of matched modes (:func:`comparison_rows`)."""
-    return csv_table(COMPARISON_COLUMNS, comparison_rows(pairs, model))
+    return csv_table(comparison_columns(*names), comparison_rows(pairs, model, names))
