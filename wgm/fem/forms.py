@@ -101,26 +101,50 @@ def _stretch_fields(stretch: Stretch, basis):
     return {"rt": rt, "sr": sr, "sz": sz}
 
 
-def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | None = None, basis=None) -> Pencil:
-    """Assemble ``A`` for azimuthal number ``m`` and (unless given: they do not depend on m)
-    the mass matrices ``B[(j, in_pml)]`` on the mesh (complex, PML included)."""
+@dataclass
+class Stiffness:
+    """The m-independent parts of the stiffness: ``A(m) = K0 − m K1 + m² K2`` (``w = ∇u − m E_t``
+    is linear in m), assembled once per mesh."""
+
+    K0: object
+    K1: object
+    K2: object
+
+    def at(self, m: int):
+        return (self.K0 - float(m) * self.K1 + float(m) ** 2 * self.K2).tocsr()
+
+
+def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | None = None, basis=None,
+             stiffness: Stiffness | None = None) -> tuple[Pencil, Stiffness]:
+    """The pencil for azimuthal number ``m``; the mass matrices ``B[(j, in_pml)]`` and the
+    stiffness parts (they do not depend on m) are assembled unless given."""
     from skfem import Basis, BilinearForm
 
     stretch = Stretch(fm.domain, sigma_max)
     intorder = 2 * order + INTORDER_EXTRA
     if basis is None:
         basis = Basis(fm.mesh, elements(order), intorder=intorder)
-    mm = float(m)
 
-    @BilinearForm(dtype=np.complex128)
-    def stiffness(E, u, F, v, w):
-        rt, sr, sz = w.rt, w.sr, w.sz
-        wr_e = u.grad[0] - mm * E.value[0]
-        wz_e = u.grad[1] - mm * E.value[1]
-        wr_f = v.grad[0] - mm * F.value[0]
-        wz_f = v.grad[1] - mm * F.value[1]
-        return ((sz / sr) * wr_e * wr_f / rt + (sr / sz) * wz_e * wz_f / rt
-                + rt / (sr * sz) * E.curl * F.curl)
+    if stiffness is None:
+        @BilinearForm(dtype=np.complex128)
+        def k0(E, u, F, v, w):
+            rt, sr, sz = w.rt, w.sr, w.sz
+            return ((sz / sr) * u.grad[0] * v.grad[0] / rt + (sr / sz) * u.grad[1] * v.grad[1] / rt
+                    + rt / (sr * sz) * E.curl * F.curl)
+
+        @BilinearForm(dtype=np.complex128)
+        def k1(E, u, F, v, w):
+            rt, sr, sz = w.rt, w.sr, w.sz
+            return ((sz / sr) * (u.grad[0] * F.value[0] + E.value[0] * v.grad[0]) / rt
+                    + (sr / sz) * (u.grad[1] * F.value[1] + E.value[1] * v.grad[1]) / rt)
+
+        @BilinearForm(dtype=np.complex128)
+        def k2(E, u, F, v, w):
+            rt, sr, sz = w.rt, w.sr, w.sz
+            return (sz / sr) * E.value[0] * F.value[0] / rt + (sr / sz) * E.value[1] * F.value[1] / rt
+
+        coeff = _stretch_fields(stretch, basis)
+        stiffness = Stiffness(*(form.assemble(basis, **coeff).tocsr() for form in (k0, k1, k2)))
 
     @BilinearForm(dtype=np.complex128)
     def mass(E, u, F, v, w):
@@ -128,7 +152,6 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | N
         return (sz / sr) * rt * E.value[0] * F.value[0] + (sr / sz) * rt * E.value[1] * F.value[1] \
             + sr * sz * u * v / rt
 
-    A = stiffness.assemble(basis, **_stretch_fields(stretch, basis)).tocsr()
     if masses is None:
         masses = {}
         for j in np.unique(fm.medium):
@@ -138,4 +161,4 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | N
                     continue
                 sub = Basis(fm.mesh, elements(order), intorder=intorder, elements=sel)
                 masses[(int(j), pml)] = mass.assemble(sub, **_stretch_fields(stretch, sub)).tocsr()
-    return Pencil(A, masses, basis, order, m)
+    return Pencil(stiffness.at(m), masses, basis, order, m), stiffness

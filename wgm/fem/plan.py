@@ -34,18 +34,22 @@ PML_WAVELENGTHS = 2.0  # default PML thickness, likewise
 MIN_ELEMENTS_PER_WAVELENGTH = 3.0
 CUT_DENSITY = 1e-12  # |field|² at the inner wall of a reduced domain, relative to the peak
 CUT_SHARE_Z = 1e-12  # a sphere's energy share beyond the z walls of a reduced domain
-AUTO_SAVING = 0.25  # "auto" reduces the domain when the inner wall is beyond this share of r
+AUTO_SAVING = 0.05  # "auto" reduces the domain when the inner wall is beyond this share of r
 DOFS_PER_ELEMENT = {2: 7.0, 3: 12.5}  # unknowns per triangle, N_p × P_p (Euler: 1.5 edges, 0.5 vertices)
-CLUSTER = 3e-3  # targets closer than this (relative in k0) share one shift
+CLUSTER = 3e-3
+EXPECTED_EIGENVALUES = 4  # eigenvalues asked near an exactly estimated mode  # targets closer than this (relative in k0) share one shift
 DEFAULT_Q_GUESS = 1e4  # the imaginary part of a target without an estimate of Q
 
 
 @dataclass(frozen=True)
 class Target:
-    """A shift of the eigen-solver: complex ``k0`` (1/µm) and how many eigenvalues to ask."""
+    """A shift of the eigen-solver: complex ``k0`` (1/µm), how many eigenvalues to ask, and the
+    modes expected near it (``expected``: their k0 when the estimate is exact, so that only the
+    eigenpair nearest each is taken; empty: every cavity mode found is taken)."""
 
     k0: complex
     n_eig: int
+    expected: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -157,15 +161,18 @@ def unknowns(res: Resonator, dom: Domain, sizes: dict, order: int, pml_factor: f
     return int(n_el * DOFS_PER_ELEMENT[order])
 
 
-def _cluster(ks: list[complex], n_per: int) -> tuple[Target, ...]:
+def _cluster(ks: list[complex], n_per: int, expected: bool = False) -> tuple[Target, ...]:
+    """Targets close in k0 (within :data:`CLUSTER`) share one shift, at their mean; ``expected``:
+    the targets are the modes themselves (an exact estimate)."""
     out = []
     for k in sorted(ks, key=lambda c: c.real):
         if out and abs(k.real - out[-1][-1].real) < CLUSTER * k.real:
             out[-1].append(k)
         else:
             out.append([k])
+    n_first = EXPECTED_EIGENVALUES if expected else n_per
     return tuple(Target(complex(np.mean([c.real for c in grp]), np.mean([c.imag for c in grp])),
-                        min(50, n_per + 2 * (len(grp) - 1))) for grp in out)
+                        min(50, n_first + 2 * (len(grp) - 1)), tuple(grp) if expected else ()) for grp in out)
 
 
 def plan(res: Resonator, search: Search, settings: FemSettings, pml_factor: float = 1.5) -> FemPlan:
@@ -246,9 +253,11 @@ def _targets(res, search, settings, est, kind, m_values, classes, half) -> dict:
                 k = units.k0_from_wavelength_nm(md.wavelength_nm)
                 q = md.Q if math.isfinite(md.Q) and md.Q > 0 else DEFAULT_Q_GUESS
                 ks.append(complex(k.real, -k.real / (2 * q)))
-            if not ks:  # no estimate: spread targets over the band
+            spread = not ks
+            if spread:  # no estimate: spread targets over the band
                 n_t = 3
                 ks = [complex(units.k0_from_wavelength_nm(lam).real, 0) for lam in np.linspace(lo, hi, n_t)]
                 ks = [complex(k.real, -k.real / (2 * DEFAULT_Q_GUESS)) for k in ks]
-            out[(m, ci)] = _cluster(ks, settings.modes_per_target)
+            exact = kind == "exact" and bool(est)
+            out[(m, ci)] = _cluster(ks, settings.modes_per_target, expected=exact and not spread)
     return out

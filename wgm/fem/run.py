@@ -2,10 +2,12 @@
 cavity modes, iterate dispersive materials to self-consistency, label, estimate each mode's
 error from a second solve on a refined mesh, and return a :class:`ModeSpectrum`.
 
-Which eigenpairs are modes (stated criterion, :data:`PML_SHARE_MAX`, :data:`RESONATOR_SHARE_MIN`):
-at most 5 % of the electric energy in the PML and at least 20 % in the resonator's layers, and,
-for passive resonators, a decaying field (Im k0 < 0).  PML and box modes hold 10–90 % of their
-energy in the PML; cavity modes 1e-5–1e-2 (measured on spheres from Q 4e2 to 1e8).
+Which eigenpairs are modes (the stated criterion, :func:`_is_cavity_mode`): at least 30 % of
+the electric energy in the resonator's layers, at most max(5 %, 30/Q) in the PML, and, for
+passive resonators, a decaying field (Im k0 < 0).  PML modes hold 70–100 % of their energy in
+the PML and almost none in the resonator; cavity modes 1e-5–0.13 in the PML (measured on spheres
+from Q 50 to 1e8; a leaky mode's share ≈ 7–16/Q).  For spheres and the 2-D limit, whose modes
+the exact solver estimates, only the eigenpair nearest each estimate is taken.
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ __all__ = ["solve", "PML_SHARE_MAX", "RESONATOR_SHARE_MIN"]
 log = logging.getLogger(__name__)
 
 PML_SHARE_MAX = 0.05
-RESONATOR_SHARE_MIN = 0.2
-SELF_CONSISTENT_TOL = 1e-12  # |Δk0/k0| between the materials' frequency and the mode's
+PML_SHARE_Q = 30.0
+RESONATOR_SHARE_MIN = 0.3
+SELF_CONSISTENT_TOL = 1e-11
+CONSISTENT_ALREADY = 1e-4  # see _self_consistent  # |Δk0/k0| between the materials' frequency and the mode's
 MAX_SELF_CONSISTENT = 12
 SAME_MODE = 1e-7  # eigenvalues closer than this (relative) from overlapping shifts are one mode
 PML_FACTOR = 1.5  # the PML's elements are this much larger than the surroundings'
 MATCH_REFINED = 1e-3
-REFINE_MARGIN = 1e-3  # coarse modes this close outside the band are refined too (they may move in)  # a refined solve's mode is the same mode within this relative distance in k0
+REFINE_MARGIN = 1e-3  # coarse modes this close outside the band are refined too (they may move in)
+BAND_MARGIN = 0.02  # eigenpairs this far (relative) outside the band are not followed further
+MATCH_ESTIMATE = 2e-3  # an eigenpair is the exactly estimated mode when this close (relative, k0)  # a refined solve's mode is the same mode within this relative distance in k0
 
 
 @dataclass
@@ -104,17 +110,17 @@ def _evaluate(found: _Found, res: Resonator, n_lay: int, label: bool = True) -> 
 
 def _self_consistent(found: _Found, materials: dict, free) -> None:
     """Iterate the mode until its materials are evaluated at its own complex frequency: a
-    fixed point of the Rayleigh quotient with the eigenvector held (first order), then an
+    fixed point of the Rayleigh quotient with the eigenvector held (stationary: first order in
+    the change of ε), then, unless the materials' frequency was already within
+    :data:`CONSISTENT_ALREADY` of the mode's (the Rayleigh step's error is then second order:
+    ≲ (1e-4 · ω/ε dε/dω)², below 1e-10), an
     eigen-solve with the materials at that frequency, until the two agree."""
-    k = found.k0
     for it in range(MAX_SELF_CONSISTENT):
-        k_fp = k
-        for _ in range(50):
-            k_new = eigen.rayleigh_k0(found.pencil, _eps_at(materials, k_fp), found.vector)
-            done = eigen.relative_change(k_new, k_fp) < 1e-14
-            k_fp = k_new
-            if done:
-                break
+        k_fp = _rayleigh_fixed_point(found, materials)
+        moved = eigen.relative_change(k_fp, found.k0)
+        if it == 0 and moved < CONSISTENT_ALREADY:
+            found.k0, found.eps = k_fp, _eps_at(materials, k_fp)
+            return
         eps = _eps_at(materials, k_fp)
         pairs = eigen.solve_near(found.pencil, eps, free, k_fp, 3)
         best = min(pairs, key=lambda pr: abs(pr.k0 - k_fp))
@@ -123,9 +129,19 @@ def _self_consistent(found: _Found, materials: dict, free) -> None:
         found.k0, found.vector, found.eps = best.k0, best.vector, eps
         if converged:
             return
-        k = best.k0
     log.warning("FEM: mode near k0 = %.8g/µm not self-consistent after %d iterations", found.k0.real,
                 MAX_SELF_CONSISTENT)
+
+
+def _rayleigh_fixed_point(found: _Found, materials: dict) -> complex:
+    k_fp = found.k0
+    for _ in range(50):
+        k_new = eigen.rayleigh_k0(found.pencil, _eps_at(materials, k_fp), found.vector)
+        done = eigen.relative_change(k_new, k_fp) < 1e-15
+        k_fp = k_new
+        if done:
+            break
+    return k_fp
 
 
 def _screen(f: "_Found", n_lay: int) -> tuple[float, float]:
@@ -151,11 +167,11 @@ def _solve_plan(res: Resonator, search: Search, settings: FemSettings, pl: FemPl
     fm = build_mesh(res, pl.domain, pl.sizes_um, pml_factor=PML_FACTOR)
     info = {"elements": fm.n_elements, "mesh_s": time.perf_counter() - t0, "assembly_s": 0.0, "solve_s": 0.0,
             "unknowns": 0, "factorisations": 0}
-    masses = basis = None
+    masses = basis = parts = None
     out: list[_Found] = []
     for m in pl.m_values:
         t1 = time.perf_counter()
-        pencil = assemble(fm, pl.order, m, settings.pml_strength, masses=masses, basis=basis)
+        pencil, parts = assemble(fm, pl.order, m, settings.pml_strength, masses=masses, basis=basis, stiffness=parts)
         masses, basis = pencil.B, pencil.basis
         info["assembly_s"] += time.perf_counter() - t1
         info["unknowns"] = int(basis.N)
@@ -164,21 +180,32 @@ def _solve_plan(res: Resonator, search: Search, settings: FemSettings, pl: FemPl
             if seeds is None:
                 targets = pl.targets.get((m, ci), ())
             else:
-                targets = _cluster_seeds(seeds.get((m, ci), ()))
+                targets = _cluster_seeds(seeds.get((m, ci), ()))  # each seed's nearest eigenpair
             kept: list[_Found] = []
             t2 = time.perf_counter()
             for tg in targets:
                 eps = _eps_at(materials, tg.k0)
                 info["factorisations"] += 1
+                cands = []
                 for pr in eigen.solve_near(pencil, eps, free, tg.k0, tg.n_eig):
-                    if any(eigen.relative_change(pr.k0, f.k0) < SAME_MODE for f in kept):
+                    if any(eigen.relative_change(pr.k0, f.k0) < SAME_MODE for f in kept + cands):
                         continue
                     f = _Found(m, ci, pr.k0, pr.vector, pencil, fm, eps, walls_equator=walls.equator)
                     pml_share, res_share = _screen(f, n_lay)
-                    if pml_share > PML_SHARE_MAX or res_share < RESONATOR_SHARE_MIN:
+                    if not _is_cavity_mode(f.k0, pml_share, res_share, gain):
                         continue
-                    if f.k0.imag >= 0 and not gain and pml_share > 1e-3:
+                    if not _near_band(f.k0, search):
                         continue
+                    cands.append(f)
+                if tg.expected:  # an exact estimate: the eigenpair nearest each expected mode
+                    picked = []
+                    for k_exp in tg.expected:
+                        best = min(cands, key=lambda c: abs(c.k0 - k_exp), default=None)
+                        if (best is not None and best not in picked
+                                and eigen.relative_change(best.k0, k_exp) < MATCH_ESTIMATE):
+                            picked.append(best)
+                    cands = picked
+                for f in cands:
                     if dispersive:
                         _self_consistent(f, materials, free)
                         info["factorisations"] += f.iterations
@@ -196,7 +223,28 @@ def _cluster_seeds(ks) -> tuple:
     """Targets of a refined solve: the coarse modes' k0, close ones sharing a shift."""
     from wgm.fem.plan import _cluster
 
-    return _cluster(list(ks), 3)
+    return _cluster(list(ks), 3, expected=True)
+
+
+def _is_cavity_mode(k0: complex, pml_share: float, res_share: float, gain: bool) -> bool:
+    """The stated criterion: at least :data:`RESONATOR_SHARE_MIN` of the electric energy in the
+    resonator's layers, at most ``max(PML_SHARE_MAX, PML_SHARE_Q / Q)`` in the PML (a leaky
+    mode's radiated share grows as 1/Q: measured ≈ 7–16/Q on spheres), and no growth unless
+    something has gain."""
+    if res_share < RESONATOR_SHARE_MIN:
+        return False
+    if k0.imag >= 0:
+        return gain
+    q = k0.real / (-2 * k0.imag)
+    return pml_share <= max(PML_SHARE_MAX, PML_SHARE_Q / q)
+
+
+def _near_band(k0: complex, search: Search) -> bool:
+    """Within the band widened by :data:`BAND_MARGIN` (the materials' dispersion and the
+    refinement can still move a mode by that much)."""
+    lam = units.wavelength_nm_from_k0(k0.real).real
+    lo, hi = search.wavelength_nm
+    return lo * (1 - BAND_MARGIN) <= lam <= hi * (1 + BAND_MARGIN)
 
 
 def _in_band(f: _Found, search: Search, margin: float = 0.0) -> bool:

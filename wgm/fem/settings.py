@@ -37,7 +37,8 @@ class FemSettings:
         ``"full"``: the mesh reaches the axis.  ``"reduced"``: a wall inside the resonator
         where the field has decayed (below the caustic of the smallest m) and, for spheres,
         z walls where the modes up to ``max_polar_order`` have decayed.  ``"auto"`` (default):
-        reduced when it saves more than half of the area.
+        reduced when the inner wall is beyond 5 % of the outer radius (the field there is 1e-12
+        of its peak, so it never costs accuracy).
     max_polar_order : int
         Spheres, reduced domain: the mesh holds the modes with ``l − |m|`` up to this.
     symmetry : bool
