@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from wgm import units
-from wgm.fdtd.plan import FdtdPlan
-from wgm.model.resonator import Resonator, Ring, Search, Sphere
+from wgm.fdtd.plan import FdtdPlan, _media_materials
+from wgm.model.resonator import Resonator, Search, Sphere, Toroid
 from wgm.records import FieldProfile, Mode
 
 __all__ = ["Profile", "profile", "layer_map", "conductivity_correction", "dispersion_correction", "classify",
@@ -65,10 +65,11 @@ def profile(fields: dict, eps, pl: FdtdPlan, res: Resonator) -> Profile:
         weight = e if c.startswith("E") else 1.0
         energy[c] = float(np.sum(weight * np.abs(a) ** 2 * w))
     # the components normal to the outer surface: r̂ of the sphere, or r̂ of a cylinder wall
-    if isinstance(res.shape, Sphere):
-        rho = np.hypot(r[:, None], z[None, :])
+    if isinstance(res.shape, (Sphere, Toroid)):  # from the centre of the ball or of the tube
+        r_c = res.shape.major_radius_um if isinstance(res.shape, Toroid) else 0.0
+        rho = np.hypot(r[:, None] - r_c, z[None, :])
         rho[rho == 0] = 1.0
-        cr, cz = r[:, None] / rho, z[None, :] / rho
+        cr, cz = (r[:, None] - r_c) / rho, z[None, :] / rho
         e_n = cr * arrs["Er"] + cz * arrs["Ez"]
         h_n = cr * arrs["Hr"] + cz * arrs["Hz"]
     else:
@@ -79,23 +80,13 @@ def profile(fields: dict, eps, pl: FdtdPlan, res: Resonator) -> Profile:
 
 
 def layer_map(res: Resonator, r, z) -> np.ndarray:
-    """The medium of every (r, z) point, numbered as ``FdtdPlan.media``: ``Layer.index`` for the
-    layers (0 = body), ``len(layers)`` for the surroundings, ``len(layers) + 1`` for the substrate."""
-    layers = res.layers()
-    n_lay = len(layers)
+    """The medium of every (r, z) point of the grid ``r × z``, in the one numbering of
+    ``FdtdPlan.media`` (:func:`wgm.model.section.medium_index`): the layers (0 = body), then
+    the surroundings, the substrate, the pedestal."""
+    from wgm.model.section import medium_index
+
     rr, zz = np.meshgrid(r, z, indexing="ij")
-    idx = np.full(rr.shape, n_lay)
-    if res.substrate is not None:
-        idx[zz < -layers[-1].half_height_um] = n_lay + 1
-    for lay in reversed(layers):  # inner layers take precedence
-        if isinstance(res.shape, Sphere):
-            inside = np.hypot(rr, zz) <= lay.outer_radius_um
-        else:
-            inside = (rr <= lay.outer_radius_um) & (np.abs(zz) <= lay.half_height_um)
-            if isinstance(res.shape, Ring):
-                inside &= rr >= lay.inner_radius_um
-        idx[inside] = lay.index
-    return idx
+    return medium_index(res, rr, zz)
 
 
 def conductivity_correction(res, pl: FdtdPlan, r, z, eps, arrs, freq) -> float:
@@ -132,8 +123,7 @@ def dispersion_correction(res, pl: FdtdPlan, r, z, arrs, freq: complex) -> compl
     Meep's conductivity, so this includes (to first order) the former conductivity correction."""
     if not any(p.fit is not None for p in pl.media):
         return 0j
-    layers = res.layers()
-    mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
+    mats = _media_materials(res)
     e2 = sum(np.abs(arrs[c]) ** 2 for c in _E) * r[:, None]
     where = layer_map(res, r, z)
     lam = units.wavelength_nm_from_freq(complex(freq))
