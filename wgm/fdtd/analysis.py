@@ -65,14 +65,17 @@ def profile(fields: dict, eps, pl: FdtdPlan, res: Resonator) -> Profile:
         weight = e if c.startswith("E") else 1.0
         energy[c] = float(np.sum(weight * np.abs(a) ** 2 * w))
     # the components normal to the outer surface: r̂ of the sphere, or r̂ of a cylinder wall
-    if isinstance(res.shape, (Sphere, Toroid)):  # from the centre of the ball or of the tube
-        r_c = res.shape.major_radius_um if isinstance(res.shape, Toroid) else 0.0
-        rho = np.hypot(r[:, None] - r_c, z[None, :])
+    if isinstance(res.shape, Sphere):
+        rho = np.hypot(r[:, None], z[None, :])
         rho[rho == 0] = 1.0
-        cr, cz = (r[:, None] - r_c) / rho, z[None, :] / rho
+        cr, cz = r[:, None] / rho, z[None, :] / rho
         e_n = cr * arrs["Er"] + cz * arrs["Ez"]
         h_n = cr * arrs["Hr"] + cz * arrs["Hz"]
     else:
+        # r̂, the normal at the rim where the mode lives: also for a toroid, whose tube's own
+        # normal turns to ẑ at its top and bottom, where a TE mode's E_z would count as normal
+        # (measured: a 1.5/0.4 µm n = 2 toroid's TE line had 30 % of its E energy "normal" to
+        # the tube, 4 % along r̂)
         e_n, h_n = arrs["Er"], arrs["Hr"]
     energy["E_normal"] = float(np.sum(e * np.abs(e_n) ** 2 * w))
     energy["H_normal"] = float(np.sum(np.abs(h_n) ** 2 * w))
@@ -171,7 +174,10 @@ def radial_order_from_nodes(r, z, arrs, res):
     """Count maxima of |E|² along the equator inside the resonator (finite shapes)."""
     iz = int(np.argmin(np.abs(z)))
     e2 = sum(np.abs(arrs[c][:, iz]) ** 2 for c in _E)
-    inside = e2[r <= res.layers()[-1].outer_radius_um]
+    outer = res.layers()[-1]
+    # (a toroid: the tube only; the hole's side of its inner surface holds the jump of E_r)
+    r_in = outer.inner_radius_um if isinstance(res.shape, Toroid) else -math.inf
+    inside = e2[(r <= outer.outer_radius_um) & (r >= r_in)]
     if inside.size < 3:
         return None
     peak = inside.max()
