@@ -122,6 +122,10 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
 
     lam_nm = units.wavelength_nm_from_freq(f_centre)
     shape = res.shape
+    if not isinstance(shape, (Disk, Ring)):  # a toroid: toroid_estimate (choose_m dispatches)
+        raise ConfigError(key, None, f"the slab estimate of m is for disks and rings, not a {shape.kind}: give "
+                          f"the azimuthal numbers by hand, e.g. {key} = "
+                          f"[{bulk_m(res, shape.material.n_at(lam_nm).real, lam_nm)}]")
     height = shape.thickness_um if isinstance(shape, Disk) else shape.height_um
     n_core = shape.material.n_at(lam_nm).real
     n_b = res.surroundings.n_at(lam_nm).real
