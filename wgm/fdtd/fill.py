@@ -93,14 +93,15 @@ def _circle_fraction(circle, a, b, z, dz):
     cuts = {c, d}
     for edge in (a, b):
         t2 = rho * rho - (edge - R) ** 2  # an end of the chord meets r = edge at u = ±√t2
-        if t2 >= 0:  # (= 0: the circle touches r = edge at one height: a cut there too)
-            t = math.sqrt(t2)
+        if t2 >= -1e-12 * rho * rho:  # (≈ 0, rounding included: the circle touches r = edge at one height)
+            t = math.sqrt(max(t2, 0.0))
             cuts.update(x for x in (-t, t) if c < x < d)
     pts = sorted(cuts)
 
-    def s_int(u):  # ∫ √(ρ² − u²) du
-        u = _clip(u, -rho, rho)
-        return 0.5 * (u * math.sqrt(max(rho * rho - u * u, 0.0)) + rho * rho * math.asin(u / rho))
+    def s_int(u):  # ∫ √(ρ² − u²) du = (u s + ρ² θ)/2, θ = asin(u/ρ) taken as atan2(u, s): well
+        u = _clip(u, -rho, rho)  # conditioned at u → ±ρ, where asin's slope amplifies rounding
+        s = math.sqrt(max((rho - u) * (rho + u), 0.0))
+        return 0.5 * (u * s + rho * rho * math.atan2(u, s))
 
     def poly_int(lo_u, hi_u):  # ∫ (ρ² − u²) du
         return rho * rho * (hi_u - lo_u) - (hi_u ** 3 - lo_u ** 3) / 3.0
