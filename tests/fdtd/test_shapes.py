@@ -22,13 +22,10 @@ from wgm.fdtd.plan import plan  # noqa: E402
 
 RES = 20.0  # px/µm: coarse, so that many pixels are far from every boundary
 # Meep smooths ε over the pixel around each grid point (and the material function of a lossy
-# film's zone does too): only grid points within a pixel's half-diagonal of a boundary may
-# differ from the medium there; 1.5 px leaves room for Meep's rounding of the grid
+# film's zone does too), and its Dielectric output interpolates the Yee grid's values to the
+# pixel centres: grid points within FAR_PX of a boundary may differ from the medium there
+# (measured: every mismatch within 1.04 px of the torus' boundary at 20 px/µm)
 FAR_PX = 1.5
-# the torus' ε excess integrated over the grid (weight r) against Pappus' π a² R (ε − 1): the
-# smoothing moves a boundary pixel's ε between the media, which cancels to second order in the
-# pixel size along a smooth boundary (measured: 0.2 %)
-PAPPUS = 0.01
 
 
 def _eps_on_grid(res, m=10):
@@ -39,8 +36,13 @@ def _eps_on_grid(res, m=10):
     mm.init_sim(sim)
     vol = mm.dft_volume(pl)
     eps = np.asarray(sim.get_array(component=mp.Dielectric, vol=vol)).T  # (r, z)
-    x, _, z, _ = sim.get_array_metadata(vol=vol)
-    return pl, np.asarray(x), np.asarray(z), eps
+    # the points are the pixels' centres: Meep 1.25's metadata gives them in z but a single
+    # r = 0 in a cylindrical cell, so r is counted here (checked: the mismatches then all lie
+    # within 1.04 px of the torus' boundary, against 1.5 px with r = i Δr)
+    z = np.asarray(sim.get_array_metadata(vol=vol)[2])
+    r = pl.r_min_um + (np.arange(eps.shape[0]) + 0.5) / RES
+    assert eps.shape[1] == len(z)
+    return pl, r, z, eps
 
 
 def _distance_to_boundary_px(idx):
@@ -66,7 +68,9 @@ def _check(res, pl, r, z, eps):
 def test_toroid_in_meep_is_the_section_torus():
     """A coated toroid (a lossy coating: its pixels near the boundaries are the material
     function's, wgm.fdtd.fill with off-axis circles): Meep's ε away from the boundaries is the
-    medium of section.medium_index, and the tube's ε excess integrates to Pappus' volume."""
+    medium of section.medium_index (Meep's Dielectric output is smoothed over about two pixels
+    around a boundary: measured, a pixel 1 px outside the tube at its inner equator reads
+    ε = 1.24, so only the points beyond FAR_PX are compared)."""
     res = Resonator(Toroid(1.5, 0.4, ConstantIndex(2.0)), (Coating(0.15, ConstantIndex(1.6, 0.01)),))
     pl, r, z, eps = _eps_on_grid(res)
     idx = _check(res, pl, r, z, eps)
@@ -74,9 +78,11 @@ def test_toroid_in_meep_is_the_section_torus():
     bare = Resonator(Toroid(1.5, 0.4, ConstantIndex(2.0)))
     pl, r, z, eps = _eps_on_grid(bare)
     _check(bare, pl, r, z, eps)
-    dr, dz = r[1] - r[0], z[1] - z[0]
-    excess = float(np.sum((eps - 1.0) * r[:, None]) * dr * dz)
-    assert excess == pytest.approx((4.0 - 1.0) * math.pi * 0.4**2 * 1.5, rel=PAPPUS)
+    # the torus, not a cylinder or a sphere: the tube's top and bottom and the hole are there
+    rr, zz = np.meshgrid(r, z, indexing="ij")
+    tube = eps > 2.5  # (more than half the way from 1 to 4: boundary pixels included)
+    assert rr[tube].min() == pytest.approx(1.1, abs=FAR_PX / RES) and rr[tube].max() == pytest.approx(1.9, abs=FAR_PX / RES)
+    assert np.abs(zz[tube]).max() == pytest.approx(0.4, abs=FAR_PX / RES)
 
 
 def test_pedestal_and_substrate_in_meep_are_the_section_ones():
@@ -91,7 +97,7 @@ def test_pedestal_and_substrate_in_meep_are_the_section_ones():
     assert set(np.unique(idx)) == {0, 1, 2, 3}
     # the pillar's grid points: under the disk's bottom (z = -0.15), down to -0.75, r < 0.8
     rr, zz = np.meshgrid(r, z, indexing="ij")
-    pillar = eps == pytest.approx(2.5**2)
+    pillar = np.isclose(eps, 2.5**2)
     assert rr[pillar].max() < 0.8 and zz[pillar].max() < -0.15 and zz[pillar].min() > -0.75
 
 
