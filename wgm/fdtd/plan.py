@@ -1,6 +1,7 @@
 """FDTD planning, before any time stepping and without Meep: the cell, the PML, the resolution,
-the azimuthal numbers m (from the exact solver, or for finite disks and rings from the 2-D solver
-with the slab effective index of the finite height), the reduced domain's cuts, and the mirror
+the azimuthal numbers m (from the exact solver, for finite disks and rings from the 2-D solver
+with the slab effective index of the finite height, for toroids from the sphere of their outer
+radius: wgm.model.estimate), the reduced domain's cuts, and the mirror
 classes (source components) the wanted polarizations need.
 
 Everything here is in µm (= Meep's length unit) and Meep frequency units (1/µm).
