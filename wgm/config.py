@@ -7,16 +7,22 @@ Keys (the ones marked * are required)::
 
     schema_version = 1
     [resonator]
-    shape = "sphere"            # * "sphere" | "disk" | "ring"
-    radius_um = 2.0             # * outer radius of the core (ring: outer radius)
+    shape = "sphere"            # * "sphere" | "disk" | "ring" | "toroid"
+    radius_um = 2.0             # * outer radius of the core (ring: outer radius; not for a toroid)
     thickness_um = inf          # disk only: thickness (inf: 2-D limit)
     width_um, height_um         # ring only: radial width, height (inf: 2-D limit)
+    major_radius_um, tube_radius_um  # toroid only (both required): the tube's centre circle
+                                # and the tube's radius (< major_radius_um)
     <material keys>             # * the core material
-    [[resonator.coating]]       # sphere / disk: repeatable, innermost first
+    [[resonator.coating]]       # sphere / disk / toroid (around the tube): repeatable, innermost first
     thickness_um = 0.05         # *
     <material keys>             # *
-    [resonator.substrate]       # disk / ring of finite height: half-space below
+    [resonator.substrate]       # disk / ring of finite height: half-space below (below the pedestal)
     <material keys>
+    [resonator.pedestal]        # disk of finite thickness: a pillar on the axis under the disk
+    radius_um = 1.0             # * (< the disk's outer radius)
+    height_um = 1.0             # *
+    <material keys>             # *
     [surroundings]              # default: index = 1.0
     <material keys>
     [search]
@@ -85,7 +91,7 @@ from wgm.model.materials import (
     nanocrystal_film,
     read_nk_file,
 )
-from wgm.model.resonator import Coating, Disk, Resonator, Ring, Search, Sphere
+from wgm.model.resonator import Coating, Disk, Pedestal, Resonator, Ring, Search, Sphere, Toroid
 
 __all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
            "parse_value", "is_dotted_key", "parse_sweep_table", "set_value", "config_to_dict", "SCHEMA_VERSION"]
@@ -98,9 +104,10 @@ SCHEMA_VERSION = 1
 _NC_KEYS = frozenset(inspect.signature(nanocrystal_film).parameters)   # fill_fraction, ligand_index, ...
 _MATERIAL_KINDS = {"index": ("extinction",), "material": tuple(sorted(_NC_KEYS)), "nk_file": ("wavelength_unit",)}
 _MATERIAL_KEYS = frozenset(_MATERIAL_KINDS).union(*_MATERIAL_KINDS.values())
-_SHAPE_KEYS = {cls.kind: validate.field_names(cls, exclude={"material"}) for cls in (Sphere, Disk, Ring)}
+_SHAPE_KEYS = {cls.kind: validate.field_names(cls, exclude={"material"}) for cls in (Sphere, Disk, Ring, Toroid)}
+_PEDESTAL_KEYS = validate.field_names(Pedestal, exclude={"material"}) | _MATERIAL_KEYS
 _COATING_KEYS = validate.field_names(Coating, exclude={"material", "index_in_stack"}) | _MATERIAL_KEYS
-_RESONATOR_KEYS = frozenset({"shape", "coating", "substrate"}).union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
+_RESONATOR_KEYS = frozenset({"shape", "coating", "substrate", "pedestal"}).union(*_SHAPE_KEYS.values()) | _MATERIAL_KEYS
 _SEARCH_KEYS = validate.field_names(Search)
 _FDTD_KEYS = validate.field_names(FdtdSettings)
 _FEM_KEYS = validate.field_names(FemSettings)
@@ -345,10 +352,16 @@ def _parse_resonator(res_t, base_dir) -> tuple:
                                   f"(it belongs to '{other_shape}')")
     core = build_material(res_t, "resonator", base_dir, gain_allowed=True)
     num = lambda key: _number(res_t, key, "resonator", allow_inf=True)  # noqa: E731  (the shapes check the sign)
+    for key in sorted(_SHAPE_KEYS[shape]) if shape == "toroid" else ():
+        if key not in res_t:
+            raise ConfigError(f"resonator.{key}", None, f"is required for shape '{shape}' (its keys: "
+                              f"{', '.join(sorted(_SHAPE_KEYS[shape]))})")
     if shape == "sphere":
         geom = Sphere(num("radius_um"), core)
     elif shape == "disk":
         geom = Disk(num("radius_um"), num("thickness_um"), core)
+    elif shape == "toroid":
+        geom = Toroid(num("major_radius_um"), num("tube_radius_um"), core)
     else:
         geom = Ring(num("radius_um"), num("width_um"), num("height_um"), core)
 
@@ -368,7 +381,20 @@ def _parse_resonator(res_t, base_dir) -> tuple:
     if "substrate" in res_t:
         validate.check_keys(res_t["substrate"], _MATERIAL_KEYS, "resonator.substrate")
         substrate = build_material(res_t["substrate"], "resonator.substrate", base_dir)
-    return geom, tuple(coatings), substrate
+    pedestal = None
+    if "pedestal" in res_t:
+        ped_t = res_t["pedestal"]
+        if not isinstance(ped_t, dict):
+            raise ConfigError("resonator.pedestal", ped_t, "must be a table [resonator.pedestal] with radius_um, "
+                              "height_um and a material")
+        validate.check_keys(ped_t, _PEDESTAL_KEYS, "resonator.pedestal")
+        for key in ("radius_um", "height_um"):
+            if key not in ped_t:
+                raise ConfigError(f"resonator.pedestal.{key}", None, "is required (µm)")
+        pedestal = Pedestal(_number(ped_t, "radius_um", "resonator.pedestal"),
+                            _number(ped_t, "height_um", "resonator.pedestal"),
+                            build_material(ped_t, "resonator.pedestal", base_dir))
+    return geom, tuple(coatings), substrate, pedestal
 
 
 def _parse_search(raw) -> Search:
@@ -427,10 +453,10 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
         raise ConfigError("schema_version", version, f"this wgm reads schema_version = {SCHEMA_VERSION}")
     if "resonator" not in raw:
         raise ConfigError("resonator", None, "a [resonator] table is required")
-    geom, coatings, substrate = _parse_resonator(raw["resonator"], base_dir)
+    geom, coatings, substrate, pedestal = _parse_resonator(raw["resonator"], base_dir)
     sur_t = validate.check_keys(raw.get("surroundings", {"index": 1.0}), _MATERIAL_KEYS, "surroundings")
     surroundings = build_material(sur_t, "surroundings", base_dir)
-    resonator = Resonator(geom, coatings, surroundings, substrate)
+    resonator = Resonator(geom, coatings, surroundings, substrate, pedestal)
     search = _parse_search(raw)
     fdtd = _parse_fdtd(raw)
     fem = _parse_fem(raw)
@@ -462,7 +488,12 @@ def _material_dict(mat: Material, base: dict | None = None) -> dict:
 
 def resonator_to_dict(res: Resonator) -> dict:
     shape = res.shape
-    d: dict = {"shape": shape.kind, "radius_um": shape.radius_um}
+    d: dict = {"shape": shape.kind}
+    if isinstance(shape, Toroid):
+        d["major_radius_um"] = shape.major_radius_um
+        d["tube_radius_um"] = shape.tube_radius_um
+    else:
+        d["radius_um"] = shape.radius_um
     if isinstance(shape, Disk):
         d["thickness_um"] = shape.thickness_um
     if isinstance(shape, Ring):
@@ -473,6 +504,9 @@ def resonator_to_dict(res: Resonator) -> dict:
         d["coating"] = [_material_dict(c.material, {"thickness_um": c.thickness_um}) for c in res.coatings]
     if res.substrate is not None:
         d["substrate"] = _material_dict(res.substrate)
+    if res.pedestal is not None:
+        d["pedestal"] = _material_dict(res.pedestal.material, {"radius_um": res.pedestal.radius_um,
+                                                               "height_um": res.pedestal.height_um})
     return d
 
 

@@ -71,9 +71,16 @@ def _spread(xs, ys, xlim, ylim, *, log_y=False, min_dx=0.035, min_dy=0.06) -> li
 
 def _title(spectrum) -> str:
     res = spectrum.resonator
-    parts = [f"{res.kind}, R = {res.shape.radius_um:g} µm, {res.shape.material.name}"]
+    if res.kind == "toroid":
+        size = f"R = {res.shape.major_radius_um:g} µm, tube a = {res.shape.tube_radius_um:g} µm"
+    else:
+        size = f"R = {res.shape.radius_um:g} µm"
+    parts = [f"{res.kind}, {size}, {res.shape.material.name}"]
     for c in res.coatings:
         parts.append(f"+ {1000 * c.thickness_um:g} nm {c.material.name}")
+    if res.pedestal is not None:
+        p = res.pedestal
+        parts.append(f"on a {p.material.name} pedestal (r = {p.radius_um:g} µm, h = {p.height_um:g} µm)")
     return " ".join(parts)
 
 

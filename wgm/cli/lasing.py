@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wgm.cli.common import log, make_out_dir, output_args, write_json
+from wgm.cli.common import _shape_phrase, exact_solves, log, make_out_dir, output_args, write_json
 from wgm.errors import UserError
 from wgm.records import csv_table, with_finite_floats
 from wgm.records.files import json_text
@@ -59,6 +59,9 @@ def cmd_threshold(args, out) -> int:
         radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
         if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
             raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
+    if not exact_solves(cfg.resonator):
+        raise UserError(f"wgm threshold uses the exact solver: spheres and the 2-D limit only, not a "
+                        f"{_shape_phrase(cfg.resonator)}")
     result = thresholds(cfg.resonator, cfg.search, gain)
     doc = with_finite_floats(result.to_dict())
     rows = None
@@ -113,8 +116,8 @@ def cmd_lasing(args, out) -> int:
     # the [lasing] table (its line defaults from [gain]); without one: the error naming what it needs
     model = cfg.lasing if cfg.lasing is not None else parse_lasing(None, cfg.gain)
     if not cfg.resonator.is_2d:
-        raise UserError("wgm lasing runs the 2-D limit only: resonator.thickness_um (disk) or height_um (ring) "
-                        "= inf")
+        raise UserError(f"wgm lasing runs the 2-D limit only (a disk or ring with resonator.thickness_um or "
+                        f"height_um = inf), not a {_shape_phrase(cfg.resonator)}")
     if args.out is not None:
         make_out_dir(args.out)
     prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here

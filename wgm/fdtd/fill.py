@@ -17,9 +17,12 @@ point, the values computed here for the pixel centred there:
   (:func:`pole_strength`, :func:`conductivity`), so the pixel absorbs what its share of each
   medium absorbs.
 
-Shapes live in the (r, z) half plane: :class:`Ball` (a sphere centred at the origin) and
-:class:`Rect` (an annulus ``r0 < r < r1``, ``z0 < z < z1``; infinite bounds allowed).  A
-:class:`Region` is a shape minus an optional hole (the next layer inside it, a subset of it).
+Shapes are those of the one cross-section description, :mod:`wgm.model.section`: a
+:class:`~wgm.model.section.Circle` of the (r, z) half plane (on the axis a ball, off it a
+torus' tube; :func:`Ball` makes the one centred at the origin) and a
+:class:`~wgm.model.section.Rect` (an annulus ``r0 <= r <= r1``, ``z0 <= z <= z1``; infinite
+bounds allowed).  A :class:`Region` is a shape minus an optional hole (the next layer inside
+it, a subset of it).
 """
 
 from __future__ import annotations
@@ -29,31 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Ball", "Rect", "Region", "fraction", "fractions", "medium_at", "normal", "eps_tensor",
+from wgm.model.section import Circle, Rect
+
+__all__ = ["Ball", "Circle", "Rect", "Region", "fraction", "fractions", "medium_at", "normal", "eps_tensor",
            "pole_strength", "conductivity"]
 
 
-@dataclass(frozen=True)
-class Ball:
-    """The sphere ``r² + z² < radius²`` (a disk of the (r, z) half plane)."""
-
-    radius_um: float
-
-    def contains(self, r: float, z: float) -> bool:
-        return r * r + z * z < self.radius_um * self.radius_um
-
-
-@dataclass(frozen=True)
-class Rect:
-    """The annulus ``r0 < r < r1``, ``z0 < z < z1`` (bounds may be infinite)."""
-
-    r0_um: float
-    r1_um: float
-    z0_um: float
-    z1_um: float
-
-    def contains(self, r: float, z: float) -> bool:
-        return self.r0_um <= r < self.r1_um and self.z0_um <= z < self.z1_um
+def Ball(radius_um: float) -> Circle:
+    """The sphere ``r² + z² <= radius²``: the :class:`Circle` centred at the origin."""
+    return Circle(0.0, 0.0, radius_um)
 
 
 @dataclass(frozen=True)
@@ -77,27 +64,66 @@ def _window(r, dr):
     return a, max(r + 0.5 * dr, a)
 
 
-def _ball_fraction(radius, a, b, z, dz):
-    """Share of the ring ``a < r < b``, ``|z' − z| < dz/2`` (weight r) inside the ball."""
-    R2, a2, b2 = radius * radius, a * a, b * b
-    span = b2 - a2
+def _circle_ring_area(circle, a, b, u):
+    """``∫ r dr`` over ``a < r < b`` inside the circle at height ``u = z − centre_z`` (µm²)."""
+    rho2 = circle.radius_um ** 2 - u * u
+    if rho2 <= 0:
+        return 0.0
+    s = math.sqrt(rho2)
+    hi = _clip(circle.centre_r_um + s, a, b)
+    lo = _clip(circle.centre_r_um - s, a, b)
+    return 0.5 * (hi * hi - lo * lo) if hi > lo else 0.0
+
+
+def _circle_fraction(circle, a, b, z, dz):
+    """Share of the ring ``a < r < b``, ``|z' − z| < dz/2`` (weight r) inside the circle, exact.
+
+    At height ``u = z' − centre_z`` the circle spans ``R ∓ s(u)``, ``s = √(ρ² − u²)``; clipped
+    to ``[a, b]`` each end is a constant or ``R ∓ s``, so ``(hi² − lo²)/2`` is piecewise a sum
+    of a constant, ``± 2R s(u)`` and ``ρ² − u²``, integrated in closed form between the heights
+    where an end meets ``a`` or ``b`` (``∫ s du = (u s + ρ² asin(u/ρ))/2``)."""
+    span = 0.5 * (b * b - a * a)
+    R, rho = circle.centre_r_um, circle.radius_um
     if dz == 0:
-        return (_clip(R2 - z * z, a2, b2) - a2) / span
-    c, d = z - 0.5 * dz, z + 0.5 * dz
-    # the integrand clip(R² − z², a², b²) − a² is piecewise: b² − a², R² − a² − z², or 0
+        return _circle_ring_area(circle, a, b, z - circle.centre_z_um) / span
+    c, d = z - 0.5 * dz - circle.centre_z_um, z + 0.5 * dz - circle.centre_z_um
+    c, d = max(c, -rho), min(d, rho)
+    if d <= c:
+        return 0.0
     cuts = {c, d}
-    for s2 in (R2 - a2, R2 - b2):
-        if s2 >= 0:  # (= 0: the boundary touches the pixel's corner at z = 0)
-            s = math.sqrt(s2)
-            cuts.update(x for x in (-s, s) if c < x < d)
+    for edge in (a, b):
+        t2 = rho * rho - (edge - R) ** 2  # an end of the chord meets r = edge at u = ±√t2
+        if t2 >= -1e-12 * rho * rho:  # (≈ 0, rounding included: the circle touches r = edge at one height)
+            t = math.sqrt(max(t2, 0.0))
+            cuts.update(x for x in (-t, t) if c < x < d)
     pts = sorted(cuts)
+
+    def s_int(u):  # ∫ √(ρ² − u²) du = (u s + ρ² θ)/2, θ = asin(u/ρ) taken as atan2(u, s): well
+        u = _clip(u, -rho, rho)  # conditioned at u → ±ρ, where asin's slope amplifies rounding
+        s = math.sqrt(max((rho - u) * (rho + u), 0.0))
+        return 0.5 * (u * s + rho * rho * math.atan2(u, s))
+
+    def poly_int(lo_u, hi_u):  # ∫ (ρ² − u²) du
+        return rho * rho * (hi_u - lo_u) - (hi_u ** 3 - lo_u ** 3) / 3.0
+
     total = 0.0
-    for lo, hi in zip(pts[:-1], pts[1:]):
-        g = R2 - (0.5 * (lo + hi)) ** 2
-        if g >= b2:
-            total += span * (hi - lo)
-        elif g > a2:
-            total += (R2 - a2) * (hi - lo) - (hi**3 - lo**3) / 3.0
+    for u0, u1 in zip(pts[:-1], pts[1:]):
+        um = 0.5 * (u0 + u1)
+        s = math.sqrt(max(rho * rho - um * um, 0.0))
+        top, bot = R + s, R - s
+        if top <= a or bot >= b:
+            continue
+        # 2 ∫ (hi² − lo²)/2 du, each end a constant or R ± s(u): (R ± s)² = R² ± 2Rs + (ρ² − u²)
+        twice = 0.0
+        for end, sign in ((top, +1), (bot, -1)):
+            weight = 1.0 if sign > 0 else -1.0
+            if end >= b:
+                twice += weight * b * b * (u1 - u0)
+            elif end <= a:
+                twice += weight * a * a * (u1 - u0)
+            else:
+                twice += weight * (R * R * (u1 - u0) + sign * 2 * R * (s_int(u1) - s_int(u0)) + poly_int(u0, u1))
+        total += 0.5 * twice
     return total / (span * dz)
 
 
@@ -113,12 +139,13 @@ def _rect_fraction(rect, a, b, z, dz):
 
 def fraction(shape, r: float, z: float, dr: float, dz: float) -> float:
     """Share of the pixel centred at (r, z), ``dr`` × ``dz`` (``dz = 0``: a 1-D cell, invariant
-    in z), inside ``shape``, by volume of revolution (weight r).  Exact for both shapes."""
+    in z), inside ``shape``, by volume of revolution (weight r).  Exact for both shapes (a
+:class:`Circle` on or off the axis, a :class:`Rect`)."""
     a, b = _window(r, dr)
     if b <= a:
         return 1.0 if shape.contains(r, z) else 0.0
-    if isinstance(shape, Ball):
-        return _ball_fraction(shape.radius_um, a, b, z, dz)
+    if isinstance(shape, Circle):
+        return _circle_fraction(shape, a, b, z, dz)
     return _rect_fraction(shape, a, b, z, dz)
 
 
@@ -150,7 +177,8 @@ def medium_at(regions, background: int, r: float, z: float) -> int:
 
 def normal(regions, r: float, z: float, dr: float, dz: float) -> tuple[float, float]:
     """Unit normal (n_r, n_z) of the boundaries crossing the pixel (sign arbitrary): radial for
-    balls, else the gradient of the fill fraction of the shapes the pixel straddles."""
+    circles (from their centre), else the gradient of the fill fraction of the shapes the pixel
+    straddles."""
     if dz == 0:
         return 1.0, 0.0
     gr = gz = 0.0
@@ -159,9 +187,10 @@ def normal(regions, r: float, z: float, dr: float, dz: float) -> tuple[float, fl
         f = fraction(s, r, z, dr, dz)
         if not 0.0 < f < 1.0:
             continue
-        if isinstance(s, Ball):
-            rho = math.hypot(r, z)
-            g = (r / rho, z / rho) if rho > 0 else (1.0, 0.0)
+        if isinstance(s, Circle):
+            dr_c, dz_c = r - s.centre_r_um, z - s.centre_z_um
+            rho = math.hypot(dr_c, dz_c)
+            g = (dr_c / rho, dz_c / rho) if rho > 0 else (1.0, 0.0)
         else:
             h = 0.5 * dr
             g = (fraction(s, r + h, z, dr, dz) - fraction(s, r - h, z, dr, dz),

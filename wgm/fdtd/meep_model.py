@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from wgm.errors import SolverError, UserError
 from wgm.fdtd.plan import FdtdPlan, MediumParams
-from wgm.model.resonator import Resonator, Ring, Sphere
+from wgm.model.resonator import Resonator, Ring
 
 __all__ = ["meep", "meep_version", "HarminvLine", "harminv", "simulation", "init_sim", "geometry",
            "monitor_points", "dft_volume", "COMPONENTS", "divide_processes"]
@@ -92,29 +92,34 @@ def _lossy(med) -> bool:
     return bool(c.x or c.y or c.z or med.E_susceptibilities)
 
 
-def _shape(res: Resonator, lay):
-    """The (r, z) shape inside the outer boundary of a layer (wgm.fdtd.fill)."""
-    from wgm.fdtd import fill
-
-    r, h = lay.outer_radius_um, lay.half_height_um
-    if isinstance(res.shape, Sphere):
-        return fill.Ball(r)
-    r0 = lay.inner_radius_um if isinstance(res.shape, Ring) else 0.0
-    return fill.Rect(r0, r, -h, h)
-
-
-def _object(shape, material, grow_um: float = 0.0):
-    """The Meep object of a shape, grown (shrunk, for negative ``grow_um``) on every side."""
+def _object(shape, material, grow_um: float = 0.0, z_limit_um: float = math.inf):
+    """The Meep object of a :mod:`wgm.model.section` shape, grown (shrunk, for negative
+    ``grow_um``) on every side.  A :class:`Circle` on the axis is a sphere, off the axis a
+    cylinder along φ (Meep's y in a cylindrical cell): the set ``(r − R)² + (z − z_c)² < a²``
+    of every (r, z) plane, a torus (checked against Meep's own ε, tests/fdtd/test_shapes.py).
+    Infinite z sides of a rectangle end at ``±z_limit_um`` (Meep needs finite centres)."""
     mp = meep()
-    from wgm.fdtd import fill
+    from wgm.model.section import Circle
 
-    if isinstance(shape, fill.Ball):
-        return mp.Sphere(radius=shape.radius_um + grow_um, center=mp.Vector3(), material=material)
+    if isinstance(shape, Circle):
+        centre = mp.Vector3(shape.centre_r_um, 0, shape.centre_z_um)
+        if shape.centre_r_um == 0:
+            return mp.Sphere(radius=shape.radius_um + grow_um, center=centre, material=material)
+        return mp.Cylinder(radius=shape.radius_um + grow_um, height=mp.inf, axis=mp.Vector3(0, 1, 0),
+                           center=centre, material=material)
     r0 = max(shape.r0_um - grow_um, 0.0) if shape.r0_um > 0 else 0.0
     r1 = shape.r1_um + grow_um
-    h = 2 * (shape.z1_um + grow_um) if math.isfinite(shape.z1_um) else mp.inf
-    return mp.Block(center=mp.Vector3(0.5 * (r0 + r1), 0, 0), size=mp.Vector3(r1 - r0, mp.inf, h),
-                    material=material)
+    if math.isinf(r1):
+        r1 = r0 + 2 * z_limit_um if math.isfinite(z_limit_um) else mp.inf
+    z0, z1 = shape.z0_um - grow_um, shape.z1_um + grow_um
+    if math.isinf(z0) and math.isinf(z1):
+        zc, h = 0.0, mp.inf
+    else:
+        z0, z1 = max(z0, -z_limit_um), min(z1, z_limit_um)
+        zc, h = 0.5 * (z0 + z1), z1 - z0
+    width = r1 - r0
+    rc = 0.5 * (r0 + r1) if math.isfinite(width) else 0.0
+    return mp.Block(center=mp.Vector3(rc, 0, zc), size=mp.Vector3(width, mp.inf, h), material=material)
 
 
 def _thickness_um(res: Resonator, lay, layers) -> float:
@@ -226,19 +231,21 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     sampled per grid point (Meep's default)."""
     from wgm.fdtd import fill
 
-    mp = meep()
+    from wgm.model import section
+
     layers = res.layers()
     n_lay = len(layers)
     media = list(media) if media is not None else [medium(p) for p in pl.media]
-    shapes = [_shape(res, lay) for lay in layers]
+    all_media = section.media(res)
+    shapes = [med.shape for med in all_media[:n_lay]]
     objs = []
     regions = []
-    if res.substrate is not None:
-        half = layers[-1].half_height_um
-        depth = pl.cell_z_um / 2 - half
-        objs.append(mp.Block(center=mp.Vector3(pl.cell_r_um / 2, 0, -half - depth / 2),
-                             size=mp.Vector3(mp.inf, mp.inf, depth), material=media[n_lay + 1]))
-        regions.append(fill.Region(fill.Rect(0.0, math.inf, -math.inf, -half), n_lay + 1))
+    z_limit = max(pl.cell_z_um, pl.cell_r_um)  # beyond the cell: where infinite sides end
+    for offset in (section.SUBSTRATE, section.PEDESTAL):  # the pedestal stands on the substrate
+        for med in all_media:
+            if med.index == n_lay + offset:
+                objs.append(_object(med.shape, media[med.index], z_limit_um=z_limit))
+                regions.append(fill.Region(med.shape, med.index))
     nested = not isinstance(res.shape, Ring)
     for j in range(n_lay):
         regions.append(fill.Region(shapes[j], j, shapes[j - 1] if nested and j > 0 else None))

@@ -1,6 +1,7 @@
 """FDTD planning, before any time stepping and without Meep: the cell, the PML, the resolution,
-the azimuthal numbers m (from the exact solver, or for finite disks and rings from the 2-D solver
-with the slab effective index of the finite height), the reduced domain's cuts, and the mirror
+the azimuthal numbers m (from the exact solver, for finite disks and rings from the 2-D solver
+with the slab effective index of the finite height, for toroids from the sphere of their outer
+radius: wgm.model.estimate), the reduced domain's cuts, and the mirror
 classes (source components) the wanted polarizations need.
 
 Everything here is in µm (= Meep's length unit) and Meep frequency units (1/µm).
@@ -19,7 +20,7 @@ from wgm.fdtd.settings import FdtdSettings
 from wgm.model.estimate import (choose_m as _choose_m,  # noqa: F401  (names the tests use)
                                 exact_estimate as _exact_estimate, inner_cut_um as _inner_cut_um,
                                 polar_cut as _polar_cut, slab_neff)
-from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere
+from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere, Toroid
 
 __all__ = ["FdtdPlan", "MediumParams", "MirrorClass", "plan", "mirror_classes", "slab_neff", "widen",
            "full_domain", "grid_errors", "default_resolution", "CONVERGENCE_ORDER", "C_WAVELENGTH", "C_Q", "SAFETY"]
@@ -94,7 +95,7 @@ class FdtdPlan:
     f_hi: float
     f_centre: float
     monitor_r_um: float
-    media: tuple[MediumParams, ...]  # by Layer.index, then the surroundings, then the substrate
+    media: tuple[MediumParams, ...]  # the one numbering: layers, surroundings, substrate, pedestal
     warnings: tuple[str, ...]
     r_min_um: float = 0.0  # inner edge of the cell (a wall; 0: the axis)
     domain: str = "full"  # "full" or "reduced" (the cell actually planned)
@@ -221,12 +222,33 @@ def _reduced_domain(res: Resonator, settings: FdtdSettings, m_values, n_core, f_
     return r_min, z_half
 
 
+def _media_materials(res: Resonator) -> list:
+    """The materials of the media in the one numbering (:mod:`wgm.model.section`): the layers,
+    the surroundings, the substrate, the pedestal.  Without a substrate but with a pedestal the
+    substrate's place holds the surroundings (no point of the cell is that medium)."""
+    mats = [lay.material for lay in res.layers()] + [res.surroundings]
+    if res.substrate is not None or res.pedestal is not None:
+        mats.append(res.substrate if res.substrate is not None else res.surroundings)
+    if res.pedestal is not None:
+        mats.append(res.pedestal.material)
+    return mats
+
+
+def _z_extent_um(res: Resonator) -> float:
+    """Half-height the cell must hold around z = 0: the outer layer, or the bottom of the
+    pedestal below it (the cell stays symmetric; the pad and PML come on top of this)."""
+    half = res.layers()[-1].half_height_um
+    return half + (res.pedestal.height_um if res.pedestal is not None else 0.0)
+
+
 def _thin_layers(res: Resonator) -> list[tuple[str, float]]:
     """(name, thickness in µm) of the layers whose thickness a grid must resolve: coatings,
     a ring's width, a finite disk's or ring's height."""
     out = [(f"coating {i + 1}", c.thickness_um) for i, c in enumerate(res.coatings)]
     if isinstance(res.shape, Ring):
         out.append(("ring width", res.shape.width_um))
+    if isinstance(res.shape, Toroid):
+        out.append(("toroid's tube diameter", 2 * res.shape.tube_radius_um))
     if not res.is_2d:
         if isinstance(res.shape, Disk):
             out.append(("disk thickness", res.shape.thickness_um))
@@ -287,7 +309,7 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
     lam_min_um = units.wavelength_nm_from_freq(f_hi) / 1000.0
     lam_c_um = units.wavelength_nm_from_freq(f_c) / 1000.0
     layers = res.layers()
-    mats = [lay.material for lay in layers] + [res.surroundings] + ([res.substrate] if res.substrate else [])
+    mats = _media_materials(res)
     n_max = max(m.n_at(1000 * lam_c_um).real for m in mats)
     warnings = []
     if settings.resolution_px_per_um is not None:
@@ -320,8 +342,8 @@ def plan(res: Resonator, search: Search, settings: FdtdSettings) -> FdtdPlan:
         cell_z = 0.0
         mirror = False
     else:
-        cell_z = 2 * q * math.ceil((layers[-1].half_height_um + pad + dpml) / q)
-        mirror = settings.symmetry and res.substrate is None
+        cell_z = 2 * q * math.ceil((_z_extent_um(res) + pad + dpml) / q)
+        mirror = settings.symmetry and res.substrate is None and res.pedestal is None
     estimate = _exact_estimate(res, search) if settings.m is None or settings.domain != "full" else None
     m_values = tuple(settings.m) if settings.m is not None else _choose_m(res, search, f_c, estimate)
     # the reduced domain: a wall inside the resonator, and (spheres) the modes' z extent
@@ -380,7 +402,7 @@ def mirror_classes(res: Resonator, pl: FdtdPlan, search: Search, settings: FdtdS
 def full_domain(pl: FdtdPlan, res: Resonator) -> FdtdPlan:
     """The plan with the full cell (from the axis, the whole height)."""
     q = quantum(pl.resolution)
-    half = res.layers()[-1].half_height_um
+    half = _z_extent_um(res)
     cell_z = 2 * q * math.ceil((half + pl.pad_um + pl.pml_um) / q) if pl.cell_z_um else 0.0
     return dataclasses.replace(pl, r_min_um=0.0, cell_z_um=cell_z, domain="full", cut_z=False)
 

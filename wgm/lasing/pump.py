@@ -107,7 +107,7 @@ def threshold_vs_radius(res: Resonator, search, gain: GainSpectrum, pump: TwoPho
     gives it (``first = None`` where no mode can lase within the film's gain band)."""
     rows = []
     for r in radii_um:
-        rr = Resonator(replace(res.shape, radius_um=float(r)), res.coatings, res.surroundings, res.substrate)
+        rr = replace(res, shape=replace(res.shape, radius_um=float(r)))
         result = thresholds(rr, search, gain)
         best = next(iter(result.modes), None)
         diameter = 2 * float(r) + 2 * sum(c.thickness_um for c in res.coatings)

@@ -13,9 +13,9 @@ import numpy as np
 from wgm import units
 from wgm.errors import ConfigError, UserError
 from wgm.exact import solver as exact
-from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere
+from wgm.model.resonator import Disk, Resonator, Ring, Search, Sphere, Toroid
 
-__all__ = ["slab_neff", "exact_estimate", "choose_m", "flat_estimate", "bulk_m", "inner_cut_um", "polar_cut"]
+__all__ = ["slab_neff", "exact_estimate", "choose_m", "flat_estimate", "toroid_estimate", "toroid_m_shift", "bulk_m", "inner_cut_um", "polar_cut"]
 
 
 def slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
@@ -62,16 +62,54 @@ def exact_estimate(res: Resonator, search: Search):
 
 
 def choose_m(res: Resonator, search: Search, f_centre: float, estimate=None, key: str = "fdtd.m") -> tuple[int, ...]:
-    """Azimuthal numbers of the modes in the band, from the exact solver (spheres, 2-D) or
-    from the 2-D solver with the slab effective index of the finite height (disks, rings):
-    :func:`flat_estimate`, widened by one on each side."""
+    """Azimuthal numbers of the modes in the band, from the exact solver (spheres, 2-D), from
+    the 2-D solver with the slab effective index of the finite height (disks, rings; a
+    pedestal is ignored): :func:`flat_estimate`, widened by one on each side; or (toroids)
+    from the sphere of the same outer radius, :func:`toroid_estimate`, widened by twice
+    :func:`toroid_m_shift` below and one on each side."""
     if estimate is not None:
         return tuple(sorted({m.l for m in estimate}))
+    if isinstance(res.shape, Toroid):
+        ls = {md.l for md in toroid_estimate(res, search, f_centre, key)}
+        if not ls:
+            return ()
+        # twice the asymptotic shift: at small m it is larger (measured with FDTD, a 1.5/0.4 µm
+        # n = 2 toroid: TE m = 12 at 1367.7 nm where the sphere has TE l = 13 at 1403.4 nm, a
+        # shift of 1.4 in m for the asymptotic 0.59)
+        shift = math.ceil(2 * toroid_m_shift(res))
+        return tuple(range(max(min(ls) - shift - 1, 1), max(ls) + 2))
     ms = {m.l for m in flat_estimate(res, search, f_centre, key)}
     if not ms:
         return ()
     lo, hi = min(ms), max(ms)
     return tuple(range(max(lo - 1, 1), hi + 2))
+
+
+def toroid_m_shift(res: Resonator) -> float:
+    """How much lower a toroid's fundamental (polar order 0) m is than the sphere's l of the
+    same outer radius at one frequency: ``(√(R/a) − 1)/2``, R the outer radius, a the outer
+    tube radius.  Near the rim both go as ``n k R ≈ m + (p + ½) √(R/ρ) + O(m^⅓)`` (the
+    polar motion of a WGM on a surface of polar radius of curvature ρ; a sphere has ρ = R and
+    l = m + p), so at p = 0 they differ by ``(√(R/ρ) − 1)/2`` with ρ = a."""
+    outer = res.layers()[-1]
+    return 0.5 * (math.sqrt(outer.outer_radius_um / outer.half_height_um) - 1.0)
+
+
+def toroid_estimate(res: Resonator, search: Search, f_centre: float, key: str = "fdtd.m") -> list:
+    """The exact modes of the sphere of the toroid's outer radius (same body material,
+    coatings and surroundings): the sphere-like estimate of a toroid.  A sphere mode of
+    angular number l and a toroid mode of azimuthal number ``m ≈ l − toroid_m_shift`` share
+    their frequency (polar order 0); :func:`choose_m` widens the m range by twice that shift
+    and one on each side (checked against an FDTD run of a toroid, tests/fdtd/test_shapes.py)."""
+    lam_nm = units.wavelength_nm_from_freq(f_centre)
+    n_core = res.shape.material.n_at(lam_nm).real
+    n_b = res.surroundings.n_at(lam_nm).real
+    if n_b >= n_core:
+        raise ConfigError("surroundings.index", f"{n_b:.4g}",
+                          f"must be lower than the resonator's index ({n_core:.4g}) for guided modes; "
+                          f"or give {key} = [...] to simulate chosen azimuthal numbers")
+    sphere = Resonator(Sphere(res.shape.radius_um, res.shape.material), res.coatings, res.surroundings)
+    return list(exact.solve(sphere, search).modes)
 
 
 def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "fdtd.m") -> list:
@@ -84,10 +122,14 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
 
     lam_nm = units.wavelength_nm_from_freq(f_centre)
     shape = res.shape
+    if not isinstance(shape, (Disk, Ring)):  # a toroid: toroid_estimate (choose_m dispatches)
+        raise ConfigError(key, None, f"the slab estimate of m is for disks and rings, not a {shape.kind}: give "
+                          f"the azimuthal numbers by hand, e.g. {key} = "
+                          f"[{bulk_m(res, shape.material.n_at(lam_nm).real, lam_nm)}]")
     height = shape.thickness_um if isinstance(shape, Disk) else shape.height_um
     n_core = shape.material.n_at(lam_nm).real
     n_b = res.surroundings.n_at(lam_nm).real
-    if res.substrate is not None:
+    if res.substrate is not None and res.pedestal is None:  # (a pedestal's substrate is far below)
         n_sub = res.substrate.n_at(lam_nm).real
         if n_sub >= n_core:
             raise ConfigError(

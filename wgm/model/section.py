@@ -37,7 +37,7 @@ SURROUNDINGS, SUBSTRATE, PEDESTAL = 0, 1, 2
 
 @dataclass(frozen=True)
 class Circle:
-    """The disk ``(r − centre_r)² + (z − centre_z)² < radius²`` of the (r, z) half-plane (µm)."""
+    """The disk ``(r − centre_r)² + (z − centre_z)² <= radius²`` of the (r, z) half-plane (µm; closed)."""
 
     centre_r_um: float
     centre_z_um: float
@@ -45,12 +45,14 @@ class Circle:
 
     def contains(self, r, z):
         r, z = np.asarray(r, float), np.asarray(z, float)
-        return (r - self.centre_r_um) ** 2 + (z - self.centre_z_um) ** 2 < self.radius_um ** 2
+        return (r - self.centre_r_um) ** 2 + (z - self.centre_z_um) ** 2 <= self.radius_um ** 2
 
 
 @dataclass(frozen=True)
 class Rect:
-    """The rectangle ``r0 < r < r1``, ``z0 < z < z1`` of the (r, z) half-plane (µm; ±inf allowed)."""
+    """The rectangle ``r0 <= r <= r1``, ``z0 <= z <= z1`` of the (r, z) half-plane (µm; ±inf
+    allowed; closed, like :class:`Circle`: the axis belongs to a rectangle starting there, and
+    where shapes touch :func:`medium_index`'s precedence decides)."""
 
     r0_um: float
     r1_um: float
@@ -59,7 +61,7 @@ class Rect:
 
     def contains(self, r, z):
         r, z = np.asarray(r, float), np.asarray(z, float)
-        return (r > self.r0_um) & (r < self.r1_um) & (z > self.z0_um) & (z < self.z1_um)
+        return (r >= self.r0_um) & (r <= self.r1_um) & (z >= self.z0_um) & (z <= self.z1_um)
 
 
 @dataclass(frozen=True)
