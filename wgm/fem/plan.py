@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from wgm import units
-from wgm.errors import ConfigError
+from wgm.errors import ConfigError, UserError
 from wgm.fem.eigen import Walls
 from wgm.fem.mesh import Domain
 from wgm.fem.settings import FemSettings
 from wgm.model import estimate, section
-from wgm.model.resonator import Resonator, Search, Sphere
+from wgm.model.resonator import Resonator, Search, Sphere, Toroid
 
 __all__ = ["FemPlan", "Target", "plan", "ERROR_MODEL", "SAFETY", "REFINE"]
 
@@ -182,15 +182,21 @@ def plan(res: Resonator, search: Search, settings: FemSettings, pml_factor: floa
     f_c = units.freq_from_wavelength_nm(lam_c)
     notes = []
     est, kind = (), ""
+    shift = 0.0
     if isinstance(res.shape, Sphere) or res.is_2d:
         est, kind = tuple(estimate.exact_estimate(res, search)), "exact"
-    elif settings.m is None or True:
+    else:
+        toroid = isinstance(res.shape, Toroid)
         try:
-            est, kind = tuple(estimate.flat_estimate(res, search, f_c, key="fem.m")), "flat"
-        except Exception as exc:  # noqa: BLE001 - an estimate only guides the targets
+            if toroid:
+                est, kind = tuple(estimate.toroid_estimate(res, search, f_c, key="fem.m")), "toroid"
+                shift = estimate.toroid_m_shift(res)
+            else:
+                est, kind = tuple(estimate.flat_estimate(res, search, f_c, key="fem.m")), "flat"
+        except UserError as exc:  # an estimate only guides the targets when m is given
             if settings.m is None:
                 raise
-            notes.append(f"no flat estimate of the modes ({exc}); targets spread over the band")
+            notes.append(f"no estimate of the modes ({exc}); targets spread over the band")
     if settings.m is not None:
         m_values = tuple(settings.m)
     elif kind == "exact":
@@ -223,7 +229,7 @@ def plan(res: Resonator, search: Search, settings: FemSettings, pml_factor: floa
                           + (" (with the refined error-estimate solve)" if settings.error_estimate else "")
                           + "; raise fem.max_unknowns (memory ~15 kB per unknown), or lower the accuracy "
                             "(fem.accuracy_wavelength), narrow the band, or set fem.error_estimate = false")
-    targets = _targets(res, search, settings, est, kind, m_values, classes, half)
+    targets = _targets(res, search, settings, est, kind, m_values, classes, half, shift)
     p = settings.order
     return FemPlan(m_values, classes, dom, sizes, density, p, targets, est, kind, n_unk,
                    ERROR_MODEL[p] * density ** (-2 * p), tuple(notes))
@@ -237,16 +243,20 @@ def _class_of(pol: str, classes) -> int:
     return 0 if pol == "TE" else 1
 
 
-def _targets(res, search, settings, est, kind, m_values, classes, half) -> dict:
+def _targets(res, search, settings, est, kind, m_values, classes, half, shift=0.0) -> dict:
+    """Shifts per (m, class): an exact estimate's modes of that m in their class; a flat
+    estimate's modes of that m (both classes: the polar order 1 modes of the other parity lie
+    near); a toroid's sphere-like estimate's modes whose l − shift is within 1.5 of m."""
     lo, hi = search.wavelength_nm
     out: dict = {}
     for m in m_values:
         for ci in range(len(classes)):
             ks = []
             for md in est:
-                if md.l != m and kind == "exact":
-                    continue
-                if kind == "flat" and md.l != m:
+                if kind == "toroid":
+                    if abs(md.l - shift - m) > 1.5:
+                        continue
+                elif md.l != m:
                     continue
                 if kind == "exact" and _class_of(md.polarization, classes) != ci:
                     continue

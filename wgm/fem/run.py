@@ -103,7 +103,8 @@ def _evaluate(found: _Found, res: Resonator, n_lay: int, label: bool = True) -> 
     found.volume_um3 = 2 * math.pi * inner_total / en.peak_density if en.peak_density > 0 else math.nan
     found.peak_rz = en.peak_rz
     if label:
-        found.radial_order, found.polar_order = fem_fields.orders(found.pencil, fm, res, found.vector, en.peak_rz)
+        found.radial_order, found.polar_order = fem_fields.orders(found.pencil, fm, res, found.vector, en.peak_rz,
+                                                                        polarization=found.polarization)
         if res.is_2d:
             found.polar_order = 0
 
@@ -399,7 +400,8 @@ def solve(res: Resonator, search: Search, settings: FemSettings, *, fields: bool
         for i, f in enumerate(coarse):
             g = fine_of[i]
             if g is None:  # label the coarse mode itself
-                f.radial_order, f.polar_order = fem_fields.orders(f.pencil, f.fm, res, f.vector, f.peak_rz)
+                f.radial_order, f.polar_order = fem_fields.orders(f.pencil, f.fm, res, f.vector, f.peak_rz,
+                                                                        polarization=f.polarization)
                 if res.is_2d:
                     f.polar_order = 0
             chosen.append(g if g is not None else f)
