@@ -11,7 +11,7 @@ VENV=.venv
 DEB_PKGS="python3-meep-mpi-default python3-mpi4py python3-numpy python3-scipy python3-matplotlib
   python3-h5py python3-yaml python3-mpmath python3-pytest python3-setuptools python3-wheel python3-venv python3-pip
   openmpi-bin
-  libglu1-mesa libxrender1 libxcursor1 libxft2 libxinerama1"  # the last line: shared libraries gmsh's wheel loads
+  libgl1 libglu1-mesa libx11-6 libxext6 libxrender1 libxcursor1 libxfixes3 libxft2 libxinerama1 libfontconfig1 libgomp1"  # this line: what gmsh's wheel loads
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
