@@ -22,8 +22,9 @@ __all__ = ["Energies", "energies", "probe", "orders", "normal_direction", "MAXIM
 MAXIMUM_SHARE = 0.05
 """Maxima of |E|² below this share of the largest are not counted as field maxima (the same
 rule as the FDTD engine's radial order)."""
-MAXIMUM_PROMINENCE = 0.2
-"""...and a maximum must rise this share of the largest above the dips on either side."""
+MAXIMUM_PROMINENCE = 0.3
+"""...and must rise by this share of its own height above the dips on either side (the sampled
+field jumps slightly between elements; a mode's maxima are separated by nodes or deep dips)."""
 
 
 @dataclass
@@ -165,9 +166,8 @@ def probe(pencil, vector, points, *, derivatives: bool = False) -> dict:
 
 
 def _count_maxima(values) -> int:
-    """Maxima above :data:`MAXIMUM_SHARE` of the largest and standing out by
-    :data:`MAXIMUM_PROMINENCE` of it (the sampled field jumps slightly between elements; a
-    WGM's maxima are separated by nodes)."""
+    """Maxima above :data:`MAXIMUM_SHARE` of the largest, standing out by
+    :data:`MAXIMUM_PROMINENCE` of their own height."""
     from scipy.signal import find_peaks
 
     v = np.asarray(values, float)
@@ -175,8 +175,8 @@ def _count_maxima(values) -> int:
         return 0
     peak = v.max()
     padded = np.concatenate([[0.0], v, [0.0]])
-    idx, _ = find_peaks(padded, height=MAXIMUM_SHARE * peak, prominence=MAXIMUM_PROMINENCE * peak)
-    return int(len(idx))
+    idx, props = find_peaks(padded, height=MAXIMUM_SHARE * peak, prominence=0.0)
+    return int(np.count_nonzero(props["prominences"] >= MAXIMUM_PROMINENCE * props["peak_heights"]))
 
 
 def orders(pencil, fm, res: Resonator, vector, peak_rz, samples: int = 400,

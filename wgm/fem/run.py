@@ -319,10 +319,10 @@ def _errors(coarse: _Found, fine: _Found | None, pl: FemPlan):
 
 
 def _profile(f: _Found, mode: Mode, res: Resonator, samples: int = 240) -> FieldProfile:
-    """The field on a regular (r, z) grid (both halves when only z ≥ 0 was meshed)."""
+    """The field on a regular (r, z) grid from the axis to the PML (zero inside the inner wall
+    of a reduced domain; both halves when only z ≥ 0 was meshed, by the class's parity)."""
     dom = f.fm.domain
-    r_max = dom.r_pml
-    r = np.linspace(max(dom.r_lo, 1e-6 * r_max), r_max, samples)
+    r = np.linspace(0.0, dom.r_pml, samples)
     if res.is_2d:
         z = np.array([0.0])
         zq = np.full(1, 0.5 * dom.z_hi)
@@ -332,20 +332,21 @@ def _profile(f: _Found, mode: Mode, res: Resonator, samples: int = 240) -> Field
         z = np.linspace(z_bot, z_top, samples)
         zq = np.abs(z) if dom.half else z
     rr, zz = np.meshgrid(r, zq, indexing="ij")
-    pts = np.vstack([rr.ravel(), np.clip(zz.ravel(), dom.z_lo, dom.z_hi)])
+    meshed = rr > dom.r_lo + 1e-9 * dom.r_hi
+    pts = np.vstack([rr[meshed], np.clip(zz[meshed], dom.z_lo, dom.z_hi)])
     vals = fem_fields.probe(f.pencil, f.vector, pts, derivatives=True)
+    # mirror parity: an electric wall at z = 0 makes E_r, E_φ, H_z odd in z; a magnetic one E_z, H_r, H_φ
+    odd = {"electric": ("Er", "Ep", "Hz"), "magnetic": ("Ez", "Hr", "Hp")}.get(f.walls_equator, ())
+    below = np.asarray(z)[None, :] < 0
     comps = {}
-    # mirror parity: an electric wall at z = 0 makes E_r, E_φ, H_z odd; a magnetic one E_z, H_r, H_φ
-    odd = {"electric": ("Er", "Ep", "Hz"), "magnetic": ("Ez", "Hr", "Hp")}
     for name, arr in vals.items():
-        a = arr.reshape(rr.shape)
-        if dom.half and not res.is_2d:
-            sign = np.where(np.asarray(z)[None, :] < 0, -1.0, 1.0)
-            if name in odd.get(f.walls_equator, ()):
-                a = a * sign
+        a = np.zeros(rr.shape, dtype=complex)
+        a[meshed] = arr
+        if dom.half and not res.is_2d and name in odd:
+            a = np.where(below, -a, a)
         comps[name] = a
     eps = np.zeros(rr.shape)
-    idx = section.medium_index(res, rr, np.asarray(z)[None, :] + 0 * rr)
+    idx = section.medium_index(res, rr, np.broadcast_to(np.asarray(z)[None, :], rr.shape))
     for j, e in f.eps.items():
         eps[idx == j] = e.real
     return FieldProfile(mode=mode, r_um=r, z_um=np.asarray(z), epsilon=eps, fields=comps,
