@@ -69,7 +69,7 @@ def free_dofs(fm: FemMesh, basis, m: int, walls: Walls) -> np.ndarray:
 
 
 SHIFT_OFFSETS = (3e-5, -7e-5, 2e-4)  # relative offsets of the shift from the target, tried in turn
-ARPACK_TOL = 1e-10  # relative accuracy of the shift-inverted eigenvalues
+ARPACK_TOL = 1e-9  # relative accuracy of the shift-inverted eigenvalues ν = 1/(k0² − σ): k0² to ~1e-9 |k0² − σ|, ~1e-13 of k0²
 
 
 @dataclass

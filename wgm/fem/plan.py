@@ -30,12 +30,13 @@ element degree p), an envelope of measurements with this code against the exact 
 (Q within 4e-5), N = 4.1 → ≤ 7.5e-8; bare n = 1.45 sphere, m = 20, N = 4.1 → 1.7e-8.  P2: bare
 sphere m = 20, N = 8 → 1.1e-6, N = 11 → 4.7e-7 (with a stronger PML, σ 5)."""
 SAFETY = 1.25  # the default mesh meets the stated accuracy with this factor on the model's error
-REFINE = 1.5  # element size ratio of the error-estimate solve
+REFINE = 1.25  # element size ratio of the error-estimate solve
 PAD_WAVELENGTHS = 1.0  # default medium between resonator and PML, in wavelengths of the surroundings
 PML_WAVELENGTHS = 2.0  # default PML thickness, likewise
 MIN_ELEMENTS_PER_WAVELENGTH = 3.0
-CUT_DENSITY = 1e-12  # |field|² at the inner wall of a reduced domain, relative to the peak
-CUT_SHARE_Z = 1e-12  # a sphere's energy share beyond the z walls of a reduced domain
+CUT_DENSITY = 1e-10  # |field|² at the inner wall of a reduced domain, relative to the peak
+INNER_WALL_DEPTH_UM = 0.5  # the inner wall is at least this far inside the body's surface
+CUT_SHARE_Z = 1e-10  # a sphere's energy share beyond the z walls of a reduced domain
 AUTO_SAVING = 0.05  # "auto" reduces the domain when the inner wall is beyond this share of r
 DOFS_PER_ELEMENT = {2: 7.0, 3: 12.5}  # unknowns per triangle, N_p × P_p (Euler: 1.5 edges, 0.5 vertices)
 CLUSTER = 3e-3
@@ -116,8 +117,15 @@ def _domain(res: Resonator, settings: FemSettings, m_values, n_max, k_hi, lam_ma
     r_lo = 0.0
     reduced = settings.domain != "full" and m_values and min(m_values) >= 2
     if reduced:
-        cut = estimate.inner_cut_um(min(m_values), n_max, k_hi / (2 * math.pi), CUT_DENSITY)
-        if settings.domain == "reduced" or cut > AUTO_SAVING * r_hi:
+        # the wall lies in the body, where the field obeys the body's Helmholtz equation: its
+        # index sets the caustic (as in the FDTD planner); at most INNER_WALL_DEPTH_UM below its surface
+        body = res.layers()[0]
+        n_body = body.material.n_at(units.wavelength_nm_from_k0(k_hi).real).real
+        cut = estimate.inner_cut_um(min(m_values), n_body, k_hi / (2 * math.pi), CUT_DENSITY)
+        r_wall_max = (body.outer_radius_um if not isinstance(res.shape, Toroid) else body.inner_radius_um) \
+            - INNER_WALL_DEPTH_UM
+        cut = min(cut, r_wall_max)
+        if cut > 0 and (settings.domain == "reduced" or cut > AUTO_SAVING * r_hi):
             r_lo = cut
     if res.is_2d:
         return Domain(r_lo, r_pml, r_hi, 0.0, 0.0, 0.0, 0.0, half=True), True  # z extent set by the caller
@@ -128,7 +136,8 @@ def _domain(res: Resonator, settings: FemSettings, m_values, n_max, k_hi, lam_ma
     if isinstance(res.shape, Sphere) and r_lo > 0 and estimate_modes:
         q_ref = max(abs(md.Q) for md in estimate_modes)
         share = min(CUT_SHARE_Z, CUT_SHARE_Z / max(q_ref, 1.0) * 1e3)
-        z_cut = estimate.polar_cut(settings.max_polar_order, share) * r_max / math.sqrt(min(m_values))
+        # a sphere's (l, q) is found as its m = l member (polar order 0): the walls hold that one
+        z_cut = estimate.polar_cut(0, share) * r_max / math.sqrt(min(m_values))
         if z_cut < z_pml_hi:
             z_pml_hi = z_hi = z_cut
     if half:

@@ -25,7 +25,7 @@ class FemSettings:
     elements_per_wavelength : float, optional
         Mesh density: the local wavelength λ0/n divided by the element size, in the resonator
         and around it (default: from ``accuracy_wavelength``, by the measured error model of
-        :mod:`wgm.fem.plan`).  The PML's elements are 1.5× coarser.
+        :mod:`wgm.fem.plan`; 3 at the default accuracy).  The PML's elements are 1.5× coarser.
     pad_um, pml_um : float, optional
         Medium between the resonator and the PML, and the PML's thickness (default: one and
         two wavelengths in the surrounding medium at the band's longest wavelength).
@@ -35,12 +35,11 @@ class FemSettings:
         stretches on the same mesh gave spurious PML modes next to the cavity modes).
     domain : {"auto", "reduced", "full"}
         ``"full"``: the mesh reaches the axis.  ``"reduced"``: a wall inside the resonator
-        where the field has decayed (below the caustic of the smallest m) and, for spheres,
-        z walls where the modes up to ``max_polar_order`` have decayed.  ``"auto"`` (default):
+        where the field has decayed (below the body's caustic of the smallest m, |field|² 1e-10
+        of its peak) and, for spheres, z walls where the polar-order-0 modes have decayed (a
+        sphere's (l, q) is reported as its m = l member).  ``"auto"`` (default):
         reduced when the inner wall is beyond 5 % of the outer radius (the field there is 1e-12
         of its peak, so it never costs accuracy).
-    max_polar_order : int
-        Spheres, reduced domain: the mesh holds the modes with ``l − |m|`` up to this.
     symmetry : bool
         Structures symmetric in z (no substrate or pedestal): solve the upper half twice, with
         an electric and a magnetic wall at z = 0 (two half-size solves, cheaper than one).
@@ -50,7 +49,7 @@ class FemSettings:
     modes_per_target : int
         Eigenvalues asked of the shift-invert solver at each target (default 8).
     error_estimate : bool
-        Solve again on a refined mesh (element size / 1.5) to estimate each mode's error
+        Solve again on a refined mesh (element size / 1.25) to estimate each mode's error
         (``wavelength_rel_error``, ``q_rel_error``).  Default true.
     max_unknowns : int
         Refuse (exit 2) a mesh with more unknowns than this (default 600 000, ~8 GB of sparse
@@ -64,7 +63,6 @@ class FemSettings:
     pml_um: float | None = None
     pml_strength: float = 2.5
     domain: str = "auto"
-    max_polar_order: int = 1
     symmetry: bool = True
     accuracy_wavelength: float = 1e-6
     accuracy_q: float = 1e-3
@@ -82,9 +80,6 @@ class FemSettings:
             if v > hi:
                 raise ConfigError(f"fem.{key}", v, f"must be a relative accuracy in (0, {hi:g}]")
             object.__setattr__(self, key, float(v))
-        p = self.max_polar_order
-        if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= 20:
-            raise ConfigError("fem.max_polar_order", p, "must be an integer from 0 to 20")
         if self.m is not None:
             ms = tuple(self.m) if isinstance(self.m, (list, tuple)) else (self.m,)
             if not ms or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ms):
