@@ -270,7 +270,9 @@ def _record(f: _Found, res: Resonator, errors, notes) -> Mode:
     lam = units.wavelength_nm_from_k0(k.real).real  # resonance: 2π/Re k0 (not Re of 2π/k0)
     Q = k.real / (-2 * k.imag) if k.imag != 0 else math.inf
     e_lam, e_q = errors
-    resolved = e_q is not None and math.isfinite(Q) and e_q < 0.5
+    # Q is resolved unless the refined solve disagrees by half of it (without the refined solve
+    # there is no estimate of its error: q_rel_error None)
+    resolved = math.isfinite(Q) and (e_q is None or e_q < 0.5)
     if isinstance(res.shape, Sphere):
         l = f.m + (f.polar_order or 0)
     elif res.is_2d:
