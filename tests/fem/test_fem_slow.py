@@ -99,3 +99,32 @@ def test_dispersive_coated_sphere_self_consistent(pol):
     md, ref = fem_vs_exact(res, pol, 29, band=(520.0, 600.0))
     assert rel(md.wavelength_nm, ref.wavelength_nm) < LAMBDA_TOL
     assert rel(md.Q, ref.Q) < Q_TOL
+
+
+# ---------------------------------------------------------------------------------------------
+# finite shapes against Meep: a cross-engine check against values measured ONCE with this
+# package's FDTD engine (tests/fdtd/test_shapes.py; Meep 1.25, 28 px/µm, default accuracy),
+# held to FDTD's stated default accuracy: 1e-3 in λ, 5 % in Q (FEM's own error, ~1e-5 and
+# ~1e-4 here, is negligible against it).
+FDTD_LAMBDA_TOL = 1e-3
+FDTD_Q_TOL = 0.05
+
+# small toroid: major radius 1.5 µm, tube radius 0.4 µm, n = 2 in air; (pol, m): (λ nm, Q) by FDTD.
+# FEM measured with this code: TE12 1367.345/2123, TM12 1343.769/2115, TM11 1430.491/933,
+# TE11 1454.182/965 (λ 1.1e-4–3.7e-4 below FDTD, Q 0.5–1.2 % below), 57 s.
+TOROID_FDTD = {("TE", 12): (1367.694, 2147), ("TM", 11): (1430.719, 938),
+               ("TE", 11): (1454.715, 977), ("TM", 12): (1343.920, 2126)}
+
+
+def test_toroid_against_fdtd():
+    res = Resonator(Toroid(1.5, 0.4, ConstantIndex(2.0)))
+    spec = solve(res, Search((1330.0, 1470.0), max_radial_order=1), FemSettings(m=(11, 12)))
+    got = {(md.polarization, md.m): md for md in spec.modes if md.radial_order == 1}
+    assert set(got) == set(TOROID_FDTD)
+    for key, (lam, q) in TOROID_FDTD.items():
+        md = got[key]
+        assert md.l is None and md.polar_order == 0
+        assert rel(md.wavelength_nm, lam) < FDTD_LAMBDA_TOL, key
+        assert rel(md.Q, q) < FDTD_Q_TOL, key
+        # the FEM's own estimates are far below the cross-engine tolerance
+        assert md.wavelength_rel_error < 0.1 * FDTD_LAMBDA_TOL and md.q_rel_error < 0.1 * FDTD_Q_TOL
