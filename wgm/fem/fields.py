@@ -65,8 +65,8 @@ def energies(pencil, fm, res: Resonator, eps_real: np.ndarray, vector: np.ndarra
     E, u = basis.interpolate(vector)
     x = _quadrature_points(basis)
     rr, zz = x[0], x[1]
-    er, ez = E.value[0], E.value[1]
-    ephi = 1j * u.value / rr
+    er, ez = E[0], E[1]
+    ephi = 1j * np.asarray(u) / rr
     e2 = np.abs(er) ** 2 + np.abs(ez) ** 2 + np.abs(ephi) ** 2
     nr, nz = normal_direction(res, rr, zz)
     en2 = np.abs(nr * er + nz * ez) ** 2
@@ -88,7 +88,7 @@ def energies(pencil, fm, res: Resonator, eps_real: np.ndarray, vector: np.ndarra
 
 def _quadrature_points(basis):
     """Global coordinates of the quadrature points, shape (2, elements, points)."""
-    return np.asarray(basis.global_coordinates().value)
+    return np.asarray(basis.global_coordinates())
 
 
 def _locate(mesh, points):
@@ -145,15 +145,15 @@ def probe(pencil, vector, points, *, derivatives: bool = False) -> dict:
     E, u = basis.interpolate(vector)
     x = _quadrature_points(basis)
     rr = x[0]
-    q = {"Er": E.value[0], "Ez": E.value[1], "u": u.value}
+    q = {"Er": E[0], "Ez": E[1], "u": np.asarray(u)}
     if derivatives:
         m = pencil.m
-        q["wr"] = u.grad[0] - m * E.value[0]
-        q["wz"] = u.grad[1] - m * E.value[1]
+        q["wr"] = u.grad[0] - m * E[0]
+        q["wz"] = u.grad[1] - m * E[1]
         q["curl"] = E.curl
     del rr
     dg, project = _dg_basis(pencil)
-    phis = [dg.elem.gbasis(dg.mapping, X[:, :, None], k, tind=cells)[0].value[..., 0] for k in range(dg.Nbfun)]
+    phis = [np.asarray(dg.elem.gbasis(dg.mapping, X[:, :, None], k, tind=cells)[0])[..., 0] for k in range(dg.Nbfun)]
     vals = {}
     for name, arr in q.items():
         coef = project(arr)

@@ -95,7 +95,7 @@ def elements(order: int):
 
 
 def _stretch_fields(stretch: Stretch, basis):
-    x = basis.global_coordinates().value
+    x = np.asarray(basis.global_coordinates())
     rt, sr = stretch.r(x[0])
     sz = stretch.z(x[1])
     return {"rt": rt, "sr": sr, "sz": sz}
@@ -135,13 +135,13 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | N
         @BilinearForm(dtype=np.complex128)
         def k1(E, u, F, v, w):
             rt, sr, sz = w.rt, w.sr, w.sz
-            return ((sz / sr) * (u.grad[0] * F.value[0] + E.value[0] * v.grad[0]) / rt
-                    + (sr / sz) * (u.grad[1] * F.value[1] + E.value[1] * v.grad[1]) / rt)
+            return ((sz / sr) * (u.grad[0] * F[0] + E[0] * v.grad[0]) / rt
+                    + (sr / sz) * (u.grad[1] * F[1] + E[1] * v.grad[1]) / rt)
 
         @BilinearForm(dtype=np.complex128)
         def k2(E, u, F, v, w):
             rt, sr, sz = w.rt, w.sr, w.sz
-            return (sz / sr) * E.value[0] * F.value[0] / rt + (sr / sz) * E.value[1] * F.value[1] / rt
+            return (sz / sr) * E[0] * F[0] / rt + (sr / sz) * E[1] * F[1] / rt
 
         coeff = _stretch_fields(stretch, basis)
         stiffness = Stiffness(*(form.assemble(basis, **coeff).tocsr() for form in (k0, k1, k2)))
@@ -149,7 +149,7 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | N
     @BilinearForm(dtype=np.complex128)
     def mass(E, u, F, v, w):
         rt, sr, sz = w.rt, w.sr, w.sz
-        return (sz / sr) * rt * E.value[0] * F.value[0] + (sr / sz) * rt * E.value[1] * F.value[1] \
+        return (sz / sr) * rt * E[0] * F[0] + (sr / sz) * rt * E[1] * F[1] \
             + sr * sz * u * v / rt
 
     if masses is None:

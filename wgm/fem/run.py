@@ -24,7 +24,7 @@ from wgm import units
 from wgm.fem import eigen, fields as fem_fields
 from wgm.fem.forms import assemble
 from wgm.fem.mesh import build_mesh
-from wgm.fem.plan import FemPlan, plan as make_plan
+from wgm.fem.plan import REFINE, FemPlan, plan as make_plan
 from wgm.fem.settings import FemSettings
 from wgm.model import section
 from wgm.model.materials import ConstantIndex
@@ -44,6 +44,7 @@ MAX_SELF_CONSISTENT = 12
 SAME_MODE = 1e-7  # eigenvalues closer than this (relative) from overlapping shifts are one mode
 PML_FACTOR = 1.5  # the PML's elements are this much larger than the surroundings'
 MATCH_REFINED = 1e-3
+ERROR_FACTOR = 1.0 / (REFINE**2 - 1.0)  # see _errors
 REFINE_MARGIN = 1e-3  # coarse modes this close outside the band are refined too (they may move in)
 BAND_MARGIN = 0.02  # eigenpairs this far (relative) outside the band are not followed further
 MATCH_ESTIMATE = 2e-3  # an eigenpair is the exactly estimated mode when this close (relative, k0)  # a refined solve's mode is the same mode within this relative distance in k0
@@ -310,13 +311,16 @@ def _extra_fields(f: _Found) -> dict:
 
 
 def _errors(coarse: _Found, fine: _Found | None, pl: FemPlan):
+    """(wavelength, Q) relative errors of the refined solve's mode: the change from the coarse
+    solve times :data:`ERROR_FACTOR` (its error if it converges no faster than h²; the
+    eigenvalue converges as h^(2p), but Q, decided in the PML, was seen converging slower)."""
     if fine is None:
         return pl.wavelength_error, None
     kc, kf = coarse.k0, fine.k0
-    e_lam = abs(kf.real - kc.real) / kf.real
+    e_lam = ERROR_FACTOR * abs(kf.real - kc.real) / kf.real
     qc = kc.real / (-2 * kc.imag) if kc.imag else math.inf
     qf = kf.real / (-2 * kf.imag) if kf.imag else math.inf
-    e_q = abs(qf / qc - 1) if math.isfinite(qc) and math.isfinite(qf) and qc != 0 else None
+    e_q = ERROR_FACTOR * abs(qf / qc - 1) if math.isfinite(qc) and math.isfinite(qf) and qc != 0 else None
     return max(e_lam, 1e-15), e_q
 
 
