@@ -301,7 +301,7 @@ CONV = {2: (4.0, 5.0, 6.0, 8.0, 10.0), 3: (3.0, 4.0, 5.0, 6.0)}
 def part_d():
     res = Resonator(Sphere(1.0, ConstantIndex(1.45)))
     m = 20
-    ex = [md for md in exact.solve(res, Search((400.0, 800.0), 1, ("TE",))).modes if md.l == m][0]
+    ex = [md for md in exact.solve(res, Search((300.0, 600.0), 1, ("TE",))).modes if md.l == m][0]
     band = (ex.wavelength_nm * 0.99, ex.wavelength_nm * 1.01)
     search = Search(band, 1, ("TE",))
     print(f"d. convergence: bare sphere n = 1.45, R = 1 µm, m = l = {m}, TE q = 1, exact λ {ex.wavelength_nm:.8f} nm, "
