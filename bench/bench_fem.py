@@ -231,7 +231,7 @@ def fdtd_child(m, band):
     wall = time.perf_counter() - t0
     out = dict(wall=wall, modes=[dict(pol=md.polarization, m=md.m, q=md.radial_order, wl=md.wavelength_nm, Q=md.Q)
                                  for md in spec.modes],
-               resolution=spec.run_info.get("resolution_px_per_um", spec.run_info.get("resolution")))
+               resolution=[c.get("resolution_px_per_um") for c in spec.run_info.get("fdtd_cells", ())])
     sys.stdout.write("\n" + json.dumps(out) + "\n")
 
 
@@ -256,7 +256,7 @@ def part_c(m, band):
         return
     fd = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"   FDTD defaults: {fd['wall']:.1f} s in fdtd.solve ({t_proc:.1f} s with the subprocess's imports), "
-          f"resolution {fd['resolution']}; modes:")
+          f"resolution {fd['resolution']} px/µm; modes:")
     err_l = err_q = 0.0
     pairs = []
     for md in fd["modes"]:
