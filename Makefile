@@ -34,6 +34,7 @@ bench: setup
 	$(PY) bench/bench_reduced.py
 	$(PY) bench/bench_dispersive.py
 	$(PY) bench/bench_resolution.py --high-q
+	OMP_NUM_THREADS=1 $(PY) bench/bench_fem.py
 
 clean:
 	rm -rf results .pytest_cache
