@@ -98,3 +98,8 @@ def wavelength_nm_from_k0(k0):
     import cmath
 
     return 2 * cmath.pi * 1000.0 / k0
+
+
+def um_from_nm(length_nm):
+    """A length (e.g. a vacuum wavelength) in nm, in µm."""
+    return length_nm / 1000.0
