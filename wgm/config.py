@@ -37,7 +37,7 @@ Keys (the ones marked * are required)::
     [fem]                       # optional overrides of the finite-element engine (FemSettings;
     order = 3                   # every key optional): m, order (2 | 3), elements_per_wavelength,
                                 # pad_um, pml_um, pml_strength, domain ("auto" | "reduced" |
-                                # "full"), max_polar_order, symmetry, accuracy_wavelength,
+                                # "full"), symmetry, accuracy_wavelength,
                                 # accuracy_q, modes_per_target, error_estimate, max_unknowns
     [sweep]                     # the axes of `wgm sweep` (keys checked here, axes in wgm.sweeps):
                                 # vary, zip, method ("exact" | "fdtd" | "fem")

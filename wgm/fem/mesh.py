@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wgm.errors import SolverError
 from wgm.model import section
 from wgm.model.resonator import Resonator
 
@@ -167,8 +168,12 @@ def build_mesh(res: Resonator, dom: Domain, size_of_medium: dict, pml_factor: fl
         for opt in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
             gmsh.option.setNumber(opt, 0)
         gmsh.option.setNumber("Mesh.Algorithm", 6)
-        gmsh.model.mesh.generate(2)
-        gmsh.model.mesh.setOrder(2)
+        try:
+            gmsh.model.mesh.generate(2)
+            gmsh.model.mesh.setOrder(2)
+        except Exception as exc:  # gmsh raises plain Exceptions
+            raise SolverError(f"gmsh could not mesh the cross-section ({exc}); check the shape's sizes "
+                              f"against the wavelength, or set fem.elements_per_wavelength") from None
         node_tags, coords, _ = gmsh.model.mesh.getNodes()
         xy = coords.reshape(-1, 3)[:, :2]
         index = np.full(int(node_tags.max()) + 1, -1, dtype=np.int64)
@@ -178,7 +183,7 @@ def build_mesh(res: Resonator, dom: Domain, size_of_medium: dict, pml_factor: fl
             types, _, nodes = gmsh.model.mesh.getElements(2, t)
             for typ, nd in zip(types, nodes):
                 if typ != _GMSH_TRIANGLE6:
-                    raise RuntimeError(f"gmsh returned element type {typ} (expected 6-node triangles)")
+                    raise SolverError(f"gmsh returned element type {typ} (expected 6-node triangles)")
                 conn = index[np.asarray(nd, dtype=np.int64)].reshape(-1, 6).T
                 t6.append(conn)
                 medium.append(np.full(conn.shape[1], med))

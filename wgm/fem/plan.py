@@ -29,6 +29,9 @@ element degree p), fitted at the theoretical order to measurements with this cod
 exact solver (bench/bench_fem.py part d: bare n = 1.45 sphere, m = 20, TE q = 1; P3 N = 3/4/5
 → 9.8e-7 / 1.1e-7 / 2.7e-8; P2 N = 4…10 → 1.8e-5 … 6.1e-7); the flagship coated sphere's modes
 lie below it (N = 3: ≤ 1.1e-7 for Q ≥ 1e3)."""
+Q_ERROR_MODEL = {2: 6.7, 3: 0.34}
+"""The same for Q (bench/bench_fem.py part d, m = 20 TE, Q 411: P3 N = 3/4/5 → |δQ/Q| 4.6e-4 /
+8.6e-5 / 2.4e-6; P2 N = 4 → 2.6e-3): an envelope at the theoretical order."""
 SAFETY = 1.25  # the default mesh meets the stated accuracy with this factor on the model's error
 REFINE = 1.25  # element size ratio of the error-estimate solve
 PAD_WAVELENGTHS = 1.0  # default medium between resonator and PML, in wavelengths of the surroundings
@@ -38,7 +41,7 @@ CUT_DENSITY = 1e-10  # |field|² at the inner wall of a reduced domain, relative
 INNER_WALL_DEPTH_UM = 0.5  # the inner wall is at least this far inside the body's surface
 CUT_SHARE_Z = 1e-10  # a sphere's energy share beyond the z walls of a reduced domain
 AUTO_SAVING = 0.05  # "auto" reduces the domain when the inner wall is beyond this share of r
-DOFS_PER_ELEMENT = {2: 7.0, 3: 12.5}  # unknowns per triangle, N_p × P_p (Euler: 1.5 edges, 0.5 vertices)
+DOFS_PER_ELEMENT = {2: 7.2, 3: 15.2}  # unknowns per triangle, N_p × P_p (measured with scikit-fem: 7.13, 15.19)
 CLUSTER = 3e-3
 EXPECTED_EIGENVALUES = 4  # eigenvalues asked near an exactly estimated mode  # targets closer than this (relative in k0) share one shift
 DEFAULT_Q_GUESS = 1e4  # the imaginary part of a target without an estimate of Q
@@ -88,10 +91,12 @@ class FemPlan:
 
 
 def default_density(settings: FemSettings) -> float:
-    """Elements per local wavelength that meet ``accuracy_wavelength`` by :data:`ERROR_MODEL`."""
+    """Elements per local wavelength that meet ``accuracy_wavelength`` by :data:`ERROR_MODEL`
+    and ``accuracy_q`` by :data:`Q_ERROR_MODEL`."""
     p = settings.order
-    n = (SAFETY * ERROR_MODEL[p] / settings.accuracy_wavelength) ** (1.0 / (2 * p))
-    return max(n, MIN_ELEMENTS_PER_WAVELENGTH)
+    n_lam = (SAFETY * ERROR_MODEL[p] / settings.accuracy_wavelength) ** (1.0 / (2 * p))
+    n_q = (SAFETY * Q_ERROR_MODEL[p] / settings.accuracy_q) ** (1.0 / (2 * p))
+    return max(n_lam, n_q, MIN_ELEMENTS_PER_WAVELENGTH)
 
 
 def _indices(res: Resonator, lam_nm: float) -> dict:

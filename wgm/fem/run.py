@@ -101,7 +101,11 @@ def _evaluate(found: _Found, res: Resonator, n_lay: int, label: bool = True) -> 
     h_in = en.magnetic[inside].sum()
     found.h_frac = float(en.h_normal[inside].sum() / h_in) if h_in > 0 else 0.0
     found.polarization = "TE" if found.e_frac < found.h_frac else "TM"
-    found.volume_um3 = 2 * math.pi * inner_total / en.peak_density if en.peak_density > 0 else math.nan
+    # ∫ over the meshed half-plane (both halves when only z ≥ 0 is meshed); the 2-D limit has
+    # no finite volume
+    halves = 2.0 if fm.domain.half else 1.0
+    found.volume_um3 = (2 * math.pi * halves * inner_total / en.peak_density
+                        if en.peak_density > 0 and not res.is_2d else math.nan)
     found.peak_rz = en.peak_rz
     if label:
         found.radial_order, found.polar_order = fem_fields.orders(found.pencil, fm, res, found.vector, en.peak_rz,
@@ -125,7 +129,12 @@ def _self_consistent(found: _Found, materials: dict, free) -> None:
             return
         eps = _eps_at(materials, k_fp)
         pairs = eigen.solve_near(found.pencil, eps, free, k_fp, 3)
-        best = min(pairs, key=lambda pr: abs(pr.k0 - k_fp))
+        best = min(pairs, key=lambda pr: abs(pr.k0 - k_fp), default=None)
+        if best is None or eigen.relative_change(best.k0, k_fp) > MATCH_REFINED:
+            log.warning("FEM: the self-consistent re-solve near k0 = %.8g/µm lost the mode; the "
+                        "Rayleigh-quotient value is kept", k_fp.real)
+            found.k0, found.eps = k_fp, eps
+            return
         found.iterations = it + 1
         converged = eigen.relative_change(best.k0, k_fp) < SELF_CONSISTENT_TOL
         found.k0, found.vector, found.eps = best.k0, best.vector, eps
@@ -261,7 +270,7 @@ def _keep(f: _Found, res: Resonator, search: Search) -> bool:
         return False
     if f.radial_order is not None and f.radial_order > search.max_radial_order:
         return False
-    if isinstance(res.shape, Sphere) and f.polar_order != 0:
+    if isinstance(res.shape, Sphere) and f.polar_order is not None and f.polar_order != 0:
         return False  # a sphere's (l, q) is reported once, as its m = l member
     return True
 
@@ -326,7 +335,8 @@ def _errors(coarse: _Found, fine: _Found | None, pl: FemPlan):
 
 def _profile(f: _Found, mode: Mode, res: Resonator, samples: int = 240) -> FieldProfile:
     """The field on a regular (r, z) grid from the axis to the PML (zero inside the inner wall
-    of a reduced domain; both halves when only z ≥ 0 was meshed, by the class's parity)."""
+    of a reduced domain and on the axis itself; both halves when only z ≥ 0 was meshed, by the
+    class's parity).  H in units where H = curl E / (i k0) (μ = 1, k0 in 1/µm)."""
     dom = f.fm.domain
     r = np.linspace(0.0, dom.r_pml, samples)
     if res.is_2d:
@@ -347,7 +357,7 @@ def _profile(f: _Found, mode: Mode, res: Resonator, samples: int = 240) -> Field
     comps = {}
     for name, arr in vals.items():
         a = np.zeros(rr.shape, dtype=complex)
-        a[meshed] = arr
+        a[meshed] = arr / (1j * f.k0) if name.startswith("H") else arr  # H = curl E / (i k0), μ = 1
         if dom.half and not res.is_2d and name in odd:
             a = np.where(below, -a, a)
         comps[name] = a
@@ -385,6 +395,9 @@ def solve(res: Resonator, search: Search, settings: FemSettings, *, fields: bool
     pl = make_plan(res, search, settings, pml_factor=PML_FACTOR)
     log.info("FEM plan: m = %s, %d class(es), ~%d unknowns, %.3g elements per wavelength, P%d",
              list(pl.m_values), len(pl.classes), pl.unknowns, pl.elements_per_wavelength, pl.order)
+    if not pl.m_values:
+        log.warning("FEM: no azimuthal number has a mode in the band")
+        return ModeSpectrum(res, search, "fem", (), run_info={"plan": pl.describe(), "notes": list(pl.notes)})
     coarse, info = _solve_plan(res, search, settings, pl, label=not settings.error_estimate)
     run_info = {"plan": pl.describe(), "coarse": info, "notes": list(pl.notes)}
     fine_of: dict[int, _Found | None] = {}
@@ -397,12 +410,18 @@ def solve(res: Resonator, search: Search, settings: FemSettings, *, fields: bool
             seeds.setdefault((f.m, f.ci), []).append(f.k0)
         fine, finfo = _solve_plan(res, search, settings, fpl, seeds=seeds, label=True)
         run_info["refined"] = finfo
-        for i, f in enumerate(coarse):
-            cands = [g for g in fine if g.m == f.m and g.ci == f.ci]
-            best = min(cands, key=lambda g: abs(g.k0 - f.k0), default=None)
-            if best is not None and eigen.relative_change(best.k0, f.k0) > MATCH_REFINED:
-                best = None
-            fine_of[i] = best
+        # one to one, nearest pairs first, same m, class and polarization
+        pairs = sorted(((eigen.relative_change(g.k0, f.k0), i, j) for i, f in enumerate(coarse)
+                        for j, g in enumerate(fine) if g.m == f.m and g.ci == f.ci
+                        and g.polarization == f.polarization), key=lambda t: t[0])
+        taken: set = set()
+        for i in range(len(coarse)):
+            fine_of[i] = None
+        for dist, i, j in pairs:
+            if dist > MATCH_REFINED or fine_of[i] is not None or j in taken:
+                continue
+            fine_of[i] = fine[j]
+            taken.add(j)
         chosen = []
         for i, f in enumerate(coarse):
             g = fine_of[i]

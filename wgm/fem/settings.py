@@ -38,8 +38,8 @@ class FemSettings:
         where the field has decayed (below the body's caustic of the smallest m, |field|² 1e-10
         of its peak) and, for spheres, z walls where the polar-order-0 modes have decayed (a
         sphere's (l, q) is reported as its m = l member).  ``"auto"`` (default):
-        reduced when the inner wall is beyond 5 % of the outer radius (the field there is 1e-12
-        of its peak, so it never costs accuracy).
+        reduced when the inner wall is beyond 5 % of the domain's outer radius (the field there
+        is 1e-10 of its peak, so it costs no accuracy).
     symmetry : bool
         Structures symmetric in z (no substrate or pedestal): solve the upper half twice, with
         an electric and a magnetic wall at z = 0 (two half-size solves, cheaper than one).
