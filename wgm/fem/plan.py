@@ -73,6 +73,7 @@ class FemPlan:
     estimate_kind: str = ""  # "exact", "flat" or "" (none)
     unknowns: int = 0  # estimate of the unknowns of one solve
     wavelength_error: float = 0.0  # the error model's expected |δλ/λ|
+    q_error: float = 0.0  # the error model's expected |δQ/Q|
     notes: tuple = field(default=())
 
     def describe(self) -> dict:
@@ -87,7 +88,8 @@ class FemPlan:
         return replace(self, sizes_um={k: v / REFINE for k, v in self.sizes_um.items()},
                        elements_per_wavelength=self.elements_per_wavelength * REFINE,
                        unknowns=int(self.unknowns * REFINE**2),
-                       wavelength_error=self.wavelength_error / REFINE ** (2 * self.order))
+                       wavelength_error=self.wavelength_error / REFINE ** (2 * self.order),
+                       q_error=self.q_error / REFINE ** (2 * self.order))
 
 
 def default_density(settings: FemSettings) -> float:
@@ -250,7 +252,7 @@ def plan(res: Resonator, search: Search, settings: FemSettings, pml_factor: floa
     targets = _targets(res, search, settings, est, kind, m_values, classes, half, shift)
     p = settings.order
     return FemPlan(m_values, classes, dom, sizes, density, p, targets, est, kind, n_unk,
-                   ERROR_MODEL[p] * density ** (-2 * p), tuple(notes))
+                   ERROR_MODEL[p] * density ** (-2 * p), Q_ERROR_MODEL[p] * density ** (-2 * p), tuple(notes))
 
 
 def _class_of(pol: str, classes) -> int:

@@ -322,15 +322,18 @@ def _extra_fields(f: _Found) -> dict:
 def _errors(coarse: _Found, fine: _Found | None, pl: FemPlan):
     """(wavelength, Q) relative errors of the refined solve's mode: the change from the coarse
     solve times :data:`ERROR_FACTOR` (its error if it converges no faster than h²; the
-    eigenvalue converges as h^(2p), but Q, decided in the PML, was seen converging slower)."""
+    eigenvalue converges as h^(2p), but Q, decided in the PML, was seen converging slower),
+    and at least the error model's value at the coarse density (gmsh's meshes are not nested:
+    at the 1e-7 level the change between two meshes can be smaller than either's error)."""
     if fine is None:
         return pl.wavelength_error, None
     kc, kf = coarse.k0, fine.k0
-    e_lam = ERROR_FACTOR * abs(kf.real - kc.real) / kf.real
+    e_lam = max(ERROR_FACTOR * abs(kf.real - kc.real) / kf.real, pl.wavelength_error)
     qc = kc.real / (-2 * kc.imag) if kc.imag else math.inf
     qf = kf.real / (-2 * kf.imag) if kf.imag else math.inf
-    e_q = ERROR_FACTOR * abs(qf / qc - 1) if math.isfinite(qc) and math.isfinite(qf) and qc != 0 else None
-    return max(e_lam, 1e-15), e_q
+    e_q = (max(ERROR_FACTOR * abs(qf / qc - 1), pl.q_error)
+           if math.isfinite(qc) and math.isfinite(qf) and qc != 0 else None)
+    return e_lam, e_q
 
 
 def _profile(f: _Found, mode: Mode, res: Resonator, samples: int = 240) -> FieldProfile:
