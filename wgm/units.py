@@ -103,3 +103,10 @@ def wavelength_nm_from_k0(k0):
 def um_from_nm(length_nm):
     """A length (e.g. a vacuum wavelength) in nm, in µm."""
     return length_nm / 1000.0
+
+
+def freq_from_k0(k0):
+    """Meep frequency of a vacuum wavenumber k0 in 1/µm (the inverse of :func:`wavenumber_per_um`)."""
+    import math
+
+    return k0 * MEEP_LENGTH_UM / (2 * math.pi)

@@ -128,7 +128,7 @@ def _domain(res: Resonator, settings: FemSettings, m_values, n_max, k_hi, lam_ma
         # index sets the caustic (as in the FDTD planner); at most INNER_WALL_DEPTH_UM below its surface
         body = res.layers()[0]
         n_body = body.material.n_at(units.wavelength_nm_from_k0(k_hi).real).real
-        cut = estimate.inner_cut_um(min(m_values), n_body, k_hi / (2 * math.pi), CUT_DENSITY)
+        cut = estimate.inner_cut_um(min(m_values), n_body, units.freq_from_k0(k_hi), CUT_DENSITY)
         r_wall_max = (body.outer_radius_um if not isinstance(res.shape, Toroid) else body.inner_radius_um) \
             - INNER_WALL_DEPTH_UM
         cut = min(cut, r_wall_max)

@@ -144,7 +144,7 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
                           f"or give {key} = [...] to simulate chosen azimuthal numbers")
     modes = []
     for te_slab in (True, False):
-        neff = slab_neff(n_core, n_b, height, lam_nm / 1000, te_slab)
+        neff = slab_neff(n_core, n_b, height, units.um_from_nm(lam_nm), te_slab)
         if isinstance(shape, Disk):
             flat = Disk(shape.radius_um, math.inf, ConstantIndex(neff))
             coats = tuple(Coating(c.thickness_um, ConstantIndex(max(neff, c.material.n_at(lam_nm).real)),
@@ -161,7 +161,7 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
 
 def bulk_m(res: Resonator, n_core: float, lam_nm: float) -> int:
     """An upper bound for m near a wavelength: 2π R n_core / λ (the hint of an error message)."""
-    return max(1, int(2 * math.pi * res.shape.radius_um * n_core / (lam_nm / 1000)))
+    return max(1, int(2 * math.pi * res.shape.radius_um * n_core / units.um_from_nm(lam_nm)))
 
 
 def inner_cut_um(m: int, n_max: float, f_hi: float, density: float) -> float:
