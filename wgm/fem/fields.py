@@ -143,15 +143,12 @@ def probe(pencil, vector, points, *, derivatives: bool = False) -> dict:
     points = np.asarray(points, dtype=float)
     cells, X = _locate(basis.mesh, points)
     E, u = basis.interpolate(vector)
-    x = _quadrature_points(basis)
-    rr = x[0]
     q = {"Er": E[0], "Ez": E[1], "u": np.asarray(u)}
     if derivatives:
         m = pencil.m
         q["wr"] = u.grad[0] - m * E[0]
         q["wz"] = u.grad[1] - m * E[1]
         q["curl"] = E.curl
-    del rr
     dg, project = _dg_basis(pencil)
     phis = [np.asarray(dg.elem.gbasis(dg.mapping, X[:, :, None], k, tind=cells)[0])[..., 0] for k in range(dg.Nbfun)]
     vals = {}

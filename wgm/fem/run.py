@@ -301,22 +301,8 @@ def _record(f: _Found, res: Resonator, errors, notes) -> Mode:
                 degeneracy=(2 * l + 1) if isinstance(res.shape, Sphere) else (2 if f.m > 0 else 1),
                 size_parameter=(k.real * radius, k.imag * radius), q_resolved=resolved,
                 q_rel_error=e_q if resolved else None, wavelength_rel_error=e_lam, note="; ".join(note),
-                **_extra_fields(f))
-
-
-def _extra_fields(f: _Found) -> dict:
-    """The mode volume, energy shares and polar order, when the record has those fields."""
-    from dataclasses import fields as dc_fields
-
-    names = {fl.name for fl in dc_fields(Mode)}
-    out = {}
-    if "polar_order" in names:
-        out["polar_order"] = f.polar_order
-    if "mode_volume_um3" in names:
-        out["mode_volume_um3"] = f.volume_um3
-    if "energy_shares" in names:
-        out["energy_shares"] = tuple(sorted(f.shares.items()))
-    return out
+                polar_order=f.polar_order, mode_volume_um3=f.volume_um3,
+                energy_shares=tuple(sorted(f.shares.items())))
 
 
 def _errors(coarse: _Found, fine: _Found | None, pl: FemPlan):
