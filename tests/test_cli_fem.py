@@ -450,17 +450,30 @@ def test_sweep_plots_follow_fem_modes_of_each_polar_order(disk_config, tmp_path,
 # Runs `wgm` with wgm.fem.solve replaced by a deterministic fake (a mode following the radius,
 # and one missed exact mode): the scheduler and the point files, not FEM, under mpirun.
 _FAKE_FEM_MAIN = r"""
+import os
 import sys
+import time
 import wgm.fem
 from wgm.records import MissedMode, Mode, ModeSpectrum
 
 def fake(res, search, settings=None, *, fields=False):
+    # The fake is instant: without a hand-shake rank 0 may finish every point before rank 1
+    # has asked for one.  Rank 1 leaves a marker; rank 0 waits for it (its dispatcher thread
+    # keeps answering), so both ranks compute whatever the machine's load.
+    from wgm import parallel
+    if parallel.rank() == 1:
+        open(MARKER, "w").close()
+    elif parallel.size() > 1:
+        t0 = time.monotonic()
+        while not os.path.exists(MARKER) and time.monotonic() - t0 < 120:
+            time.sleep(0.01)
     lam = 580.0 * res.shape.radius_um / 2.5
     mode = Mode("TE", None, 30, 1, lam, 1e5, polar_order=0, mode_volume_um3=res.shape.radius_um,
                 energy_shares=(("core", 0.9), ("surroundings", 0.1)))
     return ModeSpectrum(res, search, "fem", (mode,), {"wgm": "test"},
                         missing=(MissedMode("TM", 30, 30, 1, lam + 5, 1e5, "unknown"),))
 
+MARKER = os.environ["WGM_TEST_MARKER"]
 wgm.fem.solve = fake
 from wgm.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -478,7 +491,8 @@ def test_mpirun_fem_sweep_identical_to_serial_and_keeps_the_missed_modes(disk_co
     if mpirun is None:
         pytest.skip("mpirun not installed")
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+           "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "WGM_TEST_MARKER": str(tmp_path / "rank1_computed")}
     script = tmp_path / "fake_fem_main.py"
     script.write_text(_FAKE_FEM_MAIN)
     args = ["sweep", str(disk_config), "--method", "fem", "--vary", "resonator.radius_um=2.0:3.0:6", "--no-plots",
