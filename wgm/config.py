@@ -333,9 +333,9 @@ def _nanocrystal_film(table: dict, where: str) -> EffectiveMedium:
         raise ConfigError(f"{where}.fill_fraction", None, "is required for material = \"cspbbr3-nc\": "
                           "the CsPbBr3 volume fraction, in (0, 1]")
     lig = validate.positive(f"{where}.ligand_index", table.get("ligand_index", defaults["ligand_index"]))
-    try:  # the film checks fill_fraction, bulk and mixing under their own names
-        return nanocrystal_film(table["fill_fraction"], lig, table.get("bulk", defaults["bulk"]),
-                                table.get("mixing", defaults["mixing"]))
+    given = {k: table[k] for k in _NC_KEYS if k in table and k not in ("fill_fraction", "ligand_index")}
+    try:  # the film checks its parameters under their own names
+        return nanocrystal_film(table["fill_fraction"], lig, **given)
     except ConfigError as exc:
         raise ConfigError(f"{where}.{exc.key}", exc.value, exc.allowed) from None
 

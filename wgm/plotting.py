@@ -567,6 +567,85 @@ def pump_figure(rows, pump):
     return fig
 
 
+def film_threshold_figure(result):
+    """A cspbbr3-nc film's thresholds: top, the film's net material gain versus wavelength at
+    a few excitations ⟨N⟩ (its one model: absorption at 0, bleaching, McCumber gain), with
+    each mode's net gain at threshold; bottom, each mode's threshold excitation (filled: it
+    lases below ⟨N⟩ = 50; the first to lase ringed)."""
+    from wgm.lasing.threshold import at_excitation, region_indices
+
+    fig = _figure(9, 6.5)
+    ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1]})
+    lo, hi = result.search.wavelength_nm
+    lam = np.linspace(lo, hi, 300)
+    res = result.resonator
+    first = result.first
+    levels = [0.0, 0.5, 1.0, 2.0, 5.0]
+    if first is not None and first.threshold.threshold_excitation not in levels:
+        levels = sorted(levels + [first.threshold.threshold_excitation])
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    for i, n in enumerate(levels):
+        film = at_excitation(res, result.region, n)
+        k = np.array([np.mean([x.imag for x in region_indices(film, result.region, w)]) for w in lam])
+        is_first = first is not None and n == first.threshold.threshold_excitation
+        ax.plot(lam, -4 * np.pi * k / (lam * 1e-7), color="#d62728" if is_first else cmap(i / max(len(levels) - 1, 1)),
+                lw=1.8 if is_first else 1.0, ls="--" if is_first else "-",
+                label=f"⟨N⟩ = {n:.3g}" + (" (first threshold)" if is_first else ""))
+    seen = set()
+    for lm in result.lasing:
+        fam = lm.mode.family
+        st = FAMILY_STYLE(fam)
+        t = lm.threshold
+        ax.plot(t.threshold_wavelength_nm, t.threshold_gain_per_cm, ls="none", marker=st["marker"],
+                color=st["color"], label=f"{fam} at threshold" if fam not in seen else None)
+        seen.add(fam)
+        ax2.semilogy(t.threshold_wavelength_nm, t.threshold_excitation, ls="none", marker=st["marker"],
+                     color=st["color"], mfc=st["color"])
+    if first is not None:
+        t = first.threshold
+        ax2.semilogy(t.threshold_wavelength_nm, t.threshold_excitation, ls="none", marker="o", ms=14, mfc="none",
+                     color="k", label="first to lase")
+        ax2.legend(fontsize=8)
+    else:
+        ax2.text(0.5, 0.5, "no mode reaches threshold", transform=ax2.transAxes, ha="center", va="center")
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_ylabel("film net gain (cm⁻¹)")
+    ax.legend(fontsize=7, ncol=3)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{_title(result)}: gain region {result.region} (cspbbr3-nc film)", fontsize=10)
+    ax2.set_ylabel("threshold ⟨N⟩ per crystal")
+    ax2.set_xlabel("wavelength (nm)")
+    ax2.set_xlim(lo, hi)
+    ax2.grid(alpha=0.3, which="both")
+    return fig
+
+
+def film_pump_figure(rows, pump):
+    """Threshold excitation and (with a pump model) fluence of the first mode to lase versus
+    the outer diameter, each point labelled with that mode."""
+    fig = _figure(8, 4.8)
+    ax = fig.subplots()
+    pts = [r for r in rows if r.get("threshold_excitation") is not None]
+    key, label = "threshold_excitation", "threshold ⟨N⟩ per crystal"
+    if pump is not None and pts and all(r.get("threshold_fluence_mj_per_cm2") is not None for r in pts):
+        key, label = "threshold_fluence_mj_per_cm2", f"threshold fluence at {pump.wavelength_nm:g} nm (mJ/cm²)"
+    if pts:
+        ax.plot([r["diameter_um"] for r in pts], [r[key] for r in pts], "o-", color="#1f77b4")
+        for r in pts:
+            ax.annotate(f"{r['polarization']}{r['radial_order']} {r['l']}", (r["diameter_um"], r[key]),
+                        xytext=(3, 4), textcoords="offset points", fontsize=7)
+    none = [r["diameter_um"] for r in rows if r.get("threshold_excitation") is None]
+    if none:
+        ax.plot(none, [ax.get_ylim()[0] if pts else 0] * len(none), "x", color="m", label="no mode lases")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("outer diameter (µm)")
+    ax.set_ylabel(label)
+    ax.grid(alpha=0.3)
+    return fig
+
+
 def lasing_figure(curve):
     """L-L curve (FDTD): output power against pump rate in units of the predicted threshold,
     the line fitted through the lasing points, and the predicted threshold (at 1)."""

@@ -62,6 +62,14 @@ def cmd_threshold(args, out) -> int:
     if not exact_solves(cfg.resonator):
         raise UserError(f"wgm threshold uses the exact solver: spheres and the 2-D limit only, not a "
                         f"{_shape_phrase(cfg.resonator)}")
+    from wgm.lasing.threshold import film_region
+
+    if film_region(cfg.resonator, gain.region) is not None:
+        if cfg.gain is not None:
+            raise UserError(f"[gain]: the gain region '{gain.region}' is a cspbbr3-nc film, whose gain comes from its "
+                            "own model (bleaching and gain with the excitation ⟨N⟩); remove the [gain] table (a gain "
+                            "band is for films of a plain index or material)")
+        return _film_threshold(args, out, cfg, gain.region, pump, radii)
     result = thresholds(cfg.resonator, cfg.search, gain)
     doc = with_finite_floats(result.to_dict())
     rows = None
@@ -105,6 +113,89 @@ def cmd_threshold(args, out) -> int:
         lines.append(f"results in {args.out}/")
     out.write("\n".join(lines) + "\n")
     return 0
+
+
+def _film_threshold(args, out, cfg, region, pump, radii) -> int:
+    """``wgm threshold`` for a gain region made of a cspbbr3-nc film: thresholds in ⟨N⟩."""
+    from wgm import plotting
+    from wgm.lasing.threshold import film_threshold_vs_radius, film_thresholds
+    from wgm.records import atomic_write
+
+    extra = _extra_inv_q(cfg)
+    pump = pump if hasattr(pump, "fluence_from_excitation") else None
+    result = film_thresholds(cfg.resonator, cfg.search, region, pump=pump, extra_inv_q=extra)
+    doc = with_finite_floats(result.to_dict())
+    rows = None
+    if radii is not None:
+        rows = film_threshold_vs_radius(cfg.resonator, cfg.search, region, radii, pump=pump, extra_inv_q=extra)
+        doc["vs_radius"] = with_finite_floats(rows)
+    if args.out is not None:
+        make_out_dir(args.out)
+        atomic_write(args.out / "threshold.json", json_text(doc))
+        cols = ["polarization", "l", "radial_order", "wavelength_nm", "Q", "loaded_Q", "threshold_excitation",
+                "threshold_wavelength_nm", "threshold_gain_per_cm", "response_confinement", "confinement",
+                "group_index", "rest_Q", "closed_form_gain_per_cm", "threshold_fluence_mj_per_cm2", "can_lase"]
+        atomic_write(args.out / "threshold.csv", csv_table(cols, doc["modes"]))
+        plotting.save(plotting.film_threshold_figure(result), args.out / "threshold.png")
+        if rows is not None:
+            keys = ["radius_um", "diameter_um", "polarization", "l", "radial_order", "wavelength_nm", "Q",
+                    "confinement", "threshold_excitation", "threshold_gain_per_cm", "margin",
+                    "threshold_fluence_mj_per_cm2"]
+            atomic_write(args.out / "pump_threshold.csv", csv_table(keys, rows))
+            plotting.save(plotting.film_pump_figure(rows, pump), args.out / "pump_threshold.png")
+    if args.json:
+        write_json(out, doc)
+        return 0
+    out.write(_film_threshold_text(result, rows, args.out) + "\n")
+    return 0
+
+
+def _film_threshold_text(result, rows, out_dir) -> str:
+    las = result.lasing
+    lines = [f"{len(result.modes)} modes, gain region {result.region} (cspbbr3-nc film: threshold = the excitation "
+             f"⟨N⟩ per nanocrystal at which the mode's loaded frequency becomes real; exact solver)"]
+    first = result.first
+    if first is None:
+        lines.append("no mode reaches threshold up to ⟨N⟩ = 50")
+    else:
+        m, t = first.mode, first.threshold
+        f = first.fluence_mj_per_cm2
+        lines.append(f"first to lase: {m.polarization}{m.radial_order} l={m.l} at {t.threshold_wavelength_nm:.3f} nm, "
+                     f"⟨N⟩_th {t.threshold_excitation:.4g}" + (f", pump {f:.4g} mJ/cm²" if f is not None else ""))
+        if result.margin is not None:
+            s = las[1]
+            lines.append(f"margin: the next mode, {s.mode.polarization}{s.mode.radial_order} l={s.mode.l} at "
+                         f"{s.threshold.threshold_wavelength_nm:.3f} nm, starts at {result.margin:.3g}x the "
+                         f"excitation ({result.margin ** 0.5:.3g}x the two-photon fluence)")
+    lines.append(f"{'rank':>4} {'pol':>4} {'l':>5} {'q':>3} {'lambda_th_nm':>13} {'Q_loaded':>10} {'<N>_th':>8} "
+                 f"{'g_th_cm-1':>10} {'closed_form':>11} {'Gamma_pw':>8} {'F_mJ/cm2':>9}")
+    for i, lm in enumerate(result.modes, 1):
+        m, t = lm.mode, lm.threshold
+        if not lm.can_lase:
+            lines.append(f"{'-':>4} {m.polarization:>4} {m.l:5d} {m.radial_order:3d} {m.wavelength_nm:13.4f} "
+                         f"{t.loaded_Q:10.4g} {'none':>8}")
+            continue
+        gam = f"{t.confinement:8.4f}" if t.confinement is not None else f"{'n/a':>8}"
+        f = f"{lm.fluence_mj_per_cm2:9.4g}" if lm.fluence_mj_per_cm2 is not None else f"{'':>9}"
+        lines.append(f"{i:4d} {m.polarization:>4} {m.l:5d} {m.radial_order:3d} {t.threshold_wavelength_nm:13.4f} "
+                     f"{t.loaded_Q:10.4g} {t.threshold_excitation:8.4g} {t.threshold_gain_per_cm:10.4g} "
+                     f"{t.closed_form_gain_per_cm:11.4g} {gam} {f}")
+    if rows is not None:
+        lines.append("first mode to lase vs core radius:")
+        for r in rows:
+            n = r.get("threshold_excitation")
+            lines.append(f"  R = {r['radius_um']:8.4g} µm: " + ("no mode lases" if n is None else
+                         f"{r['polarization']}{r['radial_order']} l={r['l']} at {r['wavelength_nm']:.2f} nm, "
+                         f"⟨N⟩_th {n:.3g}" + (f", F_th {r['threshold_fluence_mj_per_cm2']:.3g} mJ/cm²"
+                                              if r['threshold_fluence_mj_per_cm2'] is not None else "")))
+    if out_dir is not None:
+        lines.append(f"results in {out_dir}/")
+    return "\n".join(lines)
+
+
+def _extra_inv_q(cfg):
+    """Per mode, 1/Q_ss + 1/Q_c of the config's [losses] (None without losses)."""
+    return None
 
 
 def cmd_lasing(args, out) -> int:

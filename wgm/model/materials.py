@@ -376,8 +376,13 @@ def library_material(name: str, key: str = "material") -> Material:
 
 
 def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str = "brennan",
-                     mixing: str = "maxwell-garnett") -> EffectiveMedium:
-    """A CsPbBr3 nanocrystal film: bulk CsPbBr3 spheres in a ligand matrix.
+                     mixing: str = "maxwell-garnett", edge_nm: float | None = None, linewidth_mev: float = 80.0,
+                     temperature_k: float = 300.0, excitation: float = 0.0) -> EffectiveMedium:
+    """A CsPbBr3 nanocrystal film: nanocrystals in a ligand matrix, passive or pumped.
+
+    The nanocrystal's index is the model of :mod:`wgm.model.nanocrystal` (measured bulk data
+    shifted by the quantum confinement of the edge length, bleaching and McCumber gain of the
+    band edge with the excitation), mixed with the ligand.
 
     Parameters
     ----------
@@ -390,10 +395,38 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
         Bulk data set: ``"brennan"`` (200–2500 nm), ``"ermolaev-o"`` or ``"ermolaev-e"`` (500–949 nm).
     mixing : str
         ``"maxwell-garnett"`` (default; isolated nanocrystals) or ``"bruggeman"``.
+    edge_nm : float or None
+        Edge length of the nanocrystals (cubes), 3–30 nm: shifts the bulk edge by the measured
+        confinement shift.  None: the bulk edge, unshifted.
+    linewidth_mev : float
+        Full width at half maximum of the ensemble's first-exciton line (meV), 10–300.
+    temperature_k : float
+        Temperature of the carriers (K) in the McCumber relation.
+    excitation : float
+        Mean number ⟨N⟩ of electron-hole pairs per nanocrystal (Poisson), >= 0: 0 is the
+        passive film; pumped films bleach and gain.
     """
+    from wgm.model.nanocrystal import nanocrystal_core
+
     validate.choice("bulk", bulk, NANOCRYSTAL_BULK)
-    inclusion = _library_file(f"cspbbr3-{bulk}")
+    if edge_nm is not None:
+        edge_nm = validate.positive("edge_nm", edge_nm)
+        if not 3.0 <= edge_nm <= 30.0:
+            raise ConfigError("edge_nm", edge_nm, "nanocrystal edge length in nm, 3-30 (the size series' reach; "
+                              "larger crystals are bulk)")
+    linewidth_mev = validate.positive("linewidth_mev", linewidth_mev)
+    if not 10.0 <= linewidth_mev <= 300.0:
+        raise ConfigError("linewidth_mev", linewidth_mev, "ensemble linewidth in meV, 10-300")
+    temperature_k = validate.positive("temperature_k", temperature_k)
+    excitation = validate.number("excitation", excitation)
+    if not 0.0 <= excitation <= 50.0:
+        raise ConfigError("excitation", excitation, "excitons per nanocrystal, 0-50")
+    inclusion = nanocrystal_core(_library_file(f"cspbbr3-{bulk}"), edge_nm, linewidth_mev, temperature_k,
+                                 excitation)
     params = (("fill_fraction", fill_fraction), ("ligand_index", ligand_index), ("bulk", bulk), ("mixing", mixing))
+    defaults = (("edge_nm", edge_nm, None), ("linewidth_mev", linewidth_mev, 80.0),
+                ("temperature_k", temperature_k, 300.0), ("excitation", excitation, 0.0))
+    params += tuple((k, v) for k, v, d in defaults if v != d)
     return EffectiveMedium(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
                            fill_fraction=fill_fraction, mixing=mixing, params=params)
 

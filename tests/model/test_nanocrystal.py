@@ -1,0 +1,104 @@
+"""The pumped nanocrystal film (wgm.model.nanocrystal): passive limit, Poisson filling of the
+band edge, McCumber transparency, Kramers–Kronig consistency, analytic continuation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import poisson
+
+from wgm.errors import ConfigError
+from wgm.model.materials import EffectiveMedium, ConstantIndex, library_material, nanocrystal_film
+from wgm.model.nanocrystal import (HC_EV_NM, band_edge_filling, film_of, transparency_excitation,
+                                   with_excitation)
+
+BULK = library_material("cspbbr3")
+
+
+def test_passive_film_is_the_bulk_mix_when_unshifted():
+    """⟨N⟩ = 0 and no edge length: the film is exactly the Maxwell-Garnett mix of the bulk data
+    (only floating-point rounding of λ → E → λ differs)."""
+    film = nanocrystal_film(0.45)
+    plain = EffectiveMedium("mix", BULK, ConstantIndex(1.46), 0.45)
+    lam = np.linspace(480.0, 620.0, 57)
+    assert np.allclose(film.index(lam), plain.index(lam), rtol=1e-12, atol=0)
+
+
+def test_filling_is_the_poisson_average_of_a_two_fold_band_edge():
+    """a(N) = ⟨min(n, 2)⟩/2 over a Poisson distribution, summed directly (independent of the
+    closed form); transparency of the line centre (a = ½) at ⟨N⟩ = 1.146 (the well-known
+    value for a two-fold band edge)."""
+    for n in (0.0, 0.1, 0.5, 1.0, 2.0, 4.0, 10.0):
+        k = np.arange(0, 80)
+        direct = float(np.sum(poisson.pmf(k, n) * np.minimum(k, 2))) / 2 if n > 0 else 0.0
+        assert float(band_edge_filling(n)) == pytest.approx(direct, abs=1e-12)
+    assert transparency_excitation(0.5) == pytest.approx(1.1462, abs=1e-4)
+
+
+def test_mccumber_transparency_at_the_line_centre():
+    """At the line centre E_X the McCumber factor is 1: the band-edge line is transparent when
+    half filled, so the crystal's extinction there is the data's minus the line's amplitude."""
+    film = with_excitation(nanocrystal_film(0.4, edge_nm=10.0), transparency_excitation(0.5))
+    core = film.inclusion
+    lam_x = HC_EV_NM / core.exciton_ev
+    passive = BULK.n_at(HC_EV_NM / (core.exciton_ev - core.shift_ev))
+    assert core.n_at(lam_x).imag == pytest.approx(passive.imag - core.amplitude, abs=1e-9)
+
+
+def test_gain_red_of_the_edge_and_bleaching_bounded():
+    """Pumped: gain (k < 0) appears red of the exciton line, the blue side stays absorbing;
+    the line's amplitude never exceeds the data's extinction on the red side (bleaching removes
+    no more absorption than the crystal has)."""
+    core = nanocrystal_film(0.4, edge_nm=10.0).inclusion
+    e = np.linspace(core.exciton_ev - 0.25, core.exciton_ev, 400)
+    k_data = BULK.index(HC_EV_NM / (e - core.shift_ev)).imag
+    line = core.amplitude * np.exp(-0.5 * ((e - core.exciton_ev) / core.sigma_ev) ** 2)
+    assert np.all(line <= k_data * (1 + 1e-9))
+    pumped = with_excitation(nanocrystal_film(0.4, edge_nm=10.0), 3.0)
+    red = HC_EV_NM / (core.exciton_ev - core.emission_shift_ev)      # the emission line's peak
+    blue = HC_EV_NM / (core.exciton_ev + 0.15)
+    assert pumped.n_at(red).imag < 0 < pumped.n_at(blue).imag
+
+
+def test_index_change_is_kramers_kronig_consistent():
+    """Δn(E) = (1/π) P∫ Δκ(E')/(E' − E) dE' (narrow-line form of Kramers–Kronig), integrated
+    numerically with quad's Cauchy weight — independent of the Faddeeva function used by the
+    model.  Tolerance 1e-6 absolute: quadrature accuracy on a Gaussian, far below the change
+    itself (~1e-2)."""
+    core = with_excitation(nanocrystal_film(0.4, edge_nm=10.0), 2.0).inclusion
+    span = 12 * core.sigma_ev
+    lo, hi = core.exciton_ev - core.emission_shift_ev - span, core.exciton_ev + span
+    for e in (core.exciton_ev - 0.08, core.exciton_ev, core.exciton_ev + 0.05):
+        dk = lambda x: complex(core.edge_change(x)).imag  # noqa: E731
+        pv, _ = quad(dk, lo, hi, weight="cauchy", wvar=e, limit=400)
+        assert complex(core.edge_change(e)).real == pytest.approx(pv / math.pi, abs=1e-6)
+
+
+def test_complex_wavelengths_are_an_analytic_continuation():
+    """At a complex wavelength (a mode of Q ~ 1e3) the film's index follows its derivative on
+    the real axis (Cauchy–Riemann): the quasi-normal modes see one analytic material.  The
+    bulk data are continued to first order (TabulatedNK), so the tolerance is the second-order
+    term, (λ/2Q)² |n''| ~ 1e-6 relative."""
+    film = with_excitation(nanocrystal_film(0.4, edge_nm=10.0), 1.5)
+    for lam in (515.0, 530.0, 545.0):
+        h = 1e-3
+        d = (film.n_at(lam + h) - film.n_at(lam - h)) / (2 * h)
+        li = lam / 2e3
+        assert complex(film.index(lam - 1j * li)) == pytest.approx(film.n_at(lam) - 1j * li * d, rel=2e-5)
+
+
+def test_errors_name_the_key():
+    with pytest.raises(ConfigError, match="edge_nm"):
+        nanocrystal_film(0.4, edge_nm=1.0)
+    with pytest.raises(ConfigError, match="excitation"):
+        nanocrystal_film(0.4, excitation=-1.0)
+    with pytest.raises(ConfigError, match="linewidth_mev"):
+        nanocrystal_film(0.4, linewidth_mev=1000.0)
+    with pytest.raises(ConfigError):
+        with_excitation(ConstantIndex(1.8), 1.0)
+    film = nanocrystal_film(0.4, edge_nm=10.0)
+    assert film_of(film) is film and film_of(ConstantIndex(1.5)) is None
+    assert dict(with_excitation(film, 2.0).params)["excitation"] == 2.0
