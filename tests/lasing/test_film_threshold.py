@@ -89,3 +89,26 @@ def test_a_mode_far_in_the_absorption_has_no_threshold_and_a_plain_film_is_refus
 
     with pytest.raises(SolverError):
         at_excitation(plain, "coating", 1.0)
+
+
+# FEM's threshold against the exact one on a coated sphere: both find the root in ⟨N⟩ of the
+# same loaded 1/Q; FEM's Q is accurate to ~1e-4 at its defaults (README: 6e-5 on spheres) and
+# d ln(1/Q)/d ln N ~ 1 near threshold, plus FEM_EXCITATION_XTOL: 2e-3 is ~10x that
+FEM_VS_EXACT_REL = 2e-3
+
+
+@pytest.mark.slow
+def test_fem_threshold_agrees_with_the_exact_one():
+    from wgm.fem import solve as fem_solve
+    from wgm.fem.settings import FemSettings
+    from wgm.lasing.threshold import fem_film_threshold
+    from wgm.model.resonator import Search
+
+    res = Resonator(Sphere(1.5, ConstantIndex(1.46)), (Coating(0.05, nanocrystal_film(0.5)),))
+    ex = film_threshold(res, "coating", "TE", 23, 1)
+    search = Search((ex.wavelength_nm * 0.995, ex.wavelength_nm * 1.005), 1, ("TE",))
+    mode = next(m for m in fem_solve(res, search, FemSettings(m=(23,), error_estimate=False)).modes
+                if m.radial_order == 1)
+    rec = fem_film_threshold(res, search, FemSettings(), mode, "coating")
+    assert rec["threshold_excitation"] == pytest.approx(ex.threshold_excitation, rel=FEM_VS_EXACT_REL)
+    assert rec["threshold_wavelength_nm"] == pytest.approx(ex.threshold_wavelength_nm, rel=1e-5)

@@ -22,6 +22,10 @@ def register(sub) -> None:
     th.add_argument("--radii-um", default=None, metavar="START:STOP:N",
                     help="also: the first mode to lase and its two-photon pump threshold ([pump] table) for N "
                          "core radii -> pump_threshold.csv/.png (with --out) and 'pump' in --json")
+    th.add_argument("--method", choices=("exact", "fem"), default=None,
+                    help="engine of the thresholds (cspbbr3-nc films): exact (spheres, 2-D limit; default) or fem "
+                         "(any axisymmetric shape; default where the exact solver cannot; one FEM solve per mode "
+                         "and excitation step, ~10 per mode)")
     output_args(th, "write threshold.json, threshold.csv, threshold.png")
 
     la = sub.add_parser("lasing", help="FDTD L-L curve of one mode with a saturable two-level gain film",
@@ -59,9 +63,6 @@ def cmd_threshold(args, out) -> int:
         radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
         if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
             raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
-    if not exact_solves(cfg.resonator):
-        raise UserError(f"wgm threshold uses the exact solver: spheres and the 2-D limit only, not a "
-                        f"{_shape_phrase(cfg.resonator)}")
     from wgm.lasing.threshold import film_region
 
     if film_region(cfg.resonator, gain.region) is not None:
@@ -69,7 +70,18 @@ def cmd_threshold(args, out) -> int:
             raise UserError(f"[gain]: the gain region '{gain.region}' is a cspbbr3-nc film, whose gain comes from its "
                             "own model (bleaching and gain with the excitation ⟨N⟩); remove the [gain] table (a gain "
                             "band is for films of a plain index or material)")
+        if args.method == "fem" or (args.method is None and not exact_solves(cfg.resonator)):
+            if radii is not None:
+                raise UserError("--radii-um: with --method fem (or shapes the exact solver cannot do) run "
+                                "`wgm sweep` or one radius at a time")
+            return _fem_threshold(args, out, cfg, gain.region, pump)
         return _film_threshold(args, out, cfg, gain.region, pump, radii)
+    if args.method == "fem":
+        raise UserError("--method fem: thresholds by FEM need a cspbbr3-nc film as the gain region (a gain band "
+                        "is handled by the exact solver)")
+    if not exact_solves(cfg.resonator):
+        raise UserError(f"wgm threshold with a gain band uses the exact solver: spheres and the 2-D limit only, "
+                        f"not a {_shape_phrase(cfg.resonator)} (a cspbbr3-nc film uses FEM there)")
     result = thresholds(cfg.resonator, cfg.search, gain)
     doc = with_finite_floats(result.to_dict())
     rows = None
@@ -147,6 +159,51 @@ def _film_threshold(args, out, cfg, region, pump, radii) -> int:
         write_json(out, doc)
         return 0
     out.write(_film_threshold_text(result, rows, args.out) + "\n")
+    return 0
+
+
+def _fem_threshold(args, out, cfg, region, pump) -> int:
+    """``wgm threshold`` by FEM (a cspbbr3-nc film on any axisymmetric shape)."""
+    from wgm.fem.settings import FemSettings
+    from wgm.lasing.threshold import fem_film_thresholds
+    from wgm.records import atomic_write
+
+    pump = pump if hasattr(pump, "fluence_from_excitation") else None
+    settings = cfg.fem or FemSettings()
+    result = fem_film_thresholds(cfg.resonator, cfg.search, settings, region, pump=pump,
+                                 extra_inv_q=_extra_inv_q(cfg))
+    doc = with_finite_floats(result.to_dict())
+    if args.out is not None:
+        make_out_dir(args.out)
+        atomic_write(args.out / "threshold.json", json_text(doc))
+        cols = ["polarization", "m", "radial_order", "polar_order", "wavelength_nm", "Q", "loaded_Q",
+                "threshold_excitation", "threshold_wavelength_nm", "threshold_fluence_mj_per_cm2", "fem_solves"]
+        atomic_write(args.out / "threshold.csv", csv_table(cols, doc["modes"]))
+    if args.json:
+        write_json(out, doc)
+        return 0
+    las = result.lasing
+    lines = [f"{len(result.modes)} modes (FEM), gain region {region} (cspbbr3-nc film: threshold = the excitation "
+             f"⟨N⟩ per nanocrystal at which the mode's loaded frequency becomes real)"]
+    if not las:
+        lines.append("no mode reaches threshold up to ⟨N⟩ = 50")
+    else:
+        f = las[0]
+        lines.append(f"first to lase: {f['polarization']} m={f['m']} q={f['radial_order']} at "
+                     f"{f['threshold_wavelength_nm']:.3f} nm, ⟨N⟩_th {f['threshold_excitation']:.4g}")
+        if result.margin is not None:
+            lines.append(f"margin: the next mode starts at {result.margin:.3g}x the excitation")
+    lines.append(f"{'pol':>4} {'m':>4} {'q':>3} {'p':>3} {'wavelength_nm':>14} {'Q_loaded':>10} {'<N>_th':>8} "
+                 f"{'F_mJ/cm2':>9}")
+    for r in result.modes:
+        n = r["threshold_excitation"]
+        f = r["threshold_fluence_mj_per_cm2"]
+        lines.append(f"{r['polarization']:>4} {r['m']:4d} {r['radial_order'] or 0:3d} {r['polar_order'] or 0:3d} "
+                     f"{r['wavelength_nm']:14.4f} {r['loaded_Q']:10.4g} " + (f"{n:8.4g}" if n is not None else f"{'none':>8}")
+                     + (f" {f:9.4g}" if f is not None else ""))
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
     return 0
 
 

@@ -619,3 +619,127 @@ def film_rates(res: Resonator, region: str, polarization: str, l: int, radial_or
     net = [-omega * (_inv_q(x) + extra_inv_q) for x in xs]
     return {"wavelength_nm": lam, "omega_per_ps": omega, "excitation": [float(n) for n in excitations],
             "net_rate_per_ps": net, "film_rate_per_ps": [r - base for r in net]}
+
+
+# ----------------------------------------------------------------------------------------
+# Shapes the exact solver cannot do: the same threshold (the excitation at which the loaded
+# frequency becomes real) by the finite-element engine, one mode (one m) at a time.
+
+_FEM_BRACKET = (0.1, 0.3, 1.0, 3.0, 10.0, MAX_EXCITATION)
+_FEM_BAND_REL = 0.01          # each solve looks for the mode within ±1 % of its last wavelength
+FEM_EXCITATION_XTOL = 1e-4    # relative tolerance of the threshold excitation (FEM solves are costly)
+
+
+def _fem_mode_at(res, search, settings, mode, wavelength_nm: float):
+    """The mode of the FEM solve of ``res`` nearest ``wavelength_nm`` with the labels of ``mode``."""
+    from dataclasses import replace
+
+    from wgm.fem import solve as fem_solve
+
+    band = (wavelength_nm * (1 - _FEM_BAND_REL), wavelength_nm * (1 + _FEM_BAND_REL))
+    sub = replace(search, wavelength_nm=band, polarizations=(mode.polarization,))
+    spec = fem_solve(res, sub, replace(settings, m=(mode.m,), error_estimate=False))
+    same = [m for m in spec.modes if m.m == mode.m and m.radial_order == mode.radial_order
+            and (m.polar_order is None or mode.polar_order is None or m.polar_order == mode.polar_order)]
+    if not same:
+        raise SolverError(f"{mode.polarization} m={mode.m} q={mode.radial_order}: the mode was lost near "
+                          f"{wavelength_nm:.3f} nm")
+    return min(same, key=lambda m: abs(m.wavelength_nm - wavelength_nm))
+
+
+def fem_film_threshold(res: Resonator, search, settings, mode, region: str, *, extra_inv_q: float = 0.0) -> dict:
+    """Threshold excitation of one FEM mode (gain region: a ``cspbbr3-nc`` film) by the
+    finite-element engine: the root in ⟨N⟩ of ``1/Q(⟨N⟩) + extra_inv_q``, each evaluation an
+    FEM solve of the mode's m near its last wavelength (the film's index at the mode's own
+    complex frequency, as FEM does for every dispersive material).  Returns a flat record."""
+    if film_region(res, region) is None:
+        raise SolverError(f"the gain region '{region}' is not a cspbbr3-nc film")
+    last = {"lam": mode.wavelength_nm}
+    seen: dict[float, object] = {0.0: mode}
+
+    def f(n: float) -> float:
+        if n not in seen:
+            seen[n] = _fem_mode_at(at_excitation(res, region, n), search, settings, mode, last["lam"])
+        last["lam"] = seen[n].wavelength_nm
+        return 1.0 / seen[n].Q + extra_inv_q
+
+    n_th, lo = None, 0.0
+    if f(0.0) <= 0:
+        n_th = 0.0
+    else:
+        for hi in _FEM_BRACKET:
+            if f(hi) < 0:
+                n_th = float(brentq(f, lo, hi, rtol=FEM_EXCITATION_XTOL, xtol=1e-6))
+                break
+            lo = hi
+    rec = {"polarization": mode.polarization, "m": mode.m, "radial_order": mode.radial_order,
+           "polar_order": mode.polar_order, "wavelength_nm": mode.wavelength_nm, "Q": mode.Q,
+           "loaded_Q": 1.0 / (1.0 / mode.Q + extra_inv_q), "threshold_excitation": n_th,
+           "threshold_wavelength_nm": None, "fem_solves": len(seen) - 1}
+    if n_th is not None:
+        at = seen.get(n_th) or _fem_mode_at(at_excitation(res, region, n_th), search, settings, mode, last["lam"])
+        rec["threshold_wavelength_nm"] = at.wavelength_nm
+    return rec
+
+
+@dataclass(frozen=True)
+class FemThresholdResult:
+    """Every FEM mode of a search with its threshold excitation (flat records), lowest first."""
+
+    resonator: Resonator
+    search: object
+    region: str
+    modes: tuple[dict, ...]
+    skipped: tuple[dict, ...] = ()
+    pump: object = None
+
+    @property
+    def lasing(self) -> tuple[dict, ...]:
+        return tuple(m for m in self.modes if m["threshold_excitation"] is not None)
+
+    @property
+    def margin(self) -> float | None:
+        las = self.lasing
+        if len(las) < 2 or not las[0]["threshold_excitation"]:
+            return None
+        return las[1]["threshold_excitation"] / las[0]["threshold_excitation"]
+
+    def to_dict(self) -> dict:
+        from wgm.config import Config, config_to_dict
+
+        las = self.lasing
+        d = {"config": config_to_dict(Config(self.resonator, self.search)), "model": "cspbbr3-nc film",
+             "method": "fem", "region": self.region, "modes": list(self.modes), "skipped": list(self.skipped),
+             "first_to_lase": las[0] if las else None, "margin": self.margin}
+        if self.pump is not None:
+            d["pump"] = self.pump.to_dict()
+        return d
+
+
+def fem_film_thresholds(res: Resonator, search, settings, region: str, *, pump=None,
+                        extra_inv_q=None) -> FemThresholdResult:
+    """:func:`fem_film_threshold` for every mode FEM finds in ``search`` (the passive solve
+    first), ranked by threshold excitation."""
+    from dataclasses import replace
+
+    from wgm.fem import solve as fem_solve
+
+    if film_region(res, region) is None:
+        raise SolverError(f"the gain region '{region}' is not a cspbbr3-nc film")
+    spectrum = fem_solve(res, search, replace(settings, error_estimate=False))
+    out, skipped = [], []
+    for m in spectrum.modes:
+        extra = float(extra_inv_q(m)) if extra_inv_q is not None else 0.0
+        try:
+            rec = fem_film_threshold(res, search, settings, m, region, extra_inv_q=extra)
+        except SolverError as exc:
+            log.warning("threshold (FEM): %s m=%d q=%s skipped: %s", m.polarization, m.m, m.radial_order, exc)
+            skipped.append({"polarization": m.polarization, "m": m.m, "radial_order": m.radial_order,
+                            "wavelength_nm": m.wavelength_nm, "Q": m.Q, "reason": str(exc)})
+            continue
+        n = rec["threshold_excitation"]
+        rec["threshold_fluence_mj_per_cm2"] = (pump.fluence_from_excitation(n)
+                                               if pump is not None and n is not None else None)
+        out.append(rec)
+    out.sort(key=lambda r: (r["threshold_excitation"] is None, r["threshold_excitation"] or 0.0, r["wavelength_nm"]))
+    return FemThresholdResult(res, search, region, tuple(out), tuple(skipped), pump=pump)

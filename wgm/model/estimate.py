@@ -6,6 +6,8 @@ Lengths in µm, frequencies in 1/µm (``wgm.units``)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 
 import numpy as np
@@ -52,6 +54,18 @@ def slab_neff(n_core, n_clad, thickness_um, lam_um, te: bool):
                         f"{lo:.6g} and {hi:.6g} (f = {f_lo:.3g}, {f_hi:.3g}) for n_core = {n_core:.4g}, "
                         f"n_clad = {n_clad:.4g}, thickness {thickness_um:.4g} µm at {lam_um:.4g} µm")
     return brentq(f, lo, hi, xtol=1e-14)
+
+
+@contextlib.contextmanager
+def _quiet_exact():
+    """The exact solver's warnings silenced while it serves as an estimate."""
+    logger = logging.getLogger(exact.__name__)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def exact_estimate(res: Resonator, search: Search):
@@ -109,7 +123,8 @@ def toroid_estimate(res: Resonator, search: Search, f_centre: float, key: str = 
                           f"must be lower than the resonator's index ({n_core:.4g}) for guided modes; "
                           f"or give {key} = [...] to simulate chosen azimuthal numbers")
     sphere = Resonator(Sphere(res.shape.radius_um, res.shape.material), res.coatings, res.surroundings)
-    return list(exact.solve(sphere, search).modes)
+    with _quiet_exact():
+        return list(exact.solve(sphere, search).modes)
 
 
 def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "fdtd.m") -> list:
@@ -153,8 +168,9 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
             flat = Ring(shape.radius_um, shape.width_um, math.inf, ConstantIndex(neff))
             coats = ()
         flat_res = Resonator(flat, coats, ConstantIndex(n_b))
-        spec = exact.solve(flat_res, Search(search.wavelength_nm, search.max_radial_order,
-                                            ("TM",) if te_slab else ("TE",)))
+        with _quiet_exact():  # an estimate over a sub-band may hold no mode: not the user's concern
+            spec = exact.solve(flat_res, Search(search.wavelength_nm, search.max_radial_order,
+                                                ("TM",) if te_slab else ("TE",)))
         modes.extend(spec.modes)
     return modes
 
