@@ -308,7 +308,7 @@ def build_material(table: dict, where: str, base_dir: Path | None, *, required: 
         if not isinstance(name, str):
             raise ConfigError(f"{where}.material", name, "must be a string")
         if name.lower() == "cspbbr3-nc":
-            return _nanocrystal_film(table, where)
+            return _nanocrystal_film(table, where, base_dir)
         return library_material(name, f"{where}.material")
     path = table["nk_file"]
     if not isinstance(path, str):
@@ -326,7 +326,7 @@ def nanocrystal_defaults() -> dict:
             if p.default is not inspect.Parameter.empty}
 
 
-def _nanocrystal_film(table: dict, where: str) -> EffectiveMedium:
+def _nanocrystal_film(table: dict, where: str, base_dir: Path | None = None) -> EffectiveMedium:
     """A ``cspbbr3-nc`` film from its table (``fill_fraction`` required)."""
     defaults = nanocrystal_defaults()
     if "fill_fraction" not in table:
@@ -334,6 +334,14 @@ def _nanocrystal_film(table: dict, where: str) -> EffectiveMedium:
                           "the CsPbBr3 volume fraction, in (0, 1]")
     lig = validate.positive(f"{where}.ligand_index", table.get("ligand_index", defaults["ligand_index"]))
     given = {k: table[k] for k in _NC_KEYS if k in table and k not in ("fill_fraction", "ligand_index")}
+    for key in ("film_nk_file", "gain_file"):  # data files, relative to the config's folder
+        if key in given:
+            if not isinstance(given[key], str):
+                raise ConfigError(f"{where}.{key}", given[key], "must be a file path (string)")
+            full = Path(given[key]) if base_dir is None or Path(given[key]).is_absolute() else Path(base_dir) / given[key]
+            if not full.exists():
+                raise ConfigError(f"{where}.{key}", given[key], f"file not found (looked for {full})")
+            given[key] = str(full)
     try:  # the film checks its parameters under their own names
         return nanocrystal_film(table["fill_fraction"], lig, **given)
     except ConfigError as exc:

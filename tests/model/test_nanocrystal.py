@@ -102,3 +102,40 @@ def test_errors_name_the_key():
     film = nanocrystal_film(0.4, edge_nm=10.0)
     assert film_of(film) is film and film_of(ConstantIndex(1.5)) is None
     assert dict(with_excitation(film, 2.0).params)["excitation"] == 2.0
+
+
+def test_measured_files_replace_the_model(tmp_path):
+    """A measured passive n,k file: the passive film is the file; pumped, the model's change is
+    added.  A measured gain spectrum at ⟨N⟩_ref: the film's net gain at ⟨N⟩_ref is the file's,
+    passive at 0, linear in the band-edge filling between.  Both through a config, with paths
+    relative to the config's folder."""
+    from wgm.config import load_config
+
+    nk = tmp_path / "film_nk.txt"
+    nk.write_text("# wavelength n k\n500 1.80 0.05\n540 1.75 0.001\n600 1.70 0.0001\n")
+    gain = tmp_path / "gain.txt"
+    gain.write_text("# wavelength_nm gain_per_cm\n510 -5000\n530 300\n550 100\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('schema_version = 1\n[resonator]\nshape = "sphere"\nradius_um = 2.0\nindex = 1.46\n'
+                   '[[resonator.coating]]\nthickness_um = 0.05\nmaterial = "cspbbr3-nc"\nfill_fraction = 0.5\n'
+                   'edge_nm = 10.0\nfilm_nk_file = "film_nk.txt"\ngain_file = "gain.txt"\ngain_excitation = 2.0\n'
+                   '[search]\nwavelength_nm = [520.0, 560.0]\n')
+    film = load_config(cfg).resonator.coatings[0].material
+    from wgm.model.materials import read_nk_file
+
+    measured = read_nk_file(nk)
+    assert film.n_at(540.0) == pytest.approx(measured.n_at(540.0), rel=1e-12)
+    pumped = with_excitation(film, 2.0)
+    for lam, g in ((530.0, 300.0), (550.0, 100.0)):
+        assert -4 * math.pi * pumped.n_at(lam).imag / (lam * 1e-7) == pytest.approx(g, rel=1e-9)
+        assert pumped.n_at(lam).real == pytest.approx(measured.n_at(lam).real, rel=1e-12)
+    half = with_excitation(film, transparency_excitation(float(band_edge_filling(2.0)) / 2))
+    k0, k_ref = measured.n_at(530.0).imag, pumped.n_at(530.0).imag
+    assert half.n_at(530.0).imag == pytest.approx((k0 + k_ref) / 2, rel=1e-6)
+    # without a gain file, the model's change is added to the measured film
+    model_only = nanocrystal_film(0.5, edge_nm=10.0)
+    meas_only = nanocrystal_film(0.5, edge_nm=10.0, film_nk_file=str(nk))
+    d_model = with_excitation(model_only, 1.5).n_at(535.0) - model_only.n_at(535.0)
+    assert with_excitation(meas_only, 1.5).n_at(535.0) == pytest.approx(measured.n_at(535.0) + d_model, rel=1e-12)
+    with pytest.raises(ConfigError, match="gain_excitation"):
+        nanocrystal_film(0.5, gain_file=str(gain))

@@ -1,26 +1,28 @@
-"""Threshold gain and confinement of the modes of a resonator with a gain region (exact solver).
+"""Lasing thresholds of the modes of a resonator with a gain region.
 
 Conventions: fields ``exp(−iωt)``, complex index ``n + ik`` with ``k > 0`` absorbing and
-``k < 0`` amplifying.  A gain region (``"core"``, ``"coating"`` = every coating, or
-``"coating.N"``) gets material gain ``g`` (intensity gain per length, cm⁻¹) by adding
-``k = −g λ / (4π)`` to its index.
+``k < 0`` amplifying.  A gain region is ``"core"``, ``"coating"`` (every coating) or
+``"coating.N"``.  Two kinds of gain region:
 
-Per mode (polarization, l, radial order) this module computes
+* **a ``cspbbr3-nc`` film** (:func:`film_threshold`, :func:`film_thresholds`; FEM for shapes
+  the exact solver cannot do: :func:`fem_film_threshold`): the film's one model
+  (:mod:`wgm.model.nanocrystal`) gives its complex index at an excitation ⟨N⟩ per crystal,
+  absorption, bleaching and gain included.  The threshold is the ⟨N⟩ at which the mode's
+  loaded frequency becomes real (``1/Q(⟨N⟩) + 1/Q_ss + 1/Q_c = 0``), the mode followed in
+  ⟨N⟩ from the passive one; nothing is cancelled or added by hand.
+* **any other material with a gain band** (:func:`mode_gain`, :func:`thresholds`; the config's
+  ``[gain]`` table): gain ``g`` (cm⁻¹) added on top of the passive index as ``k = −g λ/(4π)``
+  (a dye or an inverted medium whose passive absorption is a separate loss); the threshold
+  is the ``g`` at which the frequency becomes real, found with the exact solver.
 
-* the **threshold gain** ``g_th``: the material gain at which the mode's complex frequency
-  becomes real (``Im ω = 0``), found with the exact solver by a root search in ``g``;
-* the **confinement factor** ``Γ``, the share of the mode's electric energy in the region with
-  the dispersion-correct density ``∂(ωε)/∂ω |E|²``.  It comes from the mode's response to a
-  small relative change of the region's index, ``n → n(1 + iρ)``: first-order perturbation
-  theory gives ``δ(1/Q) = 2ρ ∫_region ε|E|² / ∫ ∂(ωε)/∂ω |E|²`` (the "response"
-  confinement), and ``∂(ωε)/∂ω = ε (2n_g − n)/n`` in the region (its group index ``n_g``
-  taken as uniform) turns that into the energy share.  Without dispersion the two agree;
-* the **closed-form threshold** ``g_th ≈ 2π n_g / (λ Q Γ)`` for comparison, with the group
-  index ``n_g`` of the gain material.
-
-:func:`thresholds` does this for every mode of a search and compares each threshold with
-the film's available gain (:class:`GainSpectrum`, the config's ``[gain]`` table): the modes
-that can lase, ranked by their pump margin.
+Confinement.  ``Γ_resp`` is the response of the mode to a small relative change of the
+region's index, ``n → n(1 + iρ)``: first-order perturbation theory gives
+``δ(1/Q) = 2ρ Γ_resp`` with ``Γ_resp = ∫_region ε|E|² / ∫ ∂(ωε)/∂ω |E|²``.  An extinction
+``k`` in the region is ``ρ = k/n``, so the first-order threshold gain is
+``g_th = 2π n/(λ Q Γ_resp)``.  The reported confinement is ``Γ_pw = Γ_resp n_g/n`` (``n_g``
+the gain material's group index), the one for which the usual closed form
+``g_th = 2π n_g/(λ Q Γ_pw)`` holds; where ``n_g <= 0`` (inside an absorption line) ``Γ_pw`` is
+not a share of anything and is reported as None.
 """
 
 from __future__ import annotations
@@ -96,12 +98,12 @@ class ModeGain:
     wavelength_nm: float           # passive mode (no gain)
     Q: float                       # passive mode
     region: str
-    confinement: float             # Γ: share of the electric energy (dispersive density) in the region
+    confinement: float | None      # Γ_pw = Γ_resp n_g/n (None where n_g <= 0): 2π n_g/(λ Q Γ_pw) holds
     response_confinement: float    # ∂(1/Q)/∂(2ρ) for n -> n(1 + iρ) in the region (= Γ without dispersion)
     threshold_gain_per_cm: float   # exact: material gain at which Im ω = 0
     threshold_wavelength_nm: float  # the lasing wavelength at threshold
     group_index: float             # of the gain material
-    closed_form_gain_per_cm: float  # 2π n_g / (λ Q Γ)
+    closed_form_gain_per_cm: float  # 2π n_g / (λ Q Γ_pw) = 2π n / (λ Q Γ_resp)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -208,12 +210,13 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
     lam_th = float(LayeredStack.from_resonator(res).wavelength_nm(x_th.real))
     g_th = 4 * math.pi * k_th / (lam_th * 1e-7)
     n_g = group_index(res, region, lam)
-    # Γ above is the response ∫_region ε|E|² / ∫ ∂(ωε)/∂ω |E|²; the share of the (dispersive)
-    # electric energy in the region weights the numerator by ∂(ωε)/∂ω / ε = (2 n_g − n)/n too
-    gam_energy = gam * (2 * n_g - n_r) / n_r
-    closed = closed_form_threshold_per_cm(lam, passive.Q, gam_energy, n_g)
+    # Γ_pw = Γ_resp n_g/n: the confinement whose closed form 2π n_g/(λ Q Γ_pw) equals the
+    # first-order threshold 2π n/(λ Q Γ_resp); not a share where n_g <= 0 (inside an
+    # absorption line): then None, and the closed form is given through Γ_resp
+    gam_pw = gam * n_g / n_r if n_g > 0 else None
+    closed = closed_form_threshold_per_cm(lam, passive.Q, gam, n_r)
     return ModeGain(polarization=polarization, l=l, radial_order=radial_order, wavelength_nm=lam, Q=passive.Q,
-                    region=region, confinement=gam_energy, response_confinement=gam, threshold_gain_per_cm=g_th,
+                    region=region, confinement=gam_pw, response_confinement=gam, threshold_gain_per_cm=g_th,
                     threshold_wavelength_nm=lam_th, group_index=n_g, closed_form_gain_per_cm=closed)
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "Sellmeier",
     "TabulatedNK",
     "EffectiveMedium",
+    "NanocrystalFilm",
     "library_material",
     "nanocrystal_film",
     "read_nk_file",
@@ -289,6 +290,61 @@ class EffectiveMedium(Material):
         return {"material": self.name} | dict(self.params)
 
 
+@dataclass(frozen=True)
+class NanocrystalFilm(EffectiveMedium):
+    """A ``cspbbr3-nc`` film (:func:`nanocrystal_film`): the effective medium of the model's
+    nanocrystals, optionally with measured data in place of parts of the model.
+
+    * ``measured``: the film's measured passive ``n, k``; the pumped film is the measured film
+      plus the model's change with the excitation (``ñ_model(⟨N⟩) − ñ_model(0)``).
+    * ``gain``: a measured net material gain spectrum ``g(λ)`` (cm⁻¹) of the film at the
+      excitation ``gain[2]``: the band-edge change is then taken linear in the band-edge filling
+      ``a(⟨N⟩)`` through that measurement, ``k(⟨N⟩) = k₀ − (a/a_ref)(k₀ + gλ/4π)`` (``k₀`` the
+      passive film's), with no change of the real index (no frequency pulling); outside the
+      file's wavelengths the film is passive.
+    """
+
+    measured: Material | None = None
+    gain: tuple | None = None      # (wavelengths nm, net gain cm⁻¹, excitation of the measurement)
+
+    @property
+    def wavelength_range_nm(self):
+        lo, hi = super().wavelength_range_nm
+        if self.measured is not None:
+            a, b = self.measured.wavelength_range_nm
+            lo, hi = max(lo, a), min(hi, b)
+        return (lo, hi)
+
+    def _passive_model(self) -> EffectiveMedium:
+        from dataclasses import replace
+
+        return EffectiveMedium(self.name, replace(self.inclusion, excitation=0.0), self.host, self.fill_fraction,
+                               self.mixing, self.params)
+
+    def _index_nm(self, wavelength_nm):
+        model = super()._index_nm(wavelength_nm)
+        if self.measured is None and self.gain is None:
+            return model
+        lam = np.asarray(wavelength_nm, dtype=complex)
+        passive_model = self._passive_model()._index_nm(lam)
+        passive = (self.measured.index(lam, outside="extrapolate") if self.measured is not None
+                   else passive_model)
+        if self.gain is None:
+            return passive + (model - passive_model)
+        from wgm.model.nanocrystal import band_edge_filling
+
+        w, g, n_ref = self.gain
+        a_rel = float(band_edge_filling(self.inclusion.excitation)) / float(band_edge_filling(n_ref))
+        inside = (lam.real >= w[0]) & (lam.real <= w[-1])
+        g_at = np.interp(lam.real, w, g)
+        k_net = -g_at * lam.real * 1e-7 / (4 * math.pi)
+        change = np.where(inside, -a_rel * (passive.imag - k_net), 0.0)
+        return passive + 1j * change
+
+    def to_config(self) -> dict:
+        return {"material": self.name} | dict(self.params)
+
+
 # --------------------------------------------------------------------------------------
 # Files and the library
 
@@ -377,7 +433,8 @@ def library_material(name: str, key: str = "material") -> Material:
 
 def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str = "brennan",
                      mixing: str = "maxwell-garnett", edge_nm: float | None = None, linewidth_mev: float = 80.0,
-                     temperature_k: float = 300.0, excitation: float = 0.0) -> EffectiveMedium:
+                     temperature_k: float = 300.0, excitation: float = 0.0, film_nk_file: str | None = None,
+                     gain_file: str | None = None, gain_excitation: float | None = None) -> EffectiveMedium:
     """A CsPbBr3 nanocrystal film: nanocrystals in a ligand matrix, passive or pumped.
 
     The nanocrystal's index is the model of :mod:`wgm.model.nanocrystal` (measured bulk data
@@ -405,6 +462,13 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     excitation : float
         Mean number ⟨N⟩ of electron-hole pairs per nanocrystal (Poisson), >= 0: 0 is the
         passive film; pumped films bleach and gain.
+    film_nk_file : str or None
+        A measured ``n, k`` file of the passive film (formats of :func:`read_nk_file`, wavelengths
+        in nm) in place of the model's passive film (the model's change with excitation is added).
+    gain_file, gain_excitation : str or None, float or None
+        A measured net material gain spectrum of the film (text columns ``wavelength_nm
+        gain_per_cm``) and the excitation ⟨N⟩ at which it was measured (> 0): replaces the
+        model's band-edge change (:class:`NanocrystalFilm`).
     """
     from wgm.model.nanocrystal import nanocrystal_core
 
@@ -426,9 +490,44 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     params = (("fill_fraction", fill_fraction), ("ligand_index", ligand_index), ("bulk", bulk), ("mixing", mixing))
     defaults = (("edge_nm", edge_nm, None), ("linewidth_mev", linewidth_mev, 80.0),
                 ("temperature_k", temperature_k, 300.0), ("excitation", excitation, 0.0))
+    measured = gain = None
+    if film_nk_file is not None:
+        measured = _cached_nk_file(str(film_nk_file))
+    if (gain_file is None) != (gain_excitation is None):
+        raise ConfigError("gain_excitation" if gain_file is not None else "gain_file",
+                          gain_excitation if gain_file is not None else gain_file,
+                          "gain_file and gain_excitation go together: the measured gain spectrum and the excitation "
+                          "⟨N⟩ per crystal at which it was measured")
+    if gain_file is not None:
+        gain_excitation = validate.positive("gain_excitation", gain_excitation)
+        gain = _cached_gain_file(str(gain_file)) + (gain_excitation,)
+    defaults += (("film_nk_file", film_nk_file, None), ("gain_file", gain_file, None),
+                 ("gain_excitation", gain_excitation, None))
     params += tuple((k, v) for k, v, d in defaults if v != d)
-    return EffectiveMedium(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
-                           fill_fraction=fill_fraction, mixing=mixing, params=params)
+    return NanocrystalFilm(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
+                           fill_fraction=fill_fraction, mixing=mixing, params=params, measured=measured, gain=gain)
+
+
+@lru_cache(maxsize=32)
+def _cached_nk_file(path: str) -> Material:
+    return read_nk_file(Path(path))
+
+
+@lru_cache(maxsize=32)
+def _cached_gain_file(path: str) -> tuple:
+    """(wavelengths nm, gain cm⁻¹) of a measured gain spectrum (two text columns)."""
+    from wgm.tables import read_table
+
+    table = read_table(Path(path))
+    if len(table) < 2 or table.n_columns != 2:
+        raise UserError(f"{path}: a gain spectrum needs at least two rows of 'wavelength_nm gain_per_cm' "
+                        f"({len(table)} rows of {table.n_columns} columns)")
+    lam, g = table.column(0, "wavelength"), table.column(1, "gain")
+    if np.any(np.diff(lam) <= 0):
+        raise UserError(f"{path}: wavelengths must increase strictly")
+    if not (50.0 <= lam.min() and lam.max() <= 1e5):
+        raise UserError(f"{path}: wavelengths {lam.min():g}-{lam.max():g} are not in nm")
+    return (tuple(lam), tuple(g))
 
 
 def read_nk_file(path: Path, wavelength_unit: str = "nm") -> Material:

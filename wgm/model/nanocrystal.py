@@ -53,6 +53,7 @@ from wgm.model.materials import Material
 
 __all__ = ["SIZE_SERIES", "SIZE_SERIES_SOURCE", "exciton_energy_ev", "confinement_shift_ev", "band_edge_filling",
            "transparency_excitation", "NanocrystalCore", "nanocrystal_core", "with_excitation", "without_band_edge",
+           "emission_line_nm",
            "film_of"]
 
 HC_EV_NM = 1239.841984           # h c in eV nm
@@ -223,6 +224,15 @@ def film_of(material: Material):
         material = getattr(material, "base", None)
         seen += 1
     return None
+
+
+def emission_line_nm(film) -> tuple[float, float]:
+    """(peak, FWHM) in nm of the film's spontaneous-emission line: the McCumber image of the
+    band-edge line (centre ``E_X − s²/k_BT``, the same width in energy)."""
+    core = film_of(film).inclusion
+    centre = core.exciton_ev - core.emission_shift_ev
+    half = math.sqrt(2.0 * math.log(2.0)) * core.sigma_ev
+    return HC_EV_NM / centre, HC_EV_NM / (centre - half) - HC_EV_NM / (centre + half)
 
 
 def without_band_edge(film):
