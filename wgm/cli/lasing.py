@@ -112,7 +112,8 @@ def cmd_threshold(args, out) -> int:
     for lm in result.modes:
         m, mg = lm.mode, lm.gain
         lines.append(f"{m.polarization:>4} {m.l:5d} {m.radial_order:3d} {m.wavelength_nm:14.4f} {m.Q:10.4g} "
-                     f"{mg.confinement:7.4f} {mg.threshold_gain_per_cm:11.4g} {mg.closed_form_gain_per_cm:11.4g} "
+                     + (f"{mg.confinement:7.4f}" if mg.confinement is not None else f"{'n/a':>7}")
+                     + f" {mg.threshold_gain_per_cm:11.4g} {mg.closed_form_gain_per_cm:11.4g} "
                      f"{lm.available_gain_per_cm:10.4g} {lm.pump_margin:8.3g}{'  lases' if lm.can_lase else ''}")
     if rows is not None:
         lines.append(f"two-photon pump threshold at {pump.wavelength_nm:g} nm vs core radius (model: [pump]):")
