@@ -53,7 +53,7 @@ def _pulsed_geometry(res, pl, prediction, model, inversion, relax_to):
     return mm.geometry(res, pl, media=media, m=model.m)
 
 
-def pulsed_buildup(res, model, inversions_rel, *, relax_to: str = "transparency", levels=(10.0, 100.0),
+def pulsed_buildup(res, model, inversions_rel, *, relax_to: str = "transparency", levels=(10.0, 30.0),
                    prediction=None, settings: FdtdSettings | None = None, max_time_ps: float | None = None):
     """FDTD build-up of one mode after an instantaneous inversion, with its prediction.
 
