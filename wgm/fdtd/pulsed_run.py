@@ -41,6 +41,7 @@ _PAST_PEAK = 1.0            # stop once ln U has fallen this far below its maxim
 _MIN_AFTER_SEED_PS = 0.5    # ... but not before this long after t₀
 _INITIAL_FIT_PS = 0.3       # the initial growth rate: a line through ln U over this window after t₀
 _MAX_LIFETIMES = 6.0        # default time limit, in lifetimes
+_DEPLETION_WARN = 1e-3      # warn when stimulated emission used more than this share of the inversion
 
 
 def _pulsed_geometry(res, pl, prediction, model, inversion, relax_to):
@@ -101,6 +102,10 @@ def pulsed_buildup(res, model, inversions_rel, *, relax_to: str = "transparency"
     floor = 0.0 if relax_to == "transparency" else -1.0
     rate = two_level_growth_rate(res, model, prediction, np.linspace(min(floor, -0.2), 1.0, 13))  # r(ΔN/N₀), 1/ps
     tau = model.lifetime_ps
+    tau_c_ps = float(prediction.gain.Q / units.rate_per_ps(2 * math.pi * prediction.frequency))
+    if tau <= tau_c_ps:
+        log.warning("pulsed build-up: the gain lifetime %.3g ps is not longer than the photon lifetime Q/ω = %.3g ps: "
+                    "the mode can hardly grow within the gain window", tau, tau_c_ps)
 
     frozen = res.frozen_at(prediction.gain.wavelength_nm)
     f0 = prediction.frequency
@@ -171,5 +176,8 @@ def pulsed_buildup(res, model, inversions_rel, *, relax_to: str = "transparency"
                  "(predicted %.4g ps, %.3g), initial rate %.4g/ps (predicted %.4g), depletion %.2g",
                  rel, run.buildup_ps, run.predicted_buildup_ps, peak, run.peak_log_energy, t_end_pred,
                  pred_peak_log, r_init, r_pred0, depletion)
+        if depletion > _DEPLETION_WARN:
+            log.warning("pulsed build-up: ΔN₀ = %.3g ΔN_th: stimulated emission used ~%.2g of the inversion: the "
+                        "prediction (no depletion) no longer applies near the end of the run", rel, depletion)
         runs.append(run)
     return tuple(runs)
