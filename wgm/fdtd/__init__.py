@@ -5,8 +5,9 @@ Modules, one concept each: :mod:`~wgm.fdtd.settings` (the ``[fdtd]`` table),
 :mod:`~wgm.fdtd.meep_model` (the only module that imports Meep: media, geometry, the
 ``Simulation``, the Harminv adapter, the stderr filter), :mod:`~wgm.fdtd.ringdown` (ring-down and
 Harminv line bookkeeping), :mod:`~wgm.fdtd.analysis` (field analysis, numpy only),
-:mod:`~wgm.fdtd.run` (orchestration: :func:`solve`) and :mod:`~wgm.fdtd.lasing_run` (the L-L
-driver :func:`lasing_curve`).
+:mod:`~wgm.fdtd.run` (orchestration: :func:`solve`), :mod:`~wgm.fdtd.lasing_run` (the L-L
+driver :func:`lasing_curve`) and :mod:`~wgm.fdtd.pulsed_run` (build-up after a short pump pulse,
+:func:`pulsed_buildup`).
 
 Importing this package (or any of its modules) does not import Meep, print, or register
 ``atexit`` handlers: Meep is loaded at the first simulation.
@@ -18,7 +19,8 @@ the module.
 
 from wgm.fdtd.lasing_run import lasing_curve
 from wgm.fdtd.plan import FdtdPlan, plan
+from wgm.fdtd.pulsed_run import pulsed_buildup
 from wgm.fdtd.run import solve, use_process_groups
 from wgm.fdtd.settings import FdtdSettings
 
-__all__ = ["solve", "plan", "FdtdPlan", "lasing_curve", "use_process_groups", "FdtdSettings"]
+__all__ = ["solve", "plan", "FdtdPlan", "lasing_curve", "pulsed_buildup", "use_process_groups", "FdtdSettings"]

@@ -407,3 +407,28 @@ def point(r_um: float, z_um: float = 0.0):
 def at_every(interval: float, step):
     """Meep's step-function wrapper calling ``step(sim)`` every ``interval`` time units."""
     return meep().at_every(interval, step)
+
+
+def pulsed_atom(sigma: float, transition_frequency: float, linewidth_frequency: float, decay_rate: float,
+                inversion: float, relax_to: str, density: float = 1.0):
+    """A gain film inverted at t = 0 by an instantaneous pump (no pump afterwards), as Meep's
+    ``MultilevelAtom`` with initial populations (levels numbered from 1, populations in that
+    order) and a Lorentzian 1 ↔ 2 line; isotropic coupling ``sigma``.  ``inversion`` = ΔN₀/N₀.
+
+    ``relax_to="transparency"``: three levels, N₁ = 0, N₂ = ΔN₀, N₃ = N₀ − ΔN₀; level 2 decays
+    to the uncoupled level 3 at ``decay_rate``, so ΔN = N₂ − N₁ decays to 0.
+    ``relax_to="absorption"``: two levels, N₂ = N₀(1 + x)/2, N₁ = N₀ − N₂; 2 decays to 1, so
+    ΔN decays to −N₀."""
+    mp = meep()
+    s = mp.Vector3(sigma, sigma, sigma)
+    line = mp.Transition(1, 2, frequency=transition_frequency, gamma=linewidth_frequency, sigma_diag=s)
+    if relax_to == "transparency":
+        transitions = [line, mp.Transition(2, 3, transition_rate=decay_rate)]
+        populations = [0.0, density * inversion, density * (1.0 - inversion)]
+    elif relax_to == "absorption":
+        transitions = [line, mp.Transition(2, 1, transition_rate=decay_rate)]
+        n2 = density * (1.0 + inversion) / 2
+        populations = [density - n2, n2]
+    else:
+        raise ValueError(f"relax_to must be 'transparency' or 'absorption', got {relax_to!r}")
+    return mp.MultilevelAtom(sigma=1.0, transitions=transitions, initial_populations=populations)
