@@ -83,3 +83,17 @@ def test_exact_growth_rate_limits():
     r = two_level_growth_rate(RES, MODEL, pred)
     assert abs(r(pred.inversion_threshold)) < 1e-5 * abs(r0)
     assert r(0.0) == pytest.approx(r0, rel=1e-6)
+
+
+def test_cli_pulsed_refuses_bad_inversions(capsys):
+    """`wgm lasing --pulsed`: inversions beyond full inversion or not numbers are user mistakes
+    (exit 2, one line), found before any FDTD run."""
+    from pathlib import Path
+
+    import wgm.cli as cli
+
+    cfg = Path(__file__).resolve().parents[2] / "sims" / "lasing_disk.toml"
+    assert cli.main(["lasing", str(cfg), "--pulsed", "0.8,abc"]) == 2
+    assert "--pulsed" in capsys.readouterr().err
+    assert cli.main(["lasing", str(cfg), "--pulsed", "100"]) == 2
+    assert "full inversion" in capsys.readouterr().err

@@ -36,7 +36,15 @@ def register(sub) -> None:
     la.add_argument("config", type=Path, help="TOML config file with a [lasing] table")
     la.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config key, e.g. --set lasing.pump_rates_rel=[0.8,1.5,2] (repeatable)")
-    output_args(la, "write lasing.json, lasing.csv and lasing.png to DIR")
+    la.add_argument("--pulsed", default=None, metavar="R1,R2,...",
+                    help="instead of the L-L curve: a pulsed pump (an instantaneous inversion of R x the CW "
+                         "threshold inversion, then decay with lasing.lifetime_ps, which should be a few ps, longer "
+                         "than the photon lifetime) -> the FDTD build-up of the mode against the exact-solver "
+                         "prediction (buildup.json)")
+    la.add_argument("--relax-to", choices=("transparency", "absorption"), default="transparency",
+                    help="with --pulsed: the inversion decays to transparency (three levels; default) or to "
+                         "full absorption (two levels)")
+    output_args(la, "write lasing.json, lasing.csv and lasing.png (--pulsed: buildup.json) to DIR")
     th.set_defaults(run=cmd_threshold)
     la.set_defaults(run=cmd_lasing)
 
@@ -163,6 +171,42 @@ def _film_threshold(args, out, cfg, region, pump, radii) -> int:
     return 0
 
 
+def _pulsed(args, out, cfg, model, prediction) -> int:
+    """``wgm lasing --pulsed``: FDTD build-up after an instantaneous inversion vs the prediction."""
+    from wgm.records import atomic_write
+
+    try:
+        rel = [float(x) for x in args.pulsed.split(",") if x.strip()]
+    except ValueError:
+        raise UserError(f"--pulsed {args.pulsed}: give inversions relative to the CW threshold, e.g. 0.8,2,3") from None
+    if not rel or any(not (r > 0) for r in rel) or any(r * prediction.inversion_threshold > 1 for r in rel):
+        raise UserError(f"--pulsed {args.pulsed}: inversions must be > 0 and at most "
+                        f"{1 / prediction.inversion_threshold:.3g} (full inversion) in units of the CW threshold")
+    from wgm import fdtd
+
+    runs = fdtd.pulsed_buildup(cfg.resonator, model, rel, relax_to=args.relax_to, prediction=prediction,
+                               settings=cfg.fdtd)
+    doc = {"mode": {"polarization": model.polarization, "m": model.m, "radial_order": model.radial_order},
+           "lifetime_ps": model.lifetime_ps, "relax_to": args.relax_to, "runs": [r.to_dict() for r in runs]}
+    if args.out is not None:
+        atomic_write(args.out / "buildup.json", json_text(with_finite_floats(doc)))
+    if args.json:
+        write_json(out, with_finite_floats(doc))
+        return 0
+    fmt = lambda v: "never" if v is None else f"{v:.3f}"  # noqa: E731
+    lines = [f"{model.polarization}{model.radial_order} m={model.m}: pulsed pump (instantaneous inversion, decay "
+             f"{model.lifetime_ps:g} ps to {args.relax_to}); times in ps, FDTD / predicted (exact solver)",
+             f"{'dN0/dN_th':>9} " + " ".join(f"{'U x' + format(lv, 'g'):>17}" for lv in runs[0].levels)
+             + f" {'peak':>17}"]
+    for r in runs:
+        cells = [f"{fmt(a) + ' / ' + fmt(b):>17}" for a, b in zip(r.buildup_ps, r.predicted_buildup_ps)]
+        lines.append(f"{r.inversion_rel:9.3g} " + " ".join(cells) + f" {fmt(r.peak_ps) + ' / ' + fmt(r.predicted_peak_ps):>17}")
+    if args.out is not None:
+        lines.append(f"results in {args.out}/")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
 def _fem_threshold(args, out, cfg, region, pump) -> int:
     """``wgm threshold`` by FEM (a cspbbr3-nc film on any axisymmetric shape)."""
     from wgm.fem.settings import FemSettings
@@ -270,6 +314,8 @@ def cmd_lasing(args, out) -> int:
     if args.out is not None:
         make_out_dir(args.out)
     prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here
+    if args.pulsed is not None:
+        return _pulsed(args, out, cfg, model, prediction)
     from wgm import fdtd
 
     curve = fdtd.lasing_curve(cfg.resonator, model, prediction, cfg.fdtd)
