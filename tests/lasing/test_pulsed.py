@@ -223,3 +223,12 @@ def test_mode_curve_checks():
         ModeCurve("A", 530.0, (0.0, 1.0), (0,), (0, 0), 0.1)
     with pytest.raises(ValueError, match="beta"):
         ModeCurve("A", 530.0, (0.0, 1.0), (0, 0), (0, 0), 2.0)
+
+
+def test_background_photons():
+    """β n_nc (QY/τ_X) N/(−net(N)) at N = N_th/2: net = a(N − N_th) gives β n_nc k_r/a exactly."""
+    p = TwoPhotonPump()
+    m = linear_mode("A", 1.2, slope=0.5, beta=1e-3)
+    kr = p.quantum_yield / (p.exciton_lifetime_ns * 1e3)
+    res = pulsed_thresholds([m], p, 1e5, scan_points=8)
+    assert res.modes[0].background_photons == pytest.approx(1e-3 * 1e5 * kr / 0.5, rel=1e-12)

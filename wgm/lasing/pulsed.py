@@ -53,7 +53,7 @@ import numpy as np
 from wgm.lasing.pump import TwoPhotonPump
 
 __all__ = ["ModeCurve", "Trajectory", "simulate", "peak_photons", "cw_threshold_excitation",
-           "cw_threshold_generation_per_ps", "PulsedModeThreshold", "PulsedResult", "pulsed_thresholds",
+           "cw_threshold_generation_per_ps", "background_photons", "PulsedModeThreshold", "PulsedResult", "pulsed_thresholds",
            "CRITERION"]
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ _ROOT_XTOL = 1e-7
 _PERIODIC_RESIDUAL = 1e-9   # e^{−T/τ_X} below this: pulses are independent
 _PERIODIC_RTOL = 1e-6
 _MAX_PULSES = 200
+_BACKGROUND_WARN = 0.1      # spontaneous photons at half threshold above which the criterion is doubtful
 
 
 def _positive_finite(name, value):
@@ -339,12 +340,26 @@ class PulsedModeThreshold:
     threshold_fluence_mj_per_cm2: float | None
     threshold_excitation: float | None
     cw_threshold_excitation: float | None
+    background_photons: float | None = None   # spontaneous background at half the CW threshold ⟨N⟩
 
     def to_dict(self) -> dict:
         return {"label": self.label, "wavelength_nm": self.wavelength_nm, "beta": self.beta,
                 "threshold_fluence_mj_per_cm2": self.threshold_fluence_mj_per_cm2,
                 "threshold_excitation": self.threshold_excitation,
-                "cw_threshold_excitation": self.cw_threshold_excitation}
+                "cw_threshold_excitation": self.cw_threshold_excitation,
+                "background_photons": self.background_photons}
+
+
+def background_photons(mode: ModeCurve, pump: TwoPhotonPump, n_nc: float) -> float | None:
+    """The steady spontaneous background ``β n_nc R_sp(N)/(−net(N))`` of a mode at half its CW
+    threshold excitation: the S = 1 criterion means "stimulated exceeds spontaneous" only if this
+    is ≪ 1 (if it is not, S reaches 1 from spontaneous emission alone, below threshold)."""
+    n_cw = cw_threshold_excitation(mode)
+    if n_cw is None or n_cw == 0.0:
+        return None
+    net = float(_Rates([mode])(0.5 * n_cw)[0][0])
+    k_rad = pump.quantum_yield / (pump.exciton_lifetime_ns * 1e3)
+    return mode.beta * n_nc * k_rad * 0.5 * n_cw / -net
 
 
 @dataclass(frozen=True)
@@ -433,9 +448,14 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
                 def g(lf, i=i):
                     return float(np.log(max(peak_photons(modes, pump, n_nc, math.exp(lf), **kw)[i], 1e-300)))
                 fth = math.exp(brentq(g, math.log(grid[j - 1]), math.log(grid[j]), xtol=_ROOT_XTOL))
+        bg = background_photons(m, pump, n_nc)
+        if bg is not None and bg > _BACKGROUND_WARN:
+            log.warning("pulsed: mode %s has %.3g photons of spontaneous background at half its CW threshold: "
+                        "its threshold by the S = 1 criterion is set by spontaneous emission (β n_nc too large)",
+                        m.label, bg)
         out.append(PulsedModeThreshold(m.label, m.wavelength_nm, m.beta, fth,
                                        None if fth is None else pump.excitation_from_fluence(fth),
-                                       cw_threshold_excitation(m)))
+                                       cw_threshold_excitation(m), bg))
     out.sort(key=lambda r: (r.threshold_fluence_mj_per_cm2 is None, r.threshold_fluence_mj_per_cm2 or 0.0,
                             r.wavelength_nm))
     return PulsedResult(pump, float(n_nc), tuple(out), (f_lo, f_hi))
