@@ -232,3 +232,15 @@ def test_background_photons():
     kr = p.quantum_yield / (p.exciton_lifetime_ns * 1e3)
     res = pulsed_thresholds([m], p, 1e5, scan_points=8)
     assert res.modes[0].background_photons == pytest.approx(1e-3 * 1e5 * kr / 0.5, rel=1e-12)
+
+
+def test_photon_threshold_level():
+    """Asking for 10⁴ photons instead of 1 raises the threshold fluence, and the peak photon
+    number at the threshold found is that level (to the root tolerance)."""
+    p = TwoPhotonPump()
+    m = linear_mode("A", 1.2)
+    one = pulsed_thresholds([m], p, 1e6, scan_points=10).first.threshold_fluence_mj_per_cm2
+    res = pulsed_thresholds([m], p, 1e6, scan_points=10, photon_threshold=1e4)
+    f = res.first.threshold_fluence_mj_per_cm2
+    assert f > one and res.to_dict()["photon_threshold"] == 1e4
+    assert simulate([m], p, 1e6, f).peak_photons[0] == pytest.approx(1e4, rel=1e-4)

@@ -374,6 +374,7 @@ class PulsedResult:
     modes: tuple[PulsedModeThreshold, ...]
     fluence_range_mj_per_cm2: tuple[float, float]
     criterion: str = field(default=CRITERION)
+    photon_threshold: float = 1.0
 
     @property
     def lasing(self) -> tuple[PulsedModeThreshold, ...]:
@@ -399,7 +400,8 @@ class PulsedResult:
 
     def to_dict(self) -> dict:
         first, second = self.first, self.second
-        return {"criterion": self.criterion, "pump": self.pump.to_dict(), "n_nc": self.n_nc,
+        return {"criterion": self.criterion, "photon_threshold": self.photon_threshold,
+                "pump": self.pump.to_dict(), "n_nc": self.n_nc,
                 "fluence_range_mj_per_cm2": list(self.fluence_range_mj_per_cm2),
                 "modes": [m.to_dict() for m in self.modes],
                 "first": None if first is None else first.label,
@@ -410,13 +412,15 @@ class PulsedResult:
 
 
 def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_mj_per_cm2=None,
-                      scan_points: int = 25, **kw) -> PulsedResult:
+                      scan_points: int = 25, photon_threshold: float = 1.0, **kw) -> PulsedResult:
     """Every mode's pulsed threshold fluence (criterion: :data:`CRITERION`), the mode that lases
     first and the fluence at which a second one starts.
 
     The fluences searched default to those creating ⟨N⟩₀ from 10⁻³ to the end of the shortest
     rate grid (times the pulse length over τ_XX for pulses longer than τ_XX); a log-spaced scan of ``scan_points`` brackets each mode's first crossing of
-    ``max S = 1``, refined by Brent's method in ``ln F``.  ``kw`` goes to :func:`simulate`.
+    ``max S = 1``, refined by Brent's method in ``ln F``.  ``photon_threshold`` replaces the 1
+    of the criterion (e.g. to ask for S well above a large spontaneous background: see
+    :func:`background_photons`).  ``kw`` goes to :func:`simulate`.
     """
     from scipy.optimize import brentq
 
@@ -432,7 +436,8 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
     if not 0 < f_lo < f_hi:
         raise ValueError(f"fluence range must be 0 < low < high, got {fluence_range_mj_per_cm2!r}")
     grid = np.geomspace(f_lo, f_hi, scan_points)
-    logs = np.array([np.log(np.maximum(peak_photons(modes, pump, n_nc, f, **kw), 1e-300)) for f in grid])
+    level = math.log(_positive_finite("photon_threshold", photon_threshold))
+    logs = np.array([np.log(np.maximum(peak_photons(modes, pump, n_nc, f, **kw), 1e-300)) - level for f in grid])
     out = []
     for i, m in enumerate(modes):
         col = logs[:, i]
@@ -446,7 +451,7 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
                 fth = f_lo
             else:
                 def g(lf, i=i):
-                    return float(np.log(max(peak_photons(modes, pump, n_nc, math.exp(lf), **kw)[i], 1e-300)))
+                    return float(np.log(max(peak_photons(modes, pump, n_nc, math.exp(lf), **kw)[i], 1e-300))) - level
                 fth = math.exp(brentq(g, math.log(grid[j - 1]), math.log(grid[j]), xtol=_ROOT_XTOL))
         bg = background_photons(m, pump, n_nc)
         if bg is not None and bg > _BACKGROUND_WARN:
@@ -458,4 +463,4 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
                                        cw_threshold_excitation(m), bg))
     out.sort(key=lambda r: (r.threshold_fluence_mj_per_cm2 is None, r.threshold_fluence_mj_per_cm2 or 0.0,
                             r.wavelength_nm))
-    return PulsedResult(pump, float(n_nc), tuple(out), (f_lo, f_hi))
+    return PulsedResult(pump, float(n_nc), tuple(out), (f_lo, f_hi), photon_threshold=float(photon_threshold))
