@@ -153,7 +153,7 @@ def test_cw_limit_of_a_long_square_pulse():
     a, n_th, beta, n_nc, T = 0.5, 1.2, 1e-4, 1e6, 2000.0
     m = linear_mode("A", n_th, slope=a, beta=beta)
     p = TwoPhotonPump(shape="square", pulse_fs=T * 1e3)
-    res = pulsed_thresholds([m], p, n_nc)
+    res = pulsed_thresholds([m], p, n_nc, criterion="photon")
     g_sim = p.excitation_from_fluence(res.first.threshold_fluence_mj_per_cm2) / T
     txx, tx, kr = p.biexciton_lifetime_ps, p.exciton_lifetime_ns * 1e3, p.quantum_yield / (p.exciton_lifetime_ns * 1e3)
 
@@ -178,20 +178,21 @@ def test_two_modes_order_and_shared_carriers():
     than it would alone, because the first one's stimulated emission takes carriers (here the
     first has a 4× steeper gain, so it is far above its threshold when the second starts:
     +2.9 %, measured with this code; 1 % is asserted).  With 100× fewer crystals the same photon
-    number takes 100× more of each one's excitons, and the second mode never starts."""
+    number takes 100× more of each one's excitons, and the second mode never starts.  (The
+    S = 1 criterion: the carrier sharing is the same under either criterion.)"""
     p = TwoPhotonPump()
     low, high = linear_mode("low", 0.6, slope=2.0), linear_mode("high", 1.5, lam=535.0)
-    res = pulsed_thresholds([high, low], p, 1e6)
+    res = pulsed_thresholds([high, low], p, 1e6, criterion="photon")
     assert isinstance(res, PulsedResult)
     assert (res.first.label, res.second.label) == ("low", "high")
-    alone = pulsed_thresholds([high], p, 1e6).first.threshold_fluence_mj_per_cm2
+    alone = pulsed_thresholds([high], p, 1e6, criterion="photon").first.threshold_fluence_mj_per_cm2
     assert res.second_start_fluence_mj_per_cm2 > alone * 1.01
-    clamped = pulsed_thresholds([high, low], p, 1e4)
+    clamped = pulsed_thresholds([high, low], p, 1e4, criterion="photon")
     assert clamped.first.label == "low" and clamped.second is None and clamped.margin is None
     assert res.margin == pytest.approx(res.second_start_fluence_mj_per_cm2 / res.first.threshold_fluence_mj_per_cm2)
     # below the first threshold no mode takes carriers: the first mode's threshold does not
     # depend on the other mode (to the root tolerance; depletion by S < 1 photons is ~1/n_nc)
-    first_alone = pulsed_thresholds([low], p, 1e6).first.threshold_fluence_mj_per_cm2
+    first_alone = pulsed_thresholds([low], p, 1e6, criterion="photon").first.threshold_fluence_mj_per_cm2
     assert res.first.threshold_fluence_mj_per_cm2 == pytest.approx(first_alone, rel=1e-5)
     d = res.to_dict()
     assert d["first"] == "low" and d["second"] == "high" and len(d["modes"]) == 2
@@ -239,8 +240,29 @@ def test_photon_threshold_level():
     number at the threshold found is that level (to the root tolerance)."""
     p = TwoPhotonPump()
     m = linear_mode("A", 1.2)
-    one = pulsed_thresholds([m], p, 1e6, scan_points=10).first.threshold_fluence_mj_per_cm2
-    res = pulsed_thresholds([m], p, 1e6, scan_points=10, photon_threshold=1e4)
+    one = pulsed_thresholds([m], p, 1e6, scan_points=10, criterion="photon").first.threshold_fluence_mj_per_cm2
+    res = pulsed_thresholds([m], p, 1e6, scan_points=10, criterion="photon", photon_threshold=1e4)
     f = res.first.threshold_fluence_mj_per_cm2
     assert f > one and res.to_dict()["photon_threshold"] == 1e4
     assert simulate([m], p, 1e6, f).peak_photons[0] == pytest.approx(1e4, rel=1e-4)
+
+
+@pytest.mark.parametrize("K", [10.0, 100.0])
+def test_cw_limit_of_the_background_criterion(K):
+    """The default criterion in the CW limit (a 2 ns square pulse): peak S = K · peak B, with B
+    the spontaneous background of the passive mode.  In steady state S/B = net(0)/net(N), so the
+    criterion is met at N* with net(N*) = net(0)/K: for net = a(N − N_th), N* = N_th (1 − 1/K),
+    independent of β n_nc — the CW threshold N_th as K grows.  The generation that holds N* is
+    G* = decay(N*) + film(N*) S*/n_nc, S* = β n_nc k_r N*/(−net(N*)); the simulation must give it
+    to the transient and root tolerances (1e-6, as in the S = 1 test above)."""
+    a, n_th, beta, n_nc, T = 0.5, 1.2, 1e-4, 1e6, 2000.0
+    m = linear_mode("A", n_th, slope=a, beta=beta)
+    p = TwoPhotonPump(shape="square", pulse_fs=T * 1e3)
+    res = pulsed_thresholds([m], p, n_nc, amplification=K)
+    g_sim = p.excitation_from_fluence(res.first.threshold_fluence_mj_per_cm2) / T
+    txx, tx, kr = p.biexciton_lifetime_ps, p.exciton_lifetime_ns * 1e3, p.quantum_yield / (p.exciton_lifetime_ns * 1e3)
+    n_star = n_th * (1 - 1 / K)
+    s_star = beta * n_nc * kr * n_star / (a * (n_th - n_star))
+    g_star = (n_star + math.expm1(-n_star)) / txx - math.expm1(-n_star) / tx + a * n_star * s_star / n_nc
+    assert g_sim == pytest.approx(g_star, rel=1e-6)
+    assert res.amplification == K and "background" in res.criterion

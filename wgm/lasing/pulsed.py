@@ -23,13 +23,21 @@ Model (time in ps; Poisson occupancy of the nanocrystals assumed throughout):
   is taken as that many single excitons; Auger makes its yield small anyway, and only the
   seed of the modes depends on it).
 
-Threshold criterion: a mode lases when its peak photon number during the pulse's gain window
-reaches 1, i.e. when the stimulated emission into the mode exceeds the spontaneous emission
-into it (below, S stays at the spontaneous background ``β n_nc R_sp/|net_rate|``).  The
-threshold fluence is the root of ``ln max_t S_m = 0`` in ``ln F``, every mode being simulated
-together (the carriers are shared): the first mode to lase is the one with the lowest
-fluence; the second one's threshold is then the fluence at which it starts with the first
-one lasing.
+Threshold criterion (default, ``criterion="background"``): a mode lases when its output rises
+above the spontaneous background within the gain window by the factor ``amplification``
+(:data:`AMPLIFICATION` = 100): ``max_t S_m ≥ K · max_t B_m``, where the background ``B_m``
+obeys the same photon equation with the mode's passive net rate, ``dB_m/dt = net_rate_m(0) B_m
++ β_m n_nc R_sp(N)`` (the spontaneous photons the mode would hold without amplification).  In
+the CW limit (a long pulse) ``S/B = net(0)/net(N)``, so the criterion is met where the net loss
+rate has fallen to 1/K of the passive one: the CW threshold to within 1/K of the passive loss
+rate, whatever β n_nc.  The alternative ``criterion="photon"`` asks for a peak photon number
+of ``photon_threshold`` (1: stimulated emission into the mode exceeds the spontaneous
+emission into it), meaningful only where the spontaneous background stays ≪ 1 photon (high-Q
+modes of large films fill with spontaneous photons below threshold: see
+:func:`background_photons`).  The threshold fluence is the root in ``ln F``, every mode being
+simulated together (the carriers are shared): the first mode to lase is the one with the
+lowest fluence; the second one's threshold is then the fluence at which it starts with the
+first one lasing.
 
 Repetition: when the pulse period is not much longer than τ_X (residual excitation
 ``e^{−T/τ_X}`` above 10⁻⁹), pulses are repeated until the excitation left at the next pulse
@@ -54,12 +62,19 @@ from wgm.lasing.pump import TwoPhotonPump
 
 __all__ = ["ModeCurve", "Trajectory", "simulate", "peak_photons", "cw_threshold_excitation",
            "cw_threshold_generation_per_ps", "background_photons", "PulsedModeThreshold", "PulsedResult", "pulsed_thresholds",
-           "CRITERION"]
+           "CRITERION", "CRITERIA", "AMPLIFICATION"]
 
 log = logging.getLogger(__name__)
 
-CRITERION = ("peak photon number of the mode during the pulse reaches 1 (stimulated emission into "
-             "the mode exceeds the spontaneous emission into it); all modes simulated together")
+AMPLIFICATION = 100.0
+CRITERIA = {
+    "background": "the mode's peak photon number during the pulse reaches {K:g}x the peak of its spontaneous "
+                  "background (the photons spontaneous emission alone puts in the passive mode); all modes "
+                  "simulated together",
+    "photon": "the mode's peak photon number during the pulse reaches {P:g} (stimulated emission into the mode "
+              "exceeds the spontaneous emission into it); all modes simulated together",
+}
+CRITERION = CRITERIA["background"].format(K=AMPLIFICATION)
 
 # solver tolerances: the photon numbers are followed to 1e-8 relative, the carriers to 1e-12
 # excitons per crystal absolute; the threshold root in ln F to 1e-7
@@ -70,6 +85,7 @@ _ROOT_XTOL = 1e-7
 _PERIODIC_RESIDUAL = 1e-9   # e^{−T/τ_X} below this: pulses are independent
 _PERIODIC_RTOL = 1e-6
 _MAX_PULSES = 200
+_BACKGROUND_SETTLE = 10.0   # passive photon lifetimes followed after the photons' peaks, for the background's
 _BACKGROUND_WARN = 0.1      # spontaneous photons at half threshold above which the criterion is doubtful
 
 
@@ -159,10 +175,15 @@ class Trajectory:
     photons: np.ndarray
     initial_excitation: float          # residual carriers of earlier pulses
     pulses: int                        # pulses simulated to reach the periodic state (1: independent)
+    background: np.ndarray | None = None   # spontaneous background of each mode (passive net rate)
 
     @property
     def peak_photons(self) -> np.ndarray:
         return self.photons.max(axis=1)
+
+    @property
+    def peak_background(self) -> np.ndarray:
+        return self.background.max(axis=1)
 
 
 def _kinetics(pump: TwoPhotonPump):
@@ -186,24 +207,28 @@ def _one_pulse(modes, rates, pump, n_nc, fluence, n_start, photons0, t_after_ps,
     big_g = pump.excitation_from_fluence(fluence) if fluence > 0 else 0.0
     norm = pump.pulse_ps / pump.shape_factor
 
+    n_modes = len(modes)
+    net0 = rates(0.0)[0]
+
     def rhs(t, y, pulse_on):
         n = y[0]
-        s = y[1:]
+        s = y[1:1 + n_modes]
+        b = y[1 + n_modes:]
         net, film = rates(n)
         g = 0.0
         if pulse_on and big_g > 0:
             g = big_g * float(pump_profile(t)) ** 2 * norm
         dn = g - _decay_rate(n, tau_xx, tau_x) - float(np.dot(film, s)) / n_nc
-        ds = net * s + beta * n_nc * k_rad * max(n, 0.0)
-        return np.concatenate(([dn], ds))
+        spont = beta * n_nc * k_rad * max(n, 0.0)
+        return np.concatenate(([dn], net * s + spont, net0 * b + spont))
 
     from wgm.lasing.pump import pulse_profile_per_ps
 
     def pump_profile(t):
         return pulse_profile_per_ps(pump.shape, pump.pulse_ps, t)
 
-    y0 = np.concatenate(([n_start], photons0))
-    atol = np.concatenate(([_ATOL_N], np.full(len(modes), _ATOL_S)))
+    y0 = np.concatenate(([n_start], photons0, photons0))
+    atol = np.concatenate(([_ATOL_N], np.full(2 * len(modes), _ATOL_S)))
     ts, ys = [], []
     if big_g > 0:
         sol = solve_ivp(rhs, (lo, hi), y0, method="LSODA", args=(True,), rtol=_RTOL, atol=atol,
@@ -230,6 +255,19 @@ def _one_pulse(modes, rates, pump, n_nc, fluence, n_start, photons0, t_after_ps,
     tt = np.union1d(sol.t, np.linspace(t0, sol.t[-1], samples))
     ts.append(tt)
     ys.append(sol.sol(tt))
+    # the photons are past their peaks; a background still rising (it relaxes at the passive
+    # rate towards a level that falls with the carriers) peaks within a few passive lifetimes
+    y_end = sol.y[:, -1]
+    spont = beta * n_nc * k_rad * max(y_end[0], 0.0)
+    if np.any(net0 * y_end[1 + n_modes:] + spont > 0) and sol.t[-1] < t0 + t_after_ps:
+        extra = min(_BACKGROUND_SETTLE / float(np.min(np.abs(net0))), t0 + t_after_ps - sol.t[-1])
+        sol = solve_ivp(rhs, (sol.t[-1], sol.t[-1] + extra), y_end, method="LSODA", args=(False,), rtol=_RTOL,
+                        atol=atol, dense_output=True)
+        if not sol.success:
+            raise RuntimeError(f"rate equations failed after the pulse: {sol.message}")
+        tt = np.linspace(sol.t[0], sol.t[-1], samples)[1:]
+        ts.append(tt)
+        ys.append(sol.sol(tt))
     t = np.concatenate(ts)
     y = np.concatenate(ys, axis=1)
     if float(np.max(y[0])) > rates.grid_max:
@@ -274,7 +312,7 @@ def simulate(modes, pump: TwoPhotonPump, n_nc: float, fluence_mj_per_cm2: float,
     photons0 = np.zeros(len(modes)) if initial_photons is None else np.asarray(initial_photons, dtype=float)
     if initial_excitation is not None:
         t, y = _one_pulse(modes, rates, pump, n_nc, fluence, float(initial_excitation), photons0, t_after_ps, samples)
-        return Trajectory(t, y[0], y[1:], float(initial_excitation), 1)
+        return _trajectory(t, y, float(initial_excitation), 1, len(modes))
     period = pump.period_ps
     _, tau_x, _ = _kinetics(pump)
     n_res, pulses = 0.0, 1
@@ -288,7 +326,11 @@ def simulate(modes, pump: TwoPhotonPump, n_nc: float, fluence_mj_per_cm2: float,
             t, y = _one_pulse(modes, rates, pump, n_nc, fluence, n_res, photons0, t_after_ps, samples)
         else:
             log.warning("pulsed: no periodic state after %d pulses (residual ⟨N⟩ %.3g)", _MAX_PULSES, n_res)
-    return Trajectory(t, y[0], y[1:], n_res, pulses)
+    return _trajectory(t, y, n_res, pulses, len(modes))
+
+
+def _trajectory(t, y, n_start, pulses, n_modes) -> Trajectory:
+    return Trajectory(t, y[0], y[1:1 + n_modes], n_start, pulses, background=y[1 + n_modes:])
 
 
 def peak_photons(modes, pump, n_nc, fluence_mj_per_cm2, **kw) -> np.ndarray:
@@ -330,8 +372,8 @@ def cw_threshold_generation_per_ps(mode: ModeCurve, pump: TwoPhotonPump) -> floa
 
 @dataclass(frozen=True)
 class PulsedModeThreshold:
-    """One mode's pulsed threshold: the fluence (mJ/cm²) at which its peak photon number
-    reaches 1 with every mode present, and the ⟨N⟩₀ that pulse creates; ``None``: not reached
+    """One mode's pulsed threshold: the fluence (mJ/cm²) at which it meets the criterion
+    (:data:`CRITERIA`) with every mode present, and the ⟨N⟩₀ that pulse creates; ``None``: not reached
     within the fluence range searched.  ``cw_threshold_excitation``: the zero of its net rate."""
 
     label: str
@@ -374,7 +416,8 @@ class PulsedResult:
     modes: tuple[PulsedModeThreshold, ...]
     fluence_range_mj_per_cm2: tuple[float, float]
     criterion: str = field(default=CRITERION)
-    photon_threshold: float = 1.0
+    photon_threshold: float | None = None
+    amplification: float | None = AMPLIFICATION
 
     @property
     def lasing(self) -> tuple[PulsedModeThreshold, ...]:
@@ -401,6 +444,7 @@ class PulsedResult:
     def to_dict(self) -> dict:
         first, second = self.first, self.second
         return {"criterion": self.criterion, "photon_threshold": self.photon_threshold,
+                "amplification": self.amplification,
                 "pump": self.pump.to_dict(), "n_nc": self.n_nc,
                 "fluence_range_mj_per_cm2": list(self.fluence_range_mj_per_cm2),
                 "modes": [m.to_dict() for m in self.modes],
@@ -412,15 +456,17 @@ class PulsedResult:
 
 
 def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_mj_per_cm2=None,
-                      scan_points: int = 25, photon_threshold: float = 1.0, **kw) -> PulsedResult:
+                      scan_points: int = 25, criterion: str = "background", amplification: float = AMPLIFICATION,
+                      photon_threshold: float = 1.0, **kw) -> PulsedResult:
     """Every mode's pulsed threshold fluence (criterion: :data:`CRITERION`), the mode that lases
     first and the fluence at which a second one starts.
 
     The fluences searched default to those creating ⟨N⟩₀ from 10⁻³ to the end of the shortest
     rate grid (times the pulse length over τ_XX for pulses longer than τ_XX); a log-spaced scan of ``scan_points`` brackets each mode's first crossing of
-    ``max S = 1``, refined by Brent's method in ``ln F``.  ``photon_threshold`` replaces the 1
-    of the criterion (e.g. to ask for S well above a large spontaneous background: see
-    :func:`background_photons`).  ``kw`` goes to :func:`simulate`.
+    the criterion, refined by Brent's method in ``ln F``.  ``criterion``: ``"background"``
+    (default: peak S ≥ ``amplification`` × peak of the spontaneous background) or ``"photon"``
+    (peak S ≥ ``photon_threshold``; see :func:`background_photons` for when it means
+    anything).  ``kw`` goes to :func:`simulate`.
     """
     from scipy.optimize import brentq
 
@@ -436,8 +482,20 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
     if not 0 < f_lo < f_hi:
         raise ValueError(f"fluence range must be 0 < low < high, got {fluence_range_mj_per_cm2!r}")
     grid = np.geomspace(f_lo, f_hi, scan_points)
-    level = math.log(_positive_finite("photon_threshold", photon_threshold))
-    logs = np.array([np.log(np.maximum(peak_photons(modes, pump, n_nc, f, **kw), 1e-300)) - level for f in grid])
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {sorted(CRITERIA)}, got {criterion!r}")
+    if criterion == "background":
+        level = math.log(_positive_finite("amplification", amplification))
+    else:
+        level = math.log(_positive_finite("photon_threshold", photon_threshold))
+
+    def excess(f: float) -> np.ndarray:
+        """ln(peak S) − ln(level · reference) per mode at fluence f (>= 0: lases)."""
+        tr = simulate(modes, pump, n_nc, f, **kw)
+        ref = np.log(np.maximum(tr.peak_background, 1e-300)) if criterion == "background" else 0.0
+        return np.log(np.maximum(tr.peak_photons, 1e-300)) - ref - level
+
+    logs = np.array([excess(f) for f in grid])
     out = []
     for i, m in enumerate(modes):
         col = logs[:, i]
@@ -451,10 +509,10 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
                 fth = f_lo
             else:
                 def g(lf, i=i):
-                    return float(np.log(max(peak_photons(modes, pump, n_nc, math.exp(lf), **kw)[i], 1e-300))) - level
+                    return float(excess(math.exp(lf))[i])
                 fth = math.exp(brentq(g, math.log(grid[j - 1]), math.log(grid[j]), xtol=_ROOT_XTOL))
         bg = background_photons(m, pump, n_nc)
-        if bg is not None and bg > _BACKGROUND_WARN:
+        if criterion == "photon" and bg is not None and bg > _BACKGROUND_WARN:
             log.warning("pulsed: mode %s has %.3g photons of spontaneous background at half its CW threshold: "
                         "its threshold by the S = 1 criterion is set by spontaneous emission (β n_nc too large)",
                         m.label, bg)
@@ -463,4 +521,7 @@ def pulsed_thresholds(modes, pump: TwoPhotonPump, n_nc: float, *, fluence_range_
                                        cw_threshold_excitation(m), bg))
     out.sort(key=lambda r: (r.threshold_fluence_mj_per_cm2 is None, r.threshold_fluence_mj_per_cm2 or 0.0,
                             r.wavelength_nm))
-    return PulsedResult(pump, float(n_nc), tuple(out), (f_lo, f_hi), photon_threshold=float(photon_threshold))
+    text = CRITERIA[criterion].format(K=amplification, P=photon_threshold)
+    return PulsedResult(pump, float(n_nc), tuple(out), (f_lo, f_hi), criterion=text,
+                        photon_threshold=float(photon_threshold) if criterion == "photon" else None,
+                        amplification=float(amplification) if criterion == "background" else None)
