@@ -50,6 +50,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+from scipy import integrate
 
 from wgm.records.modes import FieldProfile, Mode, ModeSpectrum
 
@@ -110,7 +111,7 @@ def profile_mode_volume_um3(profile: FieldProfile) -> float | None:
     peak = float(np.max(dens))
     if not peak > 0:
         return None
-    total = np.trapezoid(np.trapezoid(dens * r[:, None], z, axis=1), r)
+    total = integrate.trapezoid(integrate.trapezoid(dens * r[:, None], z, axis=1), r)
     return float(2 * math.pi * total / peak)
 
 
@@ -140,11 +141,15 @@ def _fsr_from_neighbours(mode: Mode, modes) -> float | None:
 
 
 def group_indices(spectrum: ModeSpectrum) -> list[float | None]:
-    """``λ²/(2π R · FSR)`` per mode (``None`` without an FSR)."""
+    """``λ²/(2π R · FSR)`` per mode (``None`` without an FSR).  The exact solver's ``fsr_nm``
+    (``None`` where it found the family's spacing not smooth); FEM and FDTD: from the modes
+    ``m ± 1`` of the same family in the spectrum."""
     R_nm = spectrum.resonator.layers()[-1].outer_radius_um * 1e3
     out = []
     for md in spectrum.modes:
-        fsr = md.fsr_nm if md.fsr_nm is not None else _fsr_from_neighbours(md, spectrum.modes)
+        fsr = md.fsr_nm
+        if fsr is None and spectrum.method != "exact":  # the exact solver omits an FSR on purpose
+            fsr = _fsr_from_neighbours(md, spectrum.modes)
         out.append(md.wavelength_nm**2 / (2 * math.pi * R_nm * fsr) if fsr and fsr > 0 else None)
     return out
 
