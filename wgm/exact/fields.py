@@ -28,6 +28,11 @@ where the field stops being evanescent and becomes the radiated wave (at least o
 wavelength in the surroundings beyond the surface).  What lies beyond is radiation, not
 stored energy; for the modes of a band search (Q ≳ 10²) it is below 10⁻³ of the total.
 
+The functions are scipy's spherical Bessel functions in double precision: ``χ_l`` at the
+surface overflows beyond ``l ≈ 700 / (atanh s − s)``, ``s = √(1 − n_b²/n_eff²)`` (≈ 3 700 for
+silica in air); such modes (and any whose field fails the slope check, :data:`MATCH_TOL`)
+get no volume (``None``), never a wrong one.
+
 The 2-D limit (an infinitely tall cylinder) has no finite mode volume (it is per unit
 height): :func:`sphere_energy` refuses it and the solver leaves the volume ``None``.
 """
@@ -127,6 +132,12 @@ def sphere_energy(stack: LayeredStack, polarization: str, l: int, x: complex) ->
     names = ["core"] + [f"coating.{j}" for j in range(len(stack.radii_um) - 1)] + ["surroundings"]
     y2, x2 = _angular_peak(l)
 
+    with np.errstate(all="ignore"):  # overflow (l ≳ 3 700) is detected and refused below
+        return _integrate(stack, l, k0, ns, te, edges, names, y2, x2)
+
+
+def _integrate(stack, l, k0, ns, te, edges, names, y2, x2) -> SphereEnergy:
+    R = stack.outer_radius_um
     A, B = 1.0 + 0j, 0.0 + 0j
     totals, peaks = [], []
     for j, n in enumerate(ns):
@@ -144,7 +155,7 @@ def sphere_energy(stack: LayeredStack, polarization: str, l: int, x: complex) ->
                 # cancels catastrophically where χ is huge); the root makes the slopes agree
                 xi, dxi = f + 1j * g, df + 1j * dg
                 mismatch = abs(dv / v - dxi / xi) / max(abs(dxi / xi), 1e-300)
-                if not mismatch <= MATCH_TOL:
+                if not (np.isfinite(xi) and mismatch <= MATCH_TOL):
                     raise FloatingPointError(f"sphere_energy: the field does not match the outgoing wave "
                                              f"(relative slope mismatch {mismatch:.2g}, l = {l})")
                 A = v / xi

@@ -197,7 +197,8 @@ def emission_figures(spectrum: ModeSpectrum, layer: str | None = "default", emis
 
     A FDTD mode without a volume gets one from its field profile when the spectrum has
     profiles.  The parameters and any warning (the search band not covering the emission
-    band) go to ``run_info["emission"]``; a warning is also logged.
+    band) go to ``run_info["emission"]`` (left out when there is no layer, no line and no
+    note); a warning is also logged.
     """
     from wgm.errors import ConfigError
 
@@ -293,6 +294,7 @@ def emission_figures(spectrum: ModeSpectrum, layer: str | None = "default", emis
     out = tuple(replace(md, purcell_factor=F[i], purcell_factor_mean=Fbar[i], beta=beta[i],
                         n_eff=effective_index(md, res), n_group=n_g[i]) for i, md in enumerate(modes))
     info = dict(spectrum.run_info)
-    info["emission"] = {"layer": layer, "peak_nm": emission_peak_nm, "fwhm_nm": emission_fwhm_nm,
-                        "layer_volume_um3": layer_vol, "notes": notes}
+    if layer is not None or emission_peak_nm is not None or emission_fwhm_nm is not None or notes:
+        info["emission"] = {"layer": layer, "peak_nm": emission_peak_nm, "fwhm_nm": emission_fwhm_nm,
+                            "layer_volume_um3": layer_vol, "notes": notes}
     return replace(spectrum, modes=out, run_info=info)
