@@ -49,9 +49,10 @@ from wgm.exact.characteristic import LayeredStack
 
 __all__ = ["SphereEnergy", "sphere_energy", "outer_cut_um", "POINTS_PER_HALF_PERIOD"]
 
-POINTS_PER_HALF_PERIOD = 40
-"""Radial grid density: points per half period ``π/(Re n k0)`` of the field (Simpson's rule is
-then exact to ~1e-7 of the integral; the peak is refined by a bounded 1-D maximization)."""
+POINTS_PER_HALF_PERIOD = 20
+"""Radial grid density: points per half period ``π/(Re n k0)`` of the field (V and the shares
+change by < 3e-6 from 16 to 40 points, measured on l = 22…256; the peak is refined by a
+bounded 1-D maximization)."""
 _MIN_POINTS = 201
 MATCH_TOL = 1e-5
 """Largest relative mismatch, at the outer surface, between the slope of the field carried
@@ -106,6 +107,16 @@ def _riccati(l: int, z, irregular: bool = True):
         return f, df, np.zeros_like(f), np.zeros_like(f)
     y, dy = special.spherical_yn(l, z), special.spherical_yn(l, z, derivative=True)
     return f, df, z * y, y + z * dy
+
+
+CORE_NEGLIGIBLE = 1e-20
+"""The core's integral starts where ``|ψ_l|² ≤ (e z/2l)^{2l}`` (an upper bound relative to the
+field's maximum, which is of order 1) falls below this: nothing of the energy is lost."""
+
+
+def _core_start(l: int) -> float:
+    """The ``z`` below which the regular function's energy is below :data:`CORE_NEGLIGIBLE`."""
+    return 2 * l / math.e * CORE_NEGLIGIBLE ** (1 / (2 * l))
 
 
 def _angular_peak(l: int) -> tuple[float, float]:
@@ -176,7 +187,7 @@ def _integrate(stack, l, k0, ns, te, edges, names, y2, x2) -> SphereEnergy:
                 return eps * v2, eps * v2 / r**2 * x2
             return (l * (l + 1) * v2 / r**2 + d2) / eps, (l * (l + 1) * v2 / r**4 * y2 + d2 / r**2 * x2) / eps
 
-        lo = r0 if r0 > 0 else 1e-6 * R
+        lo = r0 if r0 > 0 else max(1e-6 * R, min(_core_start(l) / abs((n * k0).real), 0.5 * r1))
         half_periods = abs((n * k0).real) * (r1 - lo) / math.pi
         npts = max(_MIN_POINTS, int(POINTS_PER_HALF_PERIOD * half_periods) | 1)
         r = np.linspace(lo, r1, npts)
