@@ -64,12 +64,13 @@ class Mode:
         finite shapes): ``l − |m|`` for a sphere; ``None`` where the engine does not say
         (exact solver for the 2-D limit, FDTD).
     mode_volume_um3 : float or None
-        Mode volume ``V = ∫ ε|E|² dV / max(ε|E|²)`` (µm³), the one of the Purcell factor; FEM
-        only (``None`` otherwise).
+        Mode volume ``V = ∫ ε|E|² dV / max(ε|E|²)`` (µm³), the one of the Purcell factor: FEM,
+        the exact solver for spheres, FDTD from a field profile (via
+        :func:`wgm.records.emission.emission_figures`); ``None`` otherwise (the 2-D limit).
     energy_shares : tuple of (str, float) or None
         Share of the electric energy ``∫ ε|E|²`` in each medium, by name: ``"core"``,
         ``"coating.0"``, ..., ``"surroundings"``, ``"substrate"``, ``"pedestal"`` (the layer
-        numbering of :mod:`wgm.model.section`); FEM only.  JSON: an object ``{name: share}``;
+        numbering of :mod:`wgm.model.section`); FEM and the exact solver (spheres).  JSON: an object ``{name: share}``;
         CSV and HDF5 tables: one text cell ``core=0.93;coating.0=0.05;surroundings=0.02``
         (:func:`energy_shares_text`, read back by :func:`parse_energy_shares`).
         The exact solver fills both for spheres (:mod:`wgm.exact.fields`).
