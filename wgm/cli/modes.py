@@ -29,14 +29,36 @@ def register(sub) -> None:
     m.set_defaults(run=cmd_modes)
 
 
+# The emission figures' columns (wgm.records.emission): Mode field, header, format, scale.
+_EMISSION_COLUMNS = (("n_eff", "n_eff", "6.4f", 1.0), ("n_group", "n_g", "6.4f", 1.0),
+                     ("purcell_factor", "F_max", "9.3g", 1.0), ("purcell_factor_mean", "F_mean", "9.3g", 1.0),
+                     ("beta", "beta", "9.3g", 1.0))
+
+
+def _emission(cfg, spectrum):
+    """The spectrum with its emission figures: the emitting layer and line from ``[gain]``
+    (region, peak_wavelength_nm, fwhm_nm) when the config has one, else the outermost coating
+    (none if uncoated) and no line (a narrow emitter, no β)."""
+    from wgm.records.emission import emission_figures
+
+    gain = getattr(cfg, "gain", None)
+    if gain is not None:
+        return emission_figures(spectrum, gain.region, gain.peak_wavelength_nm, gain.fwhm_nm)
+    return emission_figures(spectrum)
+
+
 def _format_table(spectrum) -> str:
     """The modes, one line each; FEM's polar order, mode volume and share of the electric energy
-    in the core in three more columns when the engine gives them."""
+    in the core (exact spheres: volume and share too) in three more columns when the engine gives
+    them; then the emission figures (n_eff, n_g, F_max, F_mean, beta) where computed."""
     modes = spectrum.modes
     polar = any(md.polar_order is not None for md in modes)
     volume = any(md.mode_volume_um3 is not None for md in modes)
     core = any(md.core_energy_share is not None for md in modes)
-    extra_head = (f" {'p':>3}" * polar + f" {'V_um3':>9}" * volume + f" {'core_%':>7}" * core)
+    emission = [(name, head, fmt, scale) for name, head, fmt, scale in _EMISSION_COLUMNS
+                if any(getattr(md, name, None) is not None for md in modes)]
+    extra_head = (f" {'p':>3}" * polar + f" {'V_um3':>9}" * volume + f" {'core_%':>7}" * core
+                  + "".join(f" {head:>{len(format(0, fmt))}}" for _, head, fmt, _ in emission))
     lines = [f"{len(modes)} modes of the {spectrum.resonator.kind} in "
              f"{spectrum.search.wavelength_nm[0]:g}-{spectrum.search.wavelength_nm[1]:g} nm ({spectrum.method})",
              f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {'Q':>12} {'linewidth_pm':>13} "
@@ -54,6 +76,9 @@ def _format_table(spectrum) -> str:
         if core:
             share = md.core_energy_share
             extra += " " + dash(100 * share if share is not None else None, "7.2f")
+        for name, _, fmt, scale in emission:
+            v = getattr(md, name, None)
+            extra += " " + dash(scale * v if v is not None else None, fmt)
         lines.append(f"{md.polarization:>4} {dash(md.l, '6d')} {md.m:6d} {dash(md.radial_order, '3d')} "
                      f"{md.wavelength_nm:14.5f} "
                      f"{q} {lw} {fsr}{extra}  {md.note}")
@@ -145,7 +170,7 @@ def cmd_modes(args, out) -> int:
     engines = resolve_method(method, cfg.resonator)
     if args.fields and (engines == ("exact",) or args.out is None):
         raise UserError("--fields needs --method fem or fdtd (alone or in a pair) and --out DIR")
-    spectra = {name: _solve(name, cfg, args.fields) for name in engines}
+    spectra = {name: _emission(cfg, _solve(name, cfg, args.fields)) for name in engines}
     pairs = model = None
     names = engines if len(engines) == 2 else None
     note = None

@@ -428,6 +428,9 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     roots = _dedupe(_refine(stack, cands, plan.x_band))
     roots = roots + _low_q_poles(stack, search, plan, roots)
     records = _to_records(roots, stack, search)
+    from wgm.exact.fields import with_energy  # mode volume and energy shares (spheres)
+
+    records = with_energy(records, stack)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 

@@ -64,14 +64,36 @@ class Mode:
         finite shapes): ``l − |m|`` for a sphere; ``None`` where the engine does not say
         (exact solver for the 2-D limit, FDTD).
     mode_volume_um3 : float or None
-        Mode volume ``V = ∫ ε|E|² dV / max(ε|E|²)`` (µm³), the one of the Purcell factor; FEM
-        only (``None`` otherwise).
+        Mode volume ``V = ∫ ε|E|² dV / max(ε|E|²)`` (µm³), the one of the Purcell factor: FEM,
+        the exact solver for spheres, FDTD from a field profile (via
+        :func:`wgm.records.emission.emission_figures`); ``None`` otherwise (the 2-D limit).
     energy_shares : tuple of (str, float) or None
         Share of the electric energy ``∫ ε|E|²`` in each medium, by name: ``"core"``,
         ``"coating.0"``, ..., ``"surroundings"``, ``"substrate"``, ``"pedestal"`` (the layer
-        numbering of :mod:`wgm.model.section`); FEM only.  JSON: an object ``{name: share}``;
+        numbering of :mod:`wgm.model.section`); FEM and the exact solver (spheres).  JSON: an object ``{name: share}``;
         CSV and HDF5 tables: one text cell ``core=0.93;coating.0=0.05;surroundings=0.02``
         (:func:`energy_shares_text`, read back by :func:`parse_energy_shares`).
+        The exact solver fills both for spheres (:mod:`wgm.exact.fields`).
+    purcell_factor : float or None
+        Emission figures (:func:`wgm.records.emission.emission_figures`; ``None`` until
+        computed).  Purcell factor ``F = (3/4π²)(λ/n)³ Q_eff/V_e`` of an emitter at the largest
+        ``ε|E|²`` in the emitting layer, aligned with the field, its line centred on the mode:
+        ``Q_eff = 1/(1/Q + 1/Q_em)``, ``Q_em`` the emitter line's ``λ/Δλ``, ``n`` the layer's
+        index, ``V_e = ∫ε|E|² / max_layer(ε|E|²)``.
+    purcell_factor_mean : float or None
+        The same averaged over positions uniform in the emitting layer and over orientations:
+        ``F̄ = (1/4π²)(λ/n)³ Q_eff η/V_layer`` (``η`` the layer's energy share, ``V_layer`` its
+        volume).
+    beta : float or None
+        Spontaneous-emission factor: the fraction of the layer's emission (the emitter line as
+        given) into this one mode, ``w F̄ / (Σ_k g_k w_k F̄_k + 1)`` over the modes of the emission
+        band (``g`` the degeneracy, ``w`` the Lorentzian overlap of line and mode at their
+        detuning; ``1``: emission into everything else at the bulk rate).
+    n_eff : float or None
+        Effective index ``m λ/(2π R)`` (sphere: ``(l + ½) λ/(2π R)``), ``R`` the outer radius
+        of the outermost layer.
+    n_group : float or None
+        Group index ``λ²/(2π R · FSR)`` from the mode's free spectral range.
     """
 
     polarization: str
@@ -93,6 +115,11 @@ class Mode:
     polar_order: int | None = None
     mode_volume_um3: float | None = None
     energy_shares: tuple[tuple[str, float], ...] | None = None
+    purcell_factor: float | None = None
+    purcell_factor_mean: float | None = None
+    beta: float | None = None
+    n_eff: float | None = None
+    n_group: float | None = None
 
     def __post_init__(self):
         if self.energy_shares is not None:
@@ -144,10 +171,14 @@ class Mode:
         kw["size_parameter"] = tuple(math.nan if x is None else float(x)
                                      for x in kw.get("size_parameter", (math.nan, math.nan)))
         for k in ("fsr_nm", "q_rel_error", "wavelength_rel_error", "harminv_error", "correction_wavelength_nm",
-                  "correction_q_rel", "mode_volume_um3"):
+                  "correction_q_rel", "mode_volume_um3", *EMISSION_FIELDS):
             if isinstance(kw.get(k), str):
                 kw[k] = float(kw[k])
         return cls(**kw)
+
+
+EMISSION_FIELDS = ("purcell_factor", "purcell_factor_mean", "beta", "n_eff", "n_group")
+"""The fields of :func:`wgm.records.emission.emission_figures`."""
 
 
 def energy_shares_text(shares) -> str | None:
@@ -170,7 +201,8 @@ def parse_energy_shares(text: str) -> tuple[tuple[str, float], ...]:
 
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
                "degeneracy", "q_resolved", "q_rel_error", "wavelength_rel_error", "harminv_error", "note",
-               "correction_wavelength_nm", "correction_q_rel", "polar_order", "mode_volume_um3", "energy_shares")
+               "correction_wavelength_nm", "correction_q_rel", "polar_order", "mode_volume_um3", "energy_shares",
+               "purcell_factor", "purcell_factor_mean", "beta", "n_eff", "n_group")
 
 # The methods whose spectra list the modes of the band they did not find (``ModeSpectrum.missing``,
 # written as missing.csv): FDTD and FEM, checked against the exact solver where it applies.
