@@ -24,18 +24,18 @@ REAL_AT_THRESHOLD = 1e-8
 CLOSED_FORM_REL = 0.02
 
 
-def _res(edge=10.0, radius=2.0):
+def _res(edge=12.0, radius=2.0):
     return Resonator(Sphere(radius, ConstantIndex(1.46)), (Coating(0.05, nanocrystal_film(0.5, edge_nm=edge)),))
 
 
 def test_frequency_is_real_at_the_threshold():
     res = _res()
-    t = film_threshold(res, "coating", "TE", 31, 1)
+    t = film_threshold(res, "coating", "TE", 32, 1)
     assert t.threshold_excitation is not None and t.threshold_excitation > 0
-    x0 = complex(*solve_order(res, "TE", 31, 1).size_parameter)
+    x0 = complex(*solve_order(res, "TE", 32, 1).size_parameter)
     from wgm.lasing.threshold import _ExcitationFollower
 
-    follow = _ExcitationFollower(res, "coating", "TE", 31, x0)
+    follow = _ExcitationFollower(res, "coating", "TE", 32, x0)
     x = follow(t.threshold_excitation)
     assert abs(_inv_q(x)) < REAL_AT_THRESHOLD
     below = follow(0.9 * t.threshold_excitation)

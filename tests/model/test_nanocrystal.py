@@ -139,3 +139,23 @@ def test_measured_files_replace_the_model(tmp_path):
     assert with_excitation(meas_only, 1.5).n_at(535.0) == pytest.approx(measured.n_at(535.0) + d_model, rel=1e-12)
     with pytest.raises(ConfigError, match="gain_excitation"):
         nanocrystal_film(0.5, gain_file=str(gain))
+
+
+def test_confinement_shift_reproduces_the_size_series():
+    """The film's exciton line sits at the source's absorption peaks (Energies 14, 275 (2021):
+    2.570 eV at 9.9 nm, 2.429 eV at 12.5 nm; 1e-9: the interpolation passes through them) and
+    blue-shifts monotonically as the crystals shrink; without an edge length, at the bulk data's
+    exciton peak (Brennan et al.: 2.398 eV, 517 nm)."""
+    from wgm.model.nanocrystal import SIZE_SERIES, bulk_exciton_ev
+
+    for edge, e_abs in SIZE_SERIES:
+        assert nanocrystal_film(0.5, edge_nm=edge).inclusion.exciton_ev == pytest.approx(e_abs, abs=1e-9)
+    energies = [nanocrystal_film(0.5, edge_nm=e).inclusion.exciton_ev for e in (9.0, 10.0, 11.0, 12.0, 13.0)]
+    assert all(a > b for a, b in zip(energies, energies[1:]))
+    bulk = nanocrystal_film(0.5).inclusion
+    assert bulk.shift_ev == 0.0 and bulk.exciton_ev == pytest.approx(bulk_exciton_ev(BULK))
+    assert 2.39 < bulk.exciton_ev < 2.41
+    # a shifted passive film absorbs where the bulk film did not: the edge moves with the line
+    small = nanocrystal_film(0.5, edge_nm=10.0)
+    assert small.n_at(HC_EV_NM / (bulk.exciton_ev + small.inclusion.shift_ev)).imag == pytest.approx(
+        nanocrystal_film(0.5).n_at(HC_EV_NM / bulk.exciton_ev).imag, rel=0.05)

@@ -453,8 +453,9 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     mixing : str
         ``"maxwell-garnett"`` (default; isolated nanocrystals) or ``"bruggeman"``.
     edge_nm : float or None
-        Edge length of the nanocrystals (cubes), 3–30 nm: shifts the bulk edge by the measured
-        confinement shift.  None: the bulk edge, unshifted.
+        Edge length of the nanocrystals (cubes), 8–16 nm: shifts the bulk edge by the measured
+        confinement shift (size series 9.9–12.5 nm, :mod:`wgm.model.nanocrystal`).  None: the
+        bulk edge, unshifted.
     linewidth_mev : float
         Full width at half maximum of the ensemble's first-exciton line (meV), 10–300.
     temperature_k : float
@@ -474,10 +475,13 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
 
     validate.choice("bulk", bulk, NANOCRYSTAL_BULK)
     if edge_nm is not None:
+        from wgm.model.nanocrystal import EDGE_RANGE_NM
+
         edge_nm = validate.positive("edge_nm", edge_nm)
-        if not 3.0 <= edge_nm <= 30.0:
-            raise ConfigError("edge_nm", edge_nm, "nanocrystal edge length in nm, 3-30 (the size series' reach; "
-                              "larger crystals are bulk)")
+        if not EDGE_RANGE_NM[0] <= edge_nm <= EDGE_RANGE_NM[1]:
+            raise ConfigError("edge_nm", edge_nm, f"nanocrystal edge length in nm, {EDGE_RANGE_NM[0]:g}-"
+                              f"{EDGE_RANGE_NM[1]:g} (the measured size series' reach, 9.9-12.5 nm, and a little "
+                              "beyond); or leave it out for the bulk edge")
     linewidth_mev = validate.positive("linewidth_mev", linewidth_mev)
     if not 10.0 <= linewidth_mev <= 300.0:
         raise ConfigError("linewidth_mev", linewidth_mev, "ensemble linewidth in meV, 10-300")

@@ -9,8 +9,10 @@ index of one nanocrystal, mixed with the ligand by an effective-medium rule
 
 * **Passive crystal** (``⟨N⟩ = 0``): measured bulk CsPbBr3 ``n + ik`` (absorption included),
   shifted up in photon energy by the **quantum-confinement shift** ``ΔE(L)`` of the first
-  exciton, taken from a published size series of CsPbBr3 nanocrystals (:data:`SIZE_SERIES`,
-  :func:`exciton_energy_ev`).  Without an edge length the bulk data are used unshifted.
+  exciton: the series' absorption peak at that size minus the bulk data's exciton peak, from a
+  published size series of CsPbBr3 nanocrystals (:data:`SIZE_SERIES`, Energies 14, 275
+  (2021); interpolated in 1/L², the effective-mass form).  Without an edge length the bulk
+  data are used unshifted.
 * **Band edge**: the first-exciton transition of the ensemble is a Gaussian line (centre
   ``E_X``, the shifted exciton peak of the bulk data; full width ``linewidth_mev``, the
   ensemble's inhomogeneous width), of amplitude ``A``: the largest such Gaussian that stays
@@ -40,6 +42,7 @@ non-uniform excitation through the film, heating.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -51,43 +54,56 @@ from wgm.errors import ConfigError
 from wgm.model import validate
 from wgm.model.materials import Material
 
-__all__ = ["SIZE_SERIES", "SIZE_SERIES_SOURCE", "exciton_energy_ev", "confinement_shift_ev", "band_edge_filling",
+__all__ = ["SIZE_SERIES", "SIZE_SERIES_SOURCE", "EDGE_RANGE_NM", "exciton_energy_ev", "confinement_shift_ev",
+           "bulk_exciton_ev", "band_edge_filling",
            "transparency_excitation", "NanocrystalCore", "nanocrystal_core", "with_excitation", "without_band_edge",
            "emission_line_nm",
            "film_of"]
+
+log = logging.getLogger(__name__)
 
 HC_EV_NM = 1239.841984           # h c in eV nm
 K_B_EV = 8.617333262e-5          # Boltzmann constant, eV/K
 
 # Published size series of CsPbBr3 nanocrystals: (edge length nm, first-exciton absorption
-# peak eV).  Filled from the source named in SIZE_SERIES_SOURCE; see exciton_energy_ev.
-SIZE_SERIES: tuple[tuple[float, float], ...] = ()
-SIZE_SERIES_SOURCE = ""
+# peak eV): the two ends of the series of Energies 14, 275 (2021), doi:10.3390/en14020275
+# (abstract: absorption peaks 2.570 -> 2.429 eV, PL 2.469 -> 2.391 eV, for sizes 9.9 -> 12.5 nm
+# estimated there by the effective-mass approximation).  The only size series whose numbers
+# we could read in a stored source; its per-sample table was not available.
+SIZE_SERIES: tuple[tuple[float, float], ...] = ((9.9, 2.570), (12.5, 2.429))
+SIZE_SERIES_SOURCE = "Energies 14, 275 (2021), doi:10.3390/en14020275 (abstract; sizes by effective-mass estimate)"
+# edge lengths accepted: the series' range, and a little beyond with a warning in the log
+EDGE_RANGE_NM = (8.0, 16.0)
 
 
 def _fit_size_series():
-    """``E(L) = E_∞ + C/L²`` (effective-mass confinement) fitted to :data:`SIZE_SERIES` by
-    least squares: returns ``(E_∞, C)``."""
+    """``E(L) = E_0 + C/L²`` (the effective-mass form of confinement) through the points of
+    :data:`SIZE_SERIES` (least squares; exact through two points): returns ``(E_0, C)``."""
     L = np.array([p[0] for p in SIZE_SERIES])
     E = np.array([p[1] for p in SIZE_SERIES])
     design = np.column_stack([np.ones_like(L), 1.0 / L ** 2])
-    (e_inf, c), *_ = np.linalg.lstsq(design, E, rcond=None)
-    return float(e_inf), float(c)
-
-
-def confinement_shift_ev(edge_nm: float | None) -> float:
-    """Blue shift (eV) of the first exciton of a crystal of edge ``edge_nm`` relative to bulk:
-    ``C/L²`` of the fit of :data:`SIZE_SERIES` (0 without an edge length)."""
-    if edge_nm is None:
-        return 0.0
-    return _fit_size_series()[1] / edge_nm ** 2
+    (e0, c), *_ = np.linalg.lstsq(design, E, rcond=None)
+    return float(e0), float(c)
 
 
 def exciton_energy_ev(edge_nm: float) -> float:
-    """First-exciton absorption peak (eV) of a crystal of edge ``edge_nm`` by the fit of the
-    size series (for comparison with its published points)."""
-    e_inf, c = _fit_size_series()
-    return e_inf + c / edge_nm ** 2
+    """First-exciton absorption peak (eV) of crystals of edge ``edge_nm``: the size series,
+    interpolated in ``1/L²`` (:func:`_fit_size_series`)."""
+    e0, c = _fit_size_series()
+    return e0 + c / edge_nm ** 2
+
+
+def confinement_shift_ev(edge_nm: float | None, bulk_exciton_ev: float) -> float:
+    """Blue shift (eV) of the first exciton of crystals of edge ``edge_nm`` from the bulk
+    data's exciton peak ``bulk_exciton_ev``: the size series' absorption peak minus it, never
+    negative (large crystals are bulk); 0 without an edge length."""
+    if edge_nm is None:
+        return 0.0
+    lo, hi = min(p[0] for p in SIZE_SERIES), max(p[0] for p in SIZE_SERIES)
+    if not lo <= edge_nm <= hi:
+        log.warning("nanocrystal edge %.3g nm is outside the size series' %.3g-%.3g nm (%s): its confinement "
+                    "shift is extrapolated", edge_nm, lo, hi, SIZE_SERIES_SOURCE)
+    return max(exciton_energy_ev(edge_nm) - bulk_exciton_ev, 0.0)
 
 
 def band_edge_filling(excitation):
@@ -187,13 +203,19 @@ _AMPLITUDE_SPAN_SIGMA = 7.0
 _AMPLITUDE_POINTS = 2001
 
 
-@lru_cache(maxsize=64)
-def _core_cached(bulk: Material, shift_ev: float, sigma_ev: float, kt_ev: float) -> NanocrystalCore:
+def bulk_exciton_ev(bulk: Material) -> float:
+    """The exciton peak (eV) of bulk data: the maximum of k on the band edge (460-560 nm)."""
     lo, hi = bulk.wavelength_range_nm
-    # exciton peak of the bulk data: the maximum of k on the band edge (460-560 nm for CsPbBr3)
     lam = np.linspace(max(lo, 460.0), min(hi, 560.0), 2001)
     k = bulk.index(lam).imag
-    e_bulk = HC_EV_NM / lam[int(np.argmax(k))]
+    return HC_EV_NM / lam[int(np.argmax(k))]
+
+
+@lru_cache(maxsize=64)
+def _core_cached(bulk: Material, edge_nm: float | None, sigma_ev: float, kt_ev: float) -> NanocrystalCore:
+    lo, hi = bulk.wavelength_range_nm
+    e_bulk = bulk_exciton_ev(bulk)
+    shift_ev = confinement_shift_ev(edge_nm, e_bulk)
     e_x = e_bulk + shift_ev
     core = NanocrystalCore(bulk, shift_ev, e_x, sigma_ev, 1.0, kt_ev)
     # the largest Gaussian of this width under the shifted data's absorption on the red side
@@ -209,7 +231,7 @@ def nanocrystal_core(bulk: Material, edge_nm: float | None, linewidth_mev: float
                      excitation: float = 0.0) -> NanocrystalCore:
     """The index of one nanocrystal of edge ``edge_nm`` (None: bulk edge) at an excitation."""
     sigma = linewidth_mev * 1e-3 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-    core = _core_cached(bulk, confinement_shift_ev(edge_nm), sigma, K_B_EV * temperature_k)
+    core = _core_cached(bulk, None if edge_nm is None else float(edge_nm), sigma, K_B_EV * temperature_k)
     return replace(core, excitation=float(excitation)) if excitation else core
 
 
