@@ -142,9 +142,14 @@ def _film_threshold(args, out, cfg, region, pump, radii) -> int:
     from wgm.lasing.threshold import film_threshold_vs_radius, film_thresholds
     from wgm.records import atomic_write
 
+    from dataclasses import replace
+
+    from wgm.lasing.threshold import film_pulsed
+
     extra = _extra_inv_q(cfg)
-    pump = pump if hasattr(pump, "fluence_from_excitation") else None
     result = film_thresholds(cfg.resonator, cfg.search, region, pump=pump, extra_inv_q=extra)
+    if result.lasing and cfg.resonator.kind == "sphere":
+        result = replace(result, pulsed=film_pulsed(result, pump, extra_inv_q=extra))
     doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
@@ -213,7 +218,6 @@ def _fem_threshold(args, out, cfg, region, pump) -> int:
     from wgm.lasing.threshold import fem_film_thresholds
     from wgm.records import atomic_write
 
-    pump = pump if hasattr(pump, "fluence_from_excitation") else None
     settings = cfg.fem or FemSettings()
     result = fem_film_thresholds(cfg.resonator, cfg.search, settings, region, pump=pump,
                                  extra_inv_q=_extra_inv_q(cfg))
@@ -282,6 +286,22 @@ def _film_threshold_text(result, rows, out_dir) -> str:
         lines.append(f"{i:4d} {m.polarization:>4} {m.l:5d} {m.radial_order:3d} {t.threshold_wavelength_nm:13.4f} "
                      f"{t.loaded_Q:10.4g} {t.threshold_excitation:8.4g} {t.threshold_gain_per_cm:10.4g} "
                      f"{t.closed_form_gain_per_cm:11.4g} {gam} {f}")
+    pulsed = result.pulsed
+    if pulsed is not None:
+        p = pulsed.pump
+        lines.append(f"pulsed pumping ({p.shape} {p.pulse_fs:g} fs at {p.wavelength_nm:g} nm, rate equations of the "
+                     f"{len(pulsed.modes)} lowest-threshold modes sharing {pulsed.n_nc:.3g} crystals; criterion: "
+                     f"output {pulsed.amplification or 0:g}x above the spontaneous background):")
+        if pulsed.first is None:
+            lines.append("  no mode lases within the fluences searched")
+        else:
+            lines.append(f"  first: {pulsed.first.label} at {pulsed.first.threshold_fluence_mj_per_cm2:.4g} mJ/cm² "
+                         f"(⟨N⟩₀ {pulsed.first.threshold_excitation:.3g})")
+            if pulsed.second is not None:
+                lines.append(f"  second: {pulsed.second.label} starts at {pulsed.second_start_fluence_mj_per_cm2:.4g} "
+                             f"mJ/cm² (margin {pulsed.margin:.3g}x)")
+            else:
+                lines.append("  no second mode starts within the fluences searched")
     if rows is not None:
         lines.append("first mode to lase vs core radius:")
         for r in rows:

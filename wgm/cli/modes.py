@@ -37,13 +37,22 @@ _EMISSION_COLUMNS = (("n_eff", "n_eff", "6.4f", 1.0), ("n_group", "n_g", "6.4f",
 
 def _emission(cfg, spectrum):
     """The spectrum with its emission figures: the emitting layer and line from ``[gain]``
-    (region, peak_wavelength_nm, fwhm_nm) when the config has one, else the outermost coating
-    (none if uncoated) and no line (a narrow emitter, no β)."""
+    (region, peak_wavelength_nm, fwhm_nm) when the config has one; else, when the outermost
+    coating is a cspbbr3-nc film, that film and its own emission line (the McCumber image of
+    its band edge, wgm.model.nanocrystal); else the outermost coating (none if uncoated) and no
+    line (a narrow emitter, no β)."""
+    from wgm.model.nanocrystal import emission_line_nm, film_of
     from wgm.records.emission import emission_figures
 
     gain = getattr(cfg, "gain", None)
     if gain is not None:
         return emission_figures(spectrum, gain.region, gain.peak_wavelength_nm, gain.fwhm_nm)
+    res = spectrum.resonator
+    if res.coatings:
+        layer = f"coating.{len(res.coatings) - 1}"
+        film = film_of(res.coatings[-1].material)
+        if film is not None:
+            return emission_figures(spectrum, layer, *emission_line_nm(film))
     return emission_figures(spectrum)
 
 

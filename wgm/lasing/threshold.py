@@ -550,8 +550,15 @@ def film_thresholds(res: Resonator, search, region: str, *, pump=None, extra_inv
     solver (1/Q_ss + 1/Q_c), ``pump`` (a :class:`~wgm.lasing.pump.TwoPhotonPump`) the
     fluence of each threshold."""
     from wgm.exact.solver import solve
+    from wgm.model.nanocrystal import emission_line_nm
+    from wgm.records.emission import emission_figures
 
+    films = film_region(res, region)
+    if films is None:
+        raise SolverError(f"the gain region '{region}' is not a cspbbr3-nc film")
     spectrum = solve(res, search)
+    # β of each mode (the pulsed rate equations' spontaneous seed): the film's own line
+    spectrum = emission_figures(spectrum, region, *emission_line_nm(next(iter(films.values()))))
     out, skipped = [], []
     for m in spectrum.modes:
         extra = float(extra_inv_q(m)) if extra_inv_q is not None else 0.0
@@ -746,3 +753,64 @@ def fem_film_thresholds(res: Resonator, search, settings, region: str, *, pump=N
         out.append(rec)
     out.sort(key=lambda r: (r["threshold_excitation"] is None, r["threshold_excitation"] or 0.0, r["wavelength_nm"]))
     return FemThresholdResult(res, search, region, tuple(out), tuple(skipped), pump=pump)
+
+
+# ----------------------------------------------------------------------------------------
+# Pulsed pumping of the film's candidates (wgm.lasing.pulsed): the rates of each mode versus
+# the excitation, its β, and the number of crystals in the film.
+
+PULSED_CANDIDATES = 4          # the modes of lowest CW threshold simulated together
+_CURVE_POINTS = 32             # excitations of each mode's rate curve (0 and a geometric ladder)
+DEFAULT_EDGE_NM = 10.0         # crystal size for counting the crystals when edge_nm is not given
+_HEIGHT_2D_UM = 1.0            # the 2-D limit: the film per µm of height
+
+
+def film_crystals(res: Resonator, region: str) -> tuple[float, str]:
+    """(number of nanocrystals in the region's film, how it was counted): film volume × fill
+    fraction / edge³ (spheres: the shells; the 2-D limit: per µm of height)."""
+    films = film_region(res, region)
+    if films is None:
+        raise SolverError(f"the gain region '{region}' is not a cspbbr3-nc film")
+    layers = res.layers()
+    count, notes = 0.0, []
+    for j, film in films.items():
+        params = dict(film.params)
+        edge = params.get("edge_nm") or DEFAULT_EDGE_NM
+        if params.get("edge_nm") is None:
+            notes.append(f"crystals counted as {DEFAULT_EDGE_NM:g} nm cubes (no edge_nm)")
+        r_in, r_out = layers[j].inner_radius_um, layers[j].outer_radius_um
+        if res.is_2d:
+            vol = math.pi * (r_out ** 2 - r_in ** 2) * _HEIGHT_2D_UM
+            notes.append(f"2-D limit: the film of {_HEIGHT_2D_UM:g} µm height")
+        elif isinstance(res.shape, type(res.shape)) and res.kind == "sphere":
+            vol = 4.0 / 3.0 * math.pi * (r_out ** 3 - r_in ** 3)
+        else:
+            raise SolverError(f"counting the crystals of a {res.kind}'s film is not implemented")
+        count += vol * 1e9 * film.fill_fraction / edge ** 3   # µm³ -> nm³
+    return count, "; ".join(dict.fromkeys(notes))
+
+
+def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_CANDIDATES, extra_inv_q=None,
+                **kw):
+    """The rate equations (:func:`wgm.lasing.pulsed.pulsed_thresholds`) for the ``candidates``
+    modes of ``result`` with the lowest CW thresholds, sharing the film's carriers: each mode's
+    rates versus ⟨N⟩ from the exact solver (:func:`film_rates`), its β from the emission
+    figures (the film's emission line), the crystals counted by :func:`film_crystals`."""
+    from wgm.lasing.pulsed import ModeCurve, pulsed_thresholds
+
+    las = result.lasing[:candidates]
+    if not las:
+        return None
+    res, region = result.resonator, result.region
+    top = max(2.0, 3.0 * max(lm.threshold.threshold_excitation for lm in las))
+    grid = (0.0,) + tuple(float(x) for x in np.geomspace(1e-3 * top, top, _CURVE_POINTS - 1))
+    curves = []
+    for lm in las:
+        m = lm.mode
+        extra = float(extra_inv_q(m)) if extra_inv_q is not None else lm.threshold.extra_inv_q
+        r = film_rates(res, region, m.polarization, m.l, m.radial_order, grid, extra_inv_q=extra)
+        beta = m.beta if getattr(m, "beta", None) is not None else 0.0
+        curves.append(ModeCurve(f"{m.polarization}{m.radial_order} l={m.l}", r["wavelength_nm"], grid,
+                                r["net_rate_per_ps"], r["film_rate_per_ps"], beta))
+    n_nc, _ = film_crystals(res, region)
+    return pulsed_thresholds(curves, pump, n_nc, **kw)
