@@ -1,4 +1,5 @@
-"""The one place that converts between physical units and Meep's units.
+"""The one place that converts units: physical units and Meep's units, photon energies,
+frequencies and lengths.
 
 Meep is scale-invariant; ``wgm`` fixes its length unit ``a`` to 1 µm.  Then a Meep length
 is a length in µm, a Meep frequency ``f = a/λ`` is ``1/λ[µm]``, and a Meep time unit is
@@ -6,6 +7,8 @@ is a length in µm, a Meep frequency ``f = a/λ`` is ``1/λ[µm]``, and a Meep t
 """
 
 from __future__ import annotations
+
+import math
 
 MEEP_LENGTH_UM = 1.0
 """Meep's length unit a, in µm."""
@@ -110,3 +113,23 @@ def freq_from_k0(k0):
     import math
 
     return k0 * MEEP_LENGTH_UM / (2 * math.pi)
+
+
+HC_EV_NM = 1239.841984         # h c in eV nm: photon energy (eV) = HC_EV_NM / wavelength (nm)
+K_B_EV_PER_K = 8.617333262e-5  # Boltzmann constant, eV/K
+NM3_PER_UM3 = 1e9
+
+
+def ev_from_nm(wavelength_nm):
+    """Photon energy (eV) of a (complex) vacuum wavelength in nm; its own inverse."""
+    return HC_EV_NM / wavelength_nm
+
+
+def omega_rad_per_ps(wavelength_nm):
+    """Angular frequency ω (rad/ps) of a vacuum wavelength in nm."""
+    return 2 * math.pi * C_UM_PER_FS * 1e3 / (wavelength_nm * 1e-3)
+
+
+def cm_from_nm(length_nm):
+    """nm -> cm."""
+    return length_nm * 1e-7

@@ -112,3 +112,23 @@ def test_fem_threshold_agrees_with_the_exact_one():
     rec = fem_film_threshold(res, search, FemSettings(), mode, "coating")
     assert rec["threshold_excitation"] == pytest.approx(ex.threshold_excitation, rel=FEM_VS_EXACT_REL)
     assert rec["threshold_wavelength_nm"] == pytest.approx(ex.threshold_wavelength_nm, rel=1e-5)
+
+
+def test_film_rates_agree_with_the_threshold():
+    """The rate curves of the pulsed rate equations (film_rates) put the zero of the net rate at
+    the threshold excitation of film_threshold (the same loaded 1/Q, followed in ⟨N⟩ on a grid
+    and interpolated by PCHIP: 1e-3 is the interpolation error on a 40-point ladder); the film's
+    own rate at ⟨N⟩ = 0 is its band-edge absorption (negative), and the net rate there is −ω/Q."""
+    import numpy as np
+
+    from wgm.lasing.pulsed import ModeCurve, cw_threshold_excitation
+    from wgm.lasing.threshold import film_rates
+
+    res = _res()
+    t = film_threshold(res, "coating", "TE", 32, 1, extra_inv_q=1 / 5e3)
+    grid = [0.0] + list(np.geomspace(1e-3, 2.0, 39))
+    r = film_rates(res, "coating", "TE", 32, 1, grid, extra_inv_q=1 / 5e3)
+    curve = ModeCurve("TE32", r["wavelength_nm"], grid, r["net_rate_per_ps"], r["film_rate_per_ps"], 0.0)
+    assert cw_threshold_excitation(curve) == pytest.approx(t.threshold_excitation, rel=1e-3)
+    assert r["film_rate_per_ps"][0] < 0
+    assert r["net_rate_per_ps"][0] == pytest.approx(-r["omega_per_ps"] * (1 / t.Q + 1 / 5e3), rel=1e-9)

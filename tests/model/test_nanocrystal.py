@@ -150,12 +150,49 @@ def test_confinement_shift_reproduces_the_size_series():
 
     for edge, e_abs in SIZE_SERIES:
         assert nanocrystal_film(0.5, edge_nm=edge).inclusion.exciton_ev == pytest.approx(e_abs, abs=1e-9)
-    energies = [nanocrystal_film(0.5, edge_nm=e).inclusion.exciton_ev for e in (9.0, 10.0, 11.0, 12.0, 13.0)]
+    energies = [nanocrystal_film(0.5, edge_nm=e).inclusion.exciton_ev for e in (9.9, 10.5, 11.0, 12.0, 12.5)]
     assert all(a > b for a, b in zip(energies, energies[1:]))
     bulk = nanocrystal_film(0.5).inclusion
     assert bulk.shift_ev == 0.0 and bulk.exciton_ev == pytest.approx(bulk_exciton_ev(BULK))
     assert 2.39 < bulk.exciton_ev < 2.41
     # a shifted passive film absorbs where the bulk film did not: the edge moves with the line
     small = nanocrystal_film(0.5, edge_nm=10.0)
+    # (the same bulk k, shifted; the mix with the ligand differs only through n, k at the two
+    # wavelengths being the same bulk values: equal to rounding)
     assert small.n_at(HC_EV_NM / (bulk.exciton_ev + small.inclusion.shift_ev)).imag == pytest.approx(
-        nanocrystal_film(0.5).n_at(HC_EV_NM / bulk.exciton_ev).imag, rel=0.05)
+        nanocrystal_film(0.5).n_at(HC_EV_NM / bulk.exciton_ev).imag, rel=1e-9)
+    with pytest.raises(ConfigError, match="edge_nm"):
+        nanocrystal_film(0.5, edge_nm=14.0)   # beyond the series: refused, not extrapolated
+
+
+def test_two_level_model_is_transparent_at_1146_everywhere():
+    """gain_model = "two-level": σ_e = σ_a in each crystal, so the band-edge line's extinction is
+    A G(E) (1 − 2a): its change at ⟨N⟩ is −2a A G, g/α₀ = 2a − 1 = 1 − e^{−N}(2 + N) (the
+    state-resolved limit without biexciton shift) at every energy; at ⟨N⟩ = 1.146 the line is
+    transparent everywhere (the crystal keeps the data's extinction minus the line)."""
+    n_tr = transparency_excitation(0.5)
+    for n in (0.5, n_tr, 3.0):
+        core = with_excitation(nanocrystal_film(0.4, edge_nm=12.0, gain_model="two-level"), n).inclusion
+        for de in (-0.08, -0.03, 0.0, 0.04):
+            e = core.exciton_ev + de
+            line = core.amplitude * math.exp(-0.5 * (de / core.sigma_ev) ** 2)
+            dk = complex(core.edge_change(e)).imag
+            assert dk == pytest.approx(-2 * float(band_edge_filling(n)) * line, rel=1e-12)
+            assert (line + dk) / line == pytest.approx(-(1 - math.exp(-n) * (2 + n)), abs=1e-12)
+    with pytest.raises(ConfigError, match="gain_model"):
+        nanocrystal_film(0.4, gain_model="laser")
+
+
+def test_without_band_edge_removes_the_line_also_from_a_measured_film(tmp_path):
+    """The film with its band-edge line taken out (the carriers' other losses, for the rate
+    equations) differs from the passive film by the model's line, for a measured film too."""
+    from wgm.model.nanocrystal import without_band_edge
+
+    nk = tmp_path / "film_nk.txt"
+    nk.write_text("# wavelength n k\n480 1.80 0.05\n540 1.75 0.01\n600 1.70 0.0001\n")
+    for film in (nanocrystal_film(0.5, edge_nm=12.0), nanocrystal_film(0.5, edge_nm=12.0, film_nk_file=str(nk))):
+        bare = without_band_edge(film)
+        model, model_bare = nanocrystal_film(0.5, edge_nm=12.0), without_band_edge(nanocrystal_film(0.5, edge_nm=12.0))
+        for lam in (500.0, 510.0, 525.0):
+            assert bare.n_at(lam) - film.n_at(lam) == pytest.approx(model_bare.n_at(lam) - model.n_at(lam), rel=1e-9)
+            assert bare.n_at(lam).imag < film.n_at(lam).imag

@@ -41,7 +41,7 @@ def register(sub) -> None:
                          "threshold inversion, then decay with lasing.lifetime_ps, which should be a few ps, longer "
                          "than the photon lifetime) -> the FDTD build-up of the mode against the exact-solver "
                          "prediction (buildup.json)")
-    la.add_argument("--relax-to", choices=("transparency", "absorption"), default="transparency",
+    la.add_argument("--relax-to", choices=("transparency", "absorption"), default=None,
                     help="with --pulsed: the inversion decays to transparency (three levels; default) or to "
                          "full absorption (two levels)")
     output_args(la, "write lasing.json, lasing.csv and lasing.png (--pulsed: buildup.json) to DIR")
@@ -189,10 +189,11 @@ def _pulsed(args, out, cfg, model, prediction) -> int:
                         f"{1 / prediction.inversion_threshold:.3g} (full inversion) in units of the CW threshold")
     from wgm import fdtd
 
-    runs = fdtd.pulsed_buildup(cfg.resonator, model, rel, relax_to=args.relax_to, prediction=prediction,
+    relax_to = args.relax_to or "transparency"
+    runs = fdtd.pulsed_buildup(cfg.resonator, model, rel, relax_to=relax_to, prediction=prediction,
                                settings=cfg.fdtd)
     doc = {"mode": {"polarization": model.polarization, "m": model.m, "radial_order": model.radial_order},
-           "lifetime_ps": model.lifetime_ps, "relax_to": args.relax_to, "runs": [r.to_dict() for r in runs]}
+           "lifetime_ps": model.lifetime_ps, "relax_to": relax_to, "runs": [r.to_dict() for r in runs]}
     if args.out is not None:
         atomic_write(args.out / "buildup.json", json_text(with_finite_floats(doc)))
     if args.json:
@@ -200,7 +201,7 @@ def _pulsed(args, out, cfg, model, prediction) -> int:
         return 0
     fmt = lambda v: "never" if v is None else f"{v:.3f}"  # noqa: E731
     lines = [f"{model.polarization}{model.radial_order} m={model.m}: pulsed pump (instantaneous inversion, decay "
-             f"{model.lifetime_ps:g} ps to {args.relax_to}); times in ps, FDTD / predicted (exact solver)",
+             f"{model.lifetime_ps:g} ps to {relax_to}); times in ps, FDTD / predicted (exact solver)",
              f"{'dN0/dN_th':>9} " + " ".join(f"{'U x' + format(lv, 'g'):>17}" for lv in runs[0].levels)
              + f" {'peak':>17}"]
     for r in runs:
@@ -283,9 +284,10 @@ def _film_threshold_text(result, rows, out_dir) -> str:
             continue
         gam = f"{t.confinement:8.4f}" if t.confinement is not None else f"{'n/a':>8}"
         f = f"{lm.fluence_mj_per_cm2:9.4g}" if lm.fluence_mj_per_cm2 is not None else f"{'':>9}"
+        closed = f"{t.closed_form_gain_per_cm:11.4g}" if t.closed_form_gain_per_cm is not None else f"{'n/a':>11}"
         lines.append(f"{i:4d} {m.polarization:>4} {m.l:5d} {m.radial_order:3d} {t.threshold_wavelength_nm:13.4f} "
                      f"{t.loaded_Q:10.4g} {t.threshold_excitation:8.4g} {t.threshold_gain_per_cm:10.4g} "
-                     f"{t.closed_form_gain_per_cm:11.4g} {gam} {f}")
+                     f"{closed} {gam} {f}")
     pulsed = result.pulsed
     if pulsed is not None:
         p = pulsed.pump
@@ -296,12 +298,14 @@ def _film_threshold_text(result, rows, out_dir) -> str:
             lines.append("  no mode lases within the fluences searched")
         else:
             lines.append(f"  first: {pulsed.first.label} at {pulsed.first.threshold_fluence_mj_per_cm2:.4g} mJ/cm² "
-                         f"(⟨N⟩₀ {pulsed.first.threshold_excitation:.3g})")
+                         f"(⟨N⟩₀ {pulsed.first.pulse_excitation:.3g})")
             if pulsed.second is not None:
                 lines.append(f"  second: {pulsed.second.label} starts at {pulsed.second_start_fluence_mj_per_cm2:.4g} "
                              f"mJ/cm² (margin {pulsed.margin:.3g}x)")
             else:
                 lines.append("  no second mode starts within the fluences searched")
+        if pulsed.note:
+            lines.append(f"  note: {pulsed.note}")
     if rows is not None:
         lines.append("first mode to lase vs core radius:")
         for r in rows:
@@ -336,6 +340,8 @@ def cmd_lasing(args, out) -> int:
     prediction = predict_lasing_threshold(cfg.resonator, model)  # before Meep: mistakes end here
     if args.pulsed is not None:
         return _pulsed(args, out, cfg, model, prediction)
+    if args.relax_to is not None:
+        raise UserError("--relax-to goes with --pulsed")
     from wgm import fdtd
 
     curve = fdtd.lasing_curve(cfg.resonator, model, prediction, cfg.fdtd)

@@ -45,9 +45,10 @@ def _emission(cfg, spectrum):
     from wgm.records.emission import emission_figures
 
     gain = getattr(cfg, "gain", None)
-    if gain is not None:
-        return emission_figures(spectrum, gain.region, gain.peak_wavelength_nm, gain.fwhm_nm)
     res = spectrum.resonator
+    if gain is not None:
+        res.region_layers(gain.region, "gain.region")  # a region the resonator lacks: the user's key
+        return emission_figures(spectrum, gain.region, gain.peak_wavelength_nm, gain.fwhm_nm)
     if res.coatings:
         layer = f"coating.{len(res.coatings) - 1}"
         film = film_of(res.coatings[-1].material)

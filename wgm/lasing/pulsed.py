@@ -380,14 +380,14 @@ class PulsedModeThreshold:
     wavelength_nm: float
     beta: float
     threshold_fluence_mj_per_cm2: float | None
-    threshold_excitation: float | None
+    pulse_excitation: float | None            # ⟨N⟩₀ the threshold pulse creates
     cw_threshold_excitation: float | None
     background_photons: float | None = None   # spontaneous background at half the CW threshold ⟨N⟩
 
     def to_dict(self) -> dict:
         return {"label": self.label, "wavelength_nm": self.wavelength_nm, "beta": self.beta,
                 "threshold_fluence_mj_per_cm2": self.threshold_fluence_mj_per_cm2,
-                "threshold_excitation": self.threshold_excitation,
+                "pulse_excitation": self.pulse_excitation,
                 "cw_threshold_excitation": self.cw_threshold_excitation,
                 "background_photons": self.background_photons}
 
@@ -418,6 +418,7 @@ class PulsedResult:
     criterion: str = field(default=CRITERION)
     photon_threshold: float | None = None
     amplification: float | None = AMPLIFICATION
+    note: str = ""                            # how the inputs were made (e.g. how n_nc was counted)
 
     @property
     def lasing(self) -> tuple[PulsedModeThreshold, ...]:
@@ -444,7 +445,7 @@ class PulsedResult:
     def to_dict(self) -> dict:
         first, second = self.first, self.second
         return {"criterion": self.criterion, "photon_threshold": self.photon_threshold,
-                "amplification": self.amplification,
+                "amplification": self.amplification, "note": self.note,
                 "pump": self.pump.to_dict(), "n_nc": self.n_nc,
                 "fluence_range_mj_per_cm2": list(self.fluence_range_mj_per_cm2),
                 "modes": [m.to_dict() for m in self.modes],

@@ -38,6 +38,7 @@ from wgm.errors import SolverError
 from wgm.lasing.spectrum import GainSpectrum
 from wgm.model.materials import Material
 from wgm.model.resonator import Resonator
+from wgm.units import cm_from_nm
 
 __all__ = ["WithGain", "with_gain", "region_indices", "ModeGain", "mode_gain", "confinement", "group_index",
            "closed_form_threshold_per_cm", "LasingMode", "SkippedMode", "ThresholdResult", "thresholds"]
@@ -158,7 +159,7 @@ def closed_form_threshold_per_cm(wavelength_nm: float, Q: float, confinement_: f
     """``g_th = 2π n_g / (λ Q Γ)`` in cm⁻¹: the loss rate ω/Q converted to a gain per length at
     the gain material's group velocity ``c/n_g``, shared by the fraction Γ of the mode in the
     gain (first order in the gain; without dispersion ``n_g`` is the region's index)."""
-    lam_cm = wavelength_nm * 1e-7
+    lam_cm = cm_from_nm(wavelength_nm)
     return 2 * math.pi * group_index / (lam_cm * Q * confinement_)
 
 
@@ -208,7 +209,7 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
     from wgm.exact.characteristic import LayeredStack
 
     lam_th = float(LayeredStack.from_resonator(res).wavelength_nm(x_th.real))
-    g_th = 4 * math.pi * k_th / (lam_th * 1e-7)
+    g_th = 4 * math.pi * k_th / cm_from_nm(lam_th)
     n_g = group_index(res, region, lam)
     # Γ_pw = Γ_resp n_g/n: the confinement whose closed form 2π n_g/(λ Q Γ_pw) equals the
     # first-order threshold 2π n/(λ Q Γ_resp); not a share where n_g <= 0 (inside an
@@ -449,10 +450,10 @@ def film_threshold(res: Resonator, region: str, polarization: str, l: int, radia
         note = f"no threshold up to ⟨N⟩ = {MAX_EXCITATION:g}: the film's gain never reaches this mode's losses"
     else:
         lam_th = lam_state
-        g_th = -4 * math.pi * k_state / (lam_th * 1e-7)
+        g_th = -4 * math.pi * k_state / cm_from_nm(lam_th)
         n_film, n_g = _film_group_index(state, region, lam_th)
         if gam > 0:
-            closed = 2 * math.pi * n_film / (lam_th * 1e-7 * gam) * rest_inv_q
+            closed = 2 * math.pi * n_film / (cm_from_nm(lam_th) * gam) * rest_inv_q
         if n_g > 0 and gam > 0:
             gam_pw = gam * n_g / n_film
         else:
@@ -614,7 +615,7 @@ def film_rates(res: Resonator, region: str, polarization: str, l: int, radial_or
     """
     from wgm.exact.characteristic import LayeredStack
     from wgm.model.nanocrystal import without_band_edge
-    from wgm.units import C_UM_PER_FS
+    from wgm.units import omega_rad_per_ps
 
     films = film_region(res, region)
     if films is None:
@@ -622,7 +623,7 @@ def film_rates(res: Resonator, region: str, polarization: str, l: int, radial_or
     xs = excitation_curve(res, region, polarization, l, radial_order, excitations)
     stack = LayeredStack.from_resonator(res)
     lam = float(stack.wavelength_nm(xs[0].real))
-    omega = 2 * math.pi * C_UM_PER_FS * 1e3 / (lam * 1e-3)  # rad/ps
+    omega = omega_rad_per_ps(lam)
     bare = res.with_layer_materials({j: without_band_edge(f) for j, f in films.items()})
     x_bare = _follow(bare, polarization, l, xs[0])
     base = -omega * (_inv_q(x_bare) + extra_inv_q)
@@ -768,6 +769,8 @@ _HEIGHT_2D_UM = 1.0            # the 2-D limit: the film per µm of height
 def film_crystals(res: Resonator, region: str) -> tuple[float, str]:
     """(number of nanocrystals in the region's film, how it was counted): film volume × fill
     fraction / edge³ (spheres: the shells; the 2-D limit: per µm of height)."""
+    from wgm.units import NM3_PER_UM3
+
     films = film_region(res, region)
     if films is None:
         raise SolverError(f"the gain region '{region}' is not a cspbbr3-nc film")
@@ -782,11 +785,11 @@ def film_crystals(res: Resonator, region: str) -> tuple[float, str]:
         if res.is_2d:
             vol = math.pi * (r_out ** 2 - r_in ** 2) * _HEIGHT_2D_UM
             notes.append(f"2-D limit: the film of {_HEIGHT_2D_UM:g} µm height")
-        elif isinstance(res.shape, type(res.shape)) and res.kind == "sphere":
+        elif res.kind == "sphere":
             vol = 4.0 / 3.0 * math.pi * (r_out ** 3 - r_in ** 3)
         else:
             raise SolverError(f"counting the crystals of a {res.kind}'s film is not implemented")
-        count += vol * 1e9 * film.fill_fraction / edge ** 3   # µm³ -> nm³
+        count += vol * NM3_PER_UM3 * film.fill_fraction / edge ** 3
     return count, "; ".join(dict.fromkeys(notes))
 
 
@@ -802,7 +805,7 @@ def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_C
     if not las:
         return None
     res, region = result.resonator, result.region
-    top = max(2.0, 3.0 * max(lm.threshold.threshold_excitation for lm in las))
+    top = min(MAX_EXCITATION, max(2.0, 3.0 * max(lm.threshold.threshold_excitation for lm in las)))
     grid = (0.0,) + tuple(float(x) for x in np.geomspace(1e-3 * top, top, _CURVE_POINTS - 1))
     curves = []
     for lm in las:
@@ -812,5 +815,10 @@ def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_C
         beta = m.beta if getattr(m, "beta", None) is not None else 0.0
         curves.append(ModeCurve(f"{m.polarization}{m.radial_order} l={m.l}", r["wavelength_nm"], grid,
                                 r["net_rate_per_ps"], r["film_rate_per_ps"], beta))
-    n_nc, _ = film_crystals(res, region)
-    return pulsed_thresholds(curves, pump, n_nc, **kw)
+    from dataclasses import replace
+
+    n_nc, how = film_crystals(res, region)
+    note = "; ".join(x for x in (how, "each mode takes carriers from the whole film (the 2l+1 members of a sphere's "
+                                      "multiplet and the modes' overlap with the film are not resolved): the "
+                                      "second mode's start and the margin are estimates") if x)
+    return replace(pulsed_thresholds(curves, pump, n_nc, **kw), note=note)

@@ -59,6 +59,7 @@ from scipy.interpolate import PchipInterpolator
 
 from wgm.errors import ConfigError, UserError, did_you_mean
 from wgm.model import validate
+from wgm.units import cm_from_nm
 
 __all__ = [
     "Material",
@@ -318,8 +319,8 @@ class NanocrystalFilm(EffectiveMedium):
     def _passive_model(self) -> EffectiveMedium:
         from dataclasses import replace
 
-        return EffectiveMedium(self.name, replace(self.inclusion, excitation=0.0), self.host, self.fill_fraction,
-                               self.mixing, self.params)
+        return EffectiveMedium(self.name, replace(self.inclusion, excitation=0.0, edge_removed=False), self.host,
+                               self.fill_fraction, self.mixing, self.params)
 
     def _index_nm(self, wavelength_nm):
         model = super()._index_nm(wavelength_nm)
@@ -329,7 +330,8 @@ class NanocrystalFilm(EffectiveMedium):
         passive_model = self._passive_model()._index_nm(lam)
         passive = (self.measured.index(lam, outside="extrapolate") if self.measured is not None
                    else passive_model)
-        if self.gain is None:
+        if self.gain is None or self.inclusion.edge_removed:
+            # the model's change (with the band-edge line taken out: the model's line removed)
             return passive + (model - passive_model)
         from wgm.model.nanocrystal import band_edge_filling
 
@@ -337,7 +339,7 @@ class NanocrystalFilm(EffectiveMedium):
         a_rel = float(band_edge_filling(self.inclusion.excitation)) / float(band_edge_filling(n_ref))
         inside = (lam.real >= w[0]) & (lam.real <= w[-1])
         g_at = np.interp(lam.real, w, g)
-        k_net = -g_at * lam.real * 1e-7 / (4 * math.pi)
+        k_net = -g_at * cm_from_nm(lam.real) / (4 * math.pi)
         change = np.where(inside, -a_rel * (passive.imag - k_net), 0.0)
         return passive + 1j * change
 
@@ -434,7 +436,8 @@ def library_material(name: str, key: str = "material") -> Material:
 def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str = "brennan",
                      mixing: str = "maxwell-garnett", edge_nm: float | None = None, linewidth_mev: float = 80.0,
                      temperature_k: float = 300.0, excitation: float = 0.0, film_nk_file: str | None = None,
-                     gain_file: str | None = None, gain_excitation: float | None = None) -> EffectiveMedium:
+                     gain_file: str | None = None, gain_excitation: float | None = None,
+                     gain_model: str = "mccumber") -> EffectiveMedium:
     """A CsPbBr3 nanocrystal film: nanocrystals in a ligand matrix, passive or pumped.
 
     The nanocrystal's index is the model of :mod:`wgm.model.nanocrystal` (measured bulk data
@@ -453,8 +456,8 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     mixing : str
         ``"maxwell-garnett"`` (default; isolated nanocrystals) or ``"bruggeman"``.
     edge_nm : float or None
-        Edge length of the nanocrystals (cubes), 8–16 nm: shifts the bulk edge by the measured
-        confinement shift (size series 9.9–12.5 nm, :mod:`wgm.model.nanocrystal`).  None: the
+        Edge length of the nanocrystals (cubes), 9.9–12.5 nm (the measured size series,
+        :mod:`wgm.model.nanocrystal`): shifts the bulk edge by the confinement shift.  None: the
         bulk edge, unshifted.
     linewidth_mev : float
         Full width at half maximum of the ensemble's first-exciton line (meV), 10–300.
@@ -466,6 +469,10 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     film_nk_file : str or None
         A measured ``n, k`` file of the passive film (formats of :func:`read_nk_file`, wavelengths
         in nm) in place of the model's passive film (the model's change with excitation is added).
+    gain_model : str
+        ``"mccumber"`` (default: the band edge's emission tied to its absorption by the McCumber
+        relation, carriers thermalised over the ensemble) or ``"two-level"`` (σ_e = σ_a in every
+        crystal: transparency at ⟨N⟩ = 1.146 at every wavelength).
     gain_file, gain_excitation : str or None, float or None
         A measured net material gain spectrum of the film (text columns ``wavelength_nm
         gain_per_cm``) and the excitation ⟨N⟩ at which it was measured (> 0): replaces the
@@ -480,8 +487,8 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
         edge_nm = validate.positive("edge_nm", edge_nm)
         if not EDGE_RANGE_NM[0] <= edge_nm <= EDGE_RANGE_NM[1]:
             raise ConfigError("edge_nm", edge_nm, f"nanocrystal edge length in nm, {EDGE_RANGE_NM[0]:g}-"
-                              f"{EDGE_RANGE_NM[1]:g} (the measured size series' reach, 9.9-12.5 nm, and a little "
-                              "beyond); or leave it out for the bulk edge")
+                              f"{EDGE_RANGE_NM[1]:g} (the reach of the measured size series); or leave it out "
+                              "for the bulk edge, or give measured data (film_nk_file)")
     linewidth_mev = validate.positive("linewidth_mev", linewidth_mev)
     if not 10.0 <= linewidth_mev <= 300.0:
         raise ConfigError("linewidth_mev", linewidth_mev, "ensemble linewidth in meV, 10-300")
@@ -489,8 +496,11 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
     excitation = validate.number("excitation", excitation)
     if not 0.0 <= excitation <= 50.0:
         raise ConfigError("excitation", excitation, "excitons per nanocrystal, 0-50")
+    from wgm.model.nanocrystal import GAIN_MODELS
+
+    validate.choice("gain_model", gain_model, GAIN_MODELS)
     inclusion = nanocrystal_core(_library_file(f"cspbbr3-{bulk}"), edge_nm, linewidth_mev, temperature_k,
-                                 excitation)
+                                 excitation, gain_model)
     params = (("fill_fraction", fill_fraction), ("ligand_index", ligand_index), ("bulk", bulk), ("mixing", mixing))
     defaults = (("edge_nm", edge_nm, None), ("linewidth_mev", linewidth_mev, 80.0),
                 ("temperature_k", temperature_k, 300.0), ("excitation", excitation, 0.0))
@@ -506,7 +516,7 @@ def nanocrystal_film(fill_fraction: float, ligand_index: float = 1.46, bulk: str
         gain_excitation = validate.positive("gain_excitation", gain_excitation)
         gain = _cached_gain_file(str(gain_file)) + (gain_excitation,)
     defaults += (("film_nk_file", film_nk_file, None), ("gain_file", gain_file, None),
-                 ("gain_excitation", gain_excitation, None))
+                 ("gain_excitation", gain_excitation, None), ("gain_model", gain_model, "mccumber"))
     params += tuple((k, v) for k, v, d in defaults if v != d)
     return NanocrystalFilm(name="cspbbr3-nc", inclusion=inclusion, host=ConstantIndex(ligand_index),
                            fill_fraction=fill_fraction, mixing=mixing, params=params, measured=measured, gain=gain)

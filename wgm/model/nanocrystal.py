@@ -30,6 +30,13 @@ index of one nanocrystal, mixed with the ligand by an effective-medium rule
   predicts) and scaled by ``exp(s²/2(k_BT)²)``.  The line's extinction is then
   ``A [G_a(E)(1 − a) − a G_e(E)]``: transparency at the line centre at ``a = ½``
   (``⟨N⟩ = 1.15``), earlier on its red side.
+* ``gain_model = "two-level"`` instead: every crystal's band edge is a two-level transition
+  with ``σ_e = σ_a`` (no thermalisation between crystals of different sizes): the emission line
+  is the absorption line, the line's extinction ``A G_a(E)(1 − 2a)``, transparent at
+  ``⟨N⟩ = 1.146`` at every wavelength (``g/α₀ = 1 − e^{−⟨N⟩}(2 + ⟨N⟩)``).  McCumber (the
+  default) assumes the carriers thermalised over the whole ensemble's line, which gives gain on
+  the line's red side at ``⟨N⟩ ≪ 1`` (single-exciton gain lasting τ_X); the two bracket the
+  debated physics of nanocrystal gain.
 * The real part of the change follows from Kramers–Kronig: a Gaussian absorption line
   ``A exp(−x²)`` has the complex index ``i A w(x)`` (``w`` the Faddeeva function,
   ``x = (E − E_c)/(√2 s)``), analytic also at the complex frequencies of decaying or growing
@@ -42,7 +49,6 @@ non-uniform excitation through the film, heating.
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -54,16 +60,13 @@ from wgm.errors import ConfigError
 from wgm.model import validate
 from wgm.model.materials import Material
 
-__all__ = ["SIZE_SERIES", "SIZE_SERIES_SOURCE", "EDGE_RANGE_NM", "exciton_energy_ev", "confinement_shift_ev",
+__all__ = ["SIZE_SERIES", "SIZE_SERIES_SOURCE", "EDGE_RANGE_NM", "GAIN_MODELS", "exciton_energy_ev", "confinement_shift_ev",
            "bulk_exciton_ev", "band_edge_filling",
            "transparency_excitation", "NanocrystalCore", "nanocrystal_core", "with_excitation", "without_band_edge",
            "emission_line_nm",
            "film_of"]
 
-log = logging.getLogger(__name__)
-
-HC_EV_NM = 1239.841984           # h c in eV nm
-K_B_EV = 8.617333262e-5          # Boltzmann constant, eV/K
+from wgm.units import HC_EV_NM, K_B_EV_PER_K  # noqa: E402  (HC_EV_NM re-exported for tests)
 
 # Published size series of CsPbBr3 nanocrystals: (edge length nm, first-exciton absorption
 # peak eV): the two ends of the series of Energies 14, 275 (2021), doi:10.3390/en14020275
@@ -72,8 +75,10 @@ K_B_EV = 8.617333262e-5          # Boltzmann constant, eV/K
 # we could read in a stored source; its per-sample table was not available.
 SIZE_SERIES: tuple[tuple[float, float], ...] = ((9.9, 2.570), (12.5, 2.429))
 SIZE_SERIES_SOURCE = "Energies 14, 275 (2021), doi:10.3390/en14020275 (abstract; sizes by effective-mass estimate)"
-# edge lengths accepted: the series' range, and a little beyond with a warning in the log
-EDGE_RANGE_NM = (8.0, 16.0)
+# edge lengths accepted: the series' range (a 1/L² law through its two points does not
+# extrapolate: its E_0 lies 0.2 eV below the bulk exciton)
+EDGE_RANGE_NM = (9.9, 12.5)
+GAIN_MODELS = ("mccumber", "two-level")
 
 
 def _fit_size_series():
@@ -99,10 +104,6 @@ def confinement_shift_ev(edge_nm: float | None, bulk_exciton_ev: float) -> float
     negative (large crystals are bulk); 0 without an edge length."""
     if edge_nm is None:
         return 0.0
-    lo, hi = min(p[0] for p in SIZE_SERIES), max(p[0] for p in SIZE_SERIES)
-    if not lo <= edge_nm <= hi:
-        log.warning("nanocrystal edge %.3g nm is outside the size series' %.3g-%.3g nm (%s): its confinement "
-                    "shift is extrapolated", edge_nm, lo, hi, SIZE_SERIES_SOURCE)
     return max(exciton_energy_ev(edge_nm) - bulk_exciton_ev, 0.0)
 
 
@@ -142,6 +143,7 @@ class NanocrystalCore(Material):
     kt_ev: float
     excitation: float = 0.0
     edge_removed: bool = False   # the band-edge line taken out entirely (the film's other losses)
+    gain_model: str = "mccumber"
 
     @property
     def name(self) -> str:
@@ -163,13 +165,15 @@ class NanocrystalCore(Material):
 
     @property
     def emission_shift_ev(self) -> float:
-        """Red shift ``s²/k_BT`` of the McCumber emission line from the absorption line."""
-        return self.sigma_ev ** 2 / self.kt_ev
+        """Red shift of the emission line from the absorption line: ``s²/k_BT`` (McCumber); 0
+        for the two-level model."""
+        return self.sigma_ev ** 2 / self.kt_ev if self.gain_model == "mccumber" else 0.0
 
     @property
     def emission_gain_ratio(self) -> float:
-        """Peak of the McCumber emission line over the absorption line's: ``exp(s²/2(k_BT)²)``."""
-        return math.exp(0.5 * (self.sigma_ev / self.kt_ev) ** 2)
+        """Peak of the emission line over the absorption line's: ``exp(s²/2(k_BT)²)``
+        (McCumber); 1 for the two-level model (σ_e = σ_a in every crystal)."""
+        return math.exp(0.5 * (self.sigma_ev / self.kt_ev) ** 2) if self.gain_model == "mccumber" else 1.0
 
     def _line(self, energy_ev, centre_ev):
         """``i w(x)``, ``x = (E − E_c)/(√2 s)``: the complex index of a unit Gaussian line."""
@@ -212,12 +216,13 @@ def bulk_exciton_ev(bulk: Material) -> float:
 
 
 @lru_cache(maxsize=64)
-def _core_cached(bulk: Material, edge_nm: float | None, sigma_ev: float, kt_ev: float) -> NanocrystalCore:
+def _core_cached(bulk: Material, edge_nm: float | None, sigma_ev: float, kt_ev: float,
+                 gain_model: str) -> NanocrystalCore:
     lo, hi = bulk.wavelength_range_nm
     e_bulk = bulk_exciton_ev(bulk)
     shift_ev = confinement_shift_ev(edge_nm, e_bulk)
     e_x = e_bulk + shift_ev
-    core = NanocrystalCore(bulk, shift_ev, e_x, sigma_ev, 1.0, kt_ev)
+    core = NanocrystalCore(bulk, shift_ev, e_x, sigma_ev, 1.0, kt_ev, gain_model=gain_model)
     # the largest Gaussian of this width under the shifted data's absorption on the red side
     e = np.linspace(e_x - _AMPLITUDE_SPAN_SIGMA * sigma_ev, e_x, _AMPLITUDE_POINTS)
     e = e[HC_EV_NM / (e - shift_ev) <= hi] if math.isfinite(hi) else e
@@ -228,10 +233,11 @@ def _core_cached(bulk: Material, edge_nm: float | None, sigma_ev: float, kt_ev: 
 
 
 def nanocrystal_core(bulk: Material, edge_nm: float | None, linewidth_mev: float, temperature_k: float,
-                     excitation: float = 0.0) -> NanocrystalCore:
+                     excitation: float = 0.0, gain_model: str = "mccumber") -> NanocrystalCore:
     """The index of one nanocrystal of edge ``edge_nm`` (None: bulk edge) at an excitation."""
     sigma = linewidth_mev * 1e-3 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-    core = _core_cached(bulk, None if edge_nm is None else float(edge_nm), sigma, K_B_EV * temperature_k)
+    core = _core_cached(bulk, None if edge_nm is None else float(edge_nm), sigma, K_B_EV_PER_K * temperature_k,
+                        gain_model)
     return replace(core, excitation=float(excitation)) if excitation else core
 
 
