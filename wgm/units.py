@@ -110,3 +110,15 @@ def freq_from_k0(k0):
     import math
 
     return k0 * MEEP_LENGTH_UM / (2 * math.pi)
+
+
+NM_PER_CM = 1.0e7
+"""Nanometres in one centimetre."""
+
+
+def extinction_from_absorption_per_cm(alpha_per_cm, wavelength_nm):
+    """The extinction coefficient ``k = α λ / (4π)`` of an intensity absorption coefficient
+    ``α`` (cm⁻¹) at vacuum wavelength(s) in nm (real or complex)."""
+    import math
+
+    return alpha_per_cm * (wavelength_nm / NM_PER_CM) / (4 * math.pi)

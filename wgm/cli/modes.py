@@ -94,15 +94,17 @@ def _format_comparison(pairs, model=None, names=("exact", "fdtd"), reference_not
     else:
         what = reference_note or f"{lb} against {la}"
     dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
-    lines = [f"{len(pairs)} modes found by both methods ({what})",
+    lines = [f"{len(pairs)} modes found by both methods ({what}; Q: each engine's intrinsic Q, radiation + "
+             "absorption)",
              f"{'pol':>4} {'l':>5} {'m':>5} {'q':>3} {a + '_nm':>12} {b + '_nm':>12} {'diff_%':>8} "
              f"{'Q_' + a:>10} {'Q_' + b:>10} {'diff_%':>7}"]
     for e, f in pairs:
-        qf = f"{f.Q:10.4g}" if f.q_resolved else f">{f.Q:9.3g}"
+        qe, qo = e.intrinsic_q, f.intrinsic_q  # engines are compared by their own (intrinsic) Q
+        qf = f"{qo:10.4g}" if f.q_resolved else f">{qo:9.3g}"
         lines.append(f"{f.polarization:>4} {dash(f.l, '5d')} {f.m:5d} {dash(f.radial_order, '3d')} "
                      f"{e.wavelength_nm:12.4f} "
                      f"{f.wavelength_nm:12.4f} {100 * (f.wavelength_nm / e.wavelength_nm - 1):8.4f} "
-                     f"{e.Q:10.4g} {qf} {100 * (f.Q / e.Q - 1):7.2f}")
+                     f"{qe:10.4g} {qf} {100 * (qo / qe - 1):7.2f}")
     if model is not None:
         from wgm.records import comparison_rows
 
@@ -170,7 +172,10 @@ def cmd_modes(args, out) -> int:
     engines = resolve_method(method, cfg.resonator)
     if args.fields and (engines == ("exact",) or args.out is None):
         raise UserError("--fields needs --method fem or fdtd (alone or in a pair) and --out DIR")
-    spectra = {name: _emission(cfg, _solve(name, cfg, args.fields)) for name in engines}
+    from wgm.records.budget import apply_q_budget
+
+    # every engine's modes with their Q budget: Q is then the loaded Q ([losses] added)
+    spectra = {name: _emission(cfg, apply_q_budget(_solve(name, cfg, args.fields), cfg.losses)) for name in engines}
     pairs = model = None
     names = engines if len(engines) == 2 else None
     note = None
