@@ -47,6 +47,25 @@ def _emission(cfg, spectrum):
     return emission_figures(spectrum)
 
 
+def _q_head(modes) -> str:
+    """The Q column's header: loaded once the Q budget is applied, else the engine's (intrinsic)."""
+    return "Q_loaded" if any(md.q_intrinsic is not None for md in modes) else "Q"
+
+
+def _budget_columns(modes) -> list[tuple[str, str]]:
+    """The Q budget's columns present in ``modes`` (field, header): the engine's Q, radiation and
+    absorption where split, surface scattering and coupling where finite for some mode."""
+    cols = []
+    if any(md.q_intrinsic is not None for md in modes):
+        cols.append(("q_intrinsic", "Q_int"))
+    if any(md.q_radiation is not None for md in modes):
+        cols += [("q_radiation", "Q_rad"), ("q_absorption", "Q_abs")]
+    for name, head in (("q_scattering", "Q_ss"), ("q_coupling", "Q_c")):
+        if any(getattr(md, name) is not None and math.isfinite(getattr(md, name)) for md in modes):
+            cols.append((name, head))
+    return cols
+
+
 def _format_table(spectrum) -> str:
     """The modes, one line each; FEM's polar order, mode volume and share of the electric energy
     in the core (exact spheres: volume and share too) in three more columns when the engine gives
@@ -57,11 +76,12 @@ def _format_table(spectrum) -> str:
     core = any(md.core_energy_share is not None for md in modes)
     emission = [(name, head, fmt, scale) for name, head, fmt, scale in _EMISSION_COLUMNS
                 if any(getattr(md, name, None) is not None for md in modes)]
+    emission = [(name, head, "10.4g", 1.0) for name, head in _budget_columns(modes)] + emission
     extra_head = (f" {'p':>3}" * polar + f" {'V_um3':>9}" * volume + f" {'core_%':>7}" * core
                   + "".join(f" {head:>{len(format(0, fmt))}}" for _, head, fmt, _ in emission))
     lines = [f"{len(modes)} modes of the {spectrum.resonator.kind} in "
              f"{spectrum.search.wavelength_nm[0]:g}-{spectrum.search.wavelength_nm[1]:g} nm ({spectrum.method})",
-             f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {'Q':>12} {'linewidth_pm':>13} "
+             f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {_q_head(modes):>12} {'linewidth_pm':>13} "
              f"{'fsr_nm':>9}{extra_head}  note"]
     dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
     for md in modes:
@@ -94,7 +114,7 @@ def _format_comparison(pairs, model=None, names=("exact", "fdtd"), reference_not
     else:
         what = reference_note or f"{lb} against {la}"
     dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
-    lines = [f"{len(pairs)} modes found by both methods ({what}; Q: each engine's intrinsic Q, radiation + "
+    lines = [f"{len(pairs)} modes found by both methods ({what}); Q: each engine's intrinsic Q (radiation + "
              "absorption)",
              f"{'pol':>4} {'l':>5} {'m':>5} {'q':>3} {a + '_nm':>12} {b + '_nm':>12} {'diff_%':>8} "
              f"{'Q_' + a:>10} {'Q_' + b:>10} {'diff_%':>7}"]

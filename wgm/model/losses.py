@@ -86,7 +86,7 @@ def _roughness(table: dict, where: str) -> Roughness | None:
     if not given:
         return None
     if len(given) == 1:
-        other = (_ROUGH_KEYS - set(given)).pop()
+        (other,) = _ROUGH_KEYS - set(given)
         raise ConfigError(f"{where}.{other}", None, f"is required together with {where}.{given[0]} (nm, > 0)")
     try:
         return Roughness(table["roughness_nm"], table["correlation_length_nm"])

@@ -46,9 +46,13 @@ the O(ρ²) error of the central difference is ~1e-8 relative, large enough that
 
 
 def loaded_q(*qs) -> float:
-    """``1/Σ(1/Q)`` over the given Qs (``None`` and ``inf`` left out; ``inf`` if no loss)."""
-    inv = sum(1.0 / q for q in qs if q is not None and q != math.inf)
-    return 1.0 / inv if inv > 0 else (math.inf if inv == 0 else -1.0 / -inv)
+    """``1/Σ(1/Q)`` over the given Qs (``None`` and ``inf`` left out; ``inf`` if no loss; one Q
+    alone is returned as it is, not rounded through its inverse)."""
+    finite = [q for q in qs if q is not None and q != math.inf]
+    if len(finite) <= 1:
+        return finite[0] if finite else math.inf
+    inv = sum(1.0 / q for q in finite)
+    return 1.0 / inv if inv != 0 else math.inf
 
 
 def _media(resonator) -> dict[str, Material]:
@@ -158,7 +162,10 @@ def _budget_mode(mode: Mode, by_layer, q_ss: float, q_c: float) -> Mode:
         inv_abs = sum(1.0 / q for _, q in by_layer if math.isfinite(q) and not math.isnan(q))
         q_abs = 1.0 / inv_abs if inv_abs else math.inf
         inv_rad = (1.0 / q_int if math.isfinite(q_int) else 0.0) - inv_abs
-        q_rad = 1.0 / inv_rad if inv_rad > 0 else math.inf  # ≤ 0: within the perturbation's accuracy
+        if not inv_abs:
+            q_rad = q_int  # nothing absorbs: the engine's Q as it is
+        else:
+            q_rad = 1.0 / inv_rad if inv_rad > 0 else math.inf  # ≤ 0: within the perturbation's accuracy
         q = loaded_q(q_int, q_ss, q_c)  # = 1/(1/Q_rad + Σ 1/Q_abs,i + 1/Q_ss + 1/Q_c)
     return dataclasses.replace(mode, Q=q, q_intrinsic=q_int, q_radiation=q_rad, q_absorption=q_abs,
                                q_scattering=q_ss, q_coupling=q_c, q_absorption_by_layer=by_layer)
