@@ -85,10 +85,11 @@ def _title(spectrum) -> str:
 
 
 def q_label(modes) -> str:
-    """The name of the Q a spectrum's modes carry: loaded once the Q budget is applied."""
+    """The name of the Q a spectrum's modes carry: ``"Q (loaded)"`` once the Q budget is applied
+    (:func:`wgm.records.budget.apply_q_budget`), else the engine's plain ``"Q"``."""
     if any(getattr(m, "q_intrinsic", None) is not None for m in modes):
         return "Q (loaded)"
-    return "Q (intrinsic: radiation + absorption)"
+    return "Q"
 
 
 def _finite_q(modes, intrinsic: bool = False) -> np.ndarray:
@@ -353,7 +354,8 @@ def sweep_figure(result, quantity: str):
     nrow = math.ceil(n / ncol)
     fig = _figure(5.2 * ncol + 2.5 + (1.0 if quantity == "wavelength_nm" else 0.0), 4.2 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
-    ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q (loaded)",
+    loaded = any(r.get("q_intrinsic") not in (None, "") for _, rows in panels for r in rows)  # Q budget applied
+    ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q" + " (loaded)" * loaded,
               "fsr_nm": "free spectral range (nm)"}[quantity]
     qs = np.array([_number(r["Q"]) for _, rows in panels for r in rows], dtype=float)
     qs = qs[np.isfinite(qs) & (qs > 0)]
@@ -423,7 +425,7 @@ def sweep_figure(result, quantity: str):
         axes[ncol - 1].legend(legend.values(), legend.keys(), fontsize=8, title="family", title_fontsize=8,
                               loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if colored is not None:
-        fig.colorbar(colored, ax=list(axes[:n]), label="Q (marker colour)")
+        fig.colorbar(colored, ax=list(axes[:n]), label=("Q (loaded)" if loaded else "Q") + " (marker colour)")
     fig.suptitle(f"{result.sweep.method} sweep: {ylabel} vs {xkey}", fontsize=10)
     return fig
 
