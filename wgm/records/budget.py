@@ -16,8 +16,9 @@ Absorption per medium ``i`` (first-order perturbation in the extinction ``k_i``)
   frequency, not only the energy share);
 * FEM (and any engine that fills ``Mode.energy_shares``): ``1/Q_abs,i = η_i Im ε_i / Re ε_i`` with
   ``η_i`` the share of ``∫ ε|E|²`` in medium ``i`` (no dispersion correction);
-* FDTD without energy shares: absorption is not split from radiation (``q_radiation`` and
-  ``q_absorption`` stay ``None``; ``Q_int`` still enters the loaded Q whole).
+* FDTD: the same from the shares of its field profile (:func:`profile_energy_shares`) when fields
+  were computed (``--fields``); without them absorption is not split from radiation
+  (``q_radiation`` and ``q_absorption`` stay ``None``; ``Q_int`` still enters the loaded Q whole).
 
 A medium of negative ``k`` (gain) gives a negative ``Q_abs,i``.
 """
@@ -35,7 +36,7 @@ from wgm.model.losses import Losses, scattering_q
 from wgm.model.materials import Material
 from wgm.records.modes import Mode, ModeSpectrum
 
-__all__ = ["apply_q_budget", "absorption_from_shares", "absorption_exact", "loaded_q"]
+__all__ = ["apply_q_budget", "absorption_from_shares", "absorption_exact", "loaded_q", "profile_energy_shares"]
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,37 @@ def _media(resonator) -> dict[str, Material]:
     return {m.name: m.material for m in media(resonator)}
 
 
-def absorption_from_shares(mode: Mode, resonator) -> tuple[tuple[str, float], ...] | None:
-    """``Q_abs,i`` of each absorbing medium from the mode's energy shares
-    (``1/Q_abs,i = η_i Im ε_i / Re ε_i``); ``None`` when the mode has no shares."""
-    if mode.energy_shares is None:
+def profile_energy_shares(profile, resonator) -> tuple[tuple[str, float], ...] | None:
+    """The share of ``∫ Re ε |E|²`` in each medium of a field profile's (r, z) grid (trapezoids,
+    weight r; the 2-D limit's one-z profile over r only), by the medium names of
+    :mod:`wgm.model.section`; ``None`` for an empty field."""
+    from scipy import integrate
+
+    from wgm.model.section import media, medium_index
+
+    r, z = np.asarray(profile.r_um, float), np.asarray(profile.z_um, float)
+    dens = np.real(np.asarray(profile.epsilon)) * profile.intensity() * r[:, None]
+    where = medium_index(resonator, r[:, None], z[None, :])
+
+    def integral(a):
+        a = integrate.trapezoid(a, r, axis=0) if r.size > 1 else a.sum(axis=0)
+        return float(integrate.trapezoid(a, z) if z.size > 1 else a.sum())
+
+    total = integral(dens)
+    if not total > 0:
+        return None
+    return tuple((m.name, integral(np.where(where == m.index, dens, 0.0)) / total) for m in media(resonator))
+
+
+def absorption_from_shares(mode: Mode, resonator, shares=None) -> tuple[tuple[str, float], ...] | None:
+    """``Q_abs,i`` of each absorbing medium from the mode's energy shares (or ``shares`` given)
+    (``1/Q_abs,i = η_i Im ε_i / Re ε_i``); ``None`` when there are no shares."""
+    shares = mode.energy_shares if shares is None else shares
+    if shares is None:
         return None
     mats = _media(resonator)
     out = []
-    for name, share in mode.energy_shares:
+    for name, share in shares:
         mat = mats.get(name)
         if mat is None:
             continue
@@ -185,6 +209,13 @@ def apply_q_budget(spectrum: ModeSpectrum, losses: Losses | None = None) -> Mode
         by_layer = absorption_exact(modes, res)
     else:
         by_layer = [absorption_from_shares(md, res) for md in modes]
+        if spectrum.profiles:  # FDTD: the shares of the field profiles, where computed
+            by_key = {(p.mode.polarization, p.mode.m, p.mode.radial_order, p.mode.wavelength_nm): p
+                      for p in spectrum.profiles}
+            for i, md in enumerate(modes):
+                p = by_key.get((md.polarization, md.m, md.radial_order, md.wavelength_nm))
+                if by_layer[i] is None and p is not None:
+                    by_layer[i] = absorption_from_shares(md, res, profile_energy_shares(p, res))
     out = []
     for md, layers in zip(modes, by_layer):
         q_ss = scattering_q(res, losses, md.wavelength_nm)
