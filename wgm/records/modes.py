@@ -99,8 +99,8 @@ class Mode:
         ``q_intrinsic`` the engine's Q (radiation and absorption), the others its parts and the
         added losses of ``[losses]``; ``Q`` is then the loaded Q,
         ``1/Q = 1/Q_rad + Σ 1/Q_abs,i + 1/Q_ss + 1/Q_c``.  ``inf``: no such loss.  Where the
-        engine gives no energy shares (FDTD), absorption is not split from radiation:
-        ``q_radiation`` and ``q_absorption`` stay ``None``.
+        engine gives neither energy shares nor a field profile (FDTD without fields), absorption
+        is not split from radiation: ``q_radiation`` and ``q_absorption`` stay ``None``.
     q_absorption_by_layer : tuple of (str, float) or None
         ``Q_abs,i`` of each absorbing medium, by the layer names of ``energy_shares``.
     """
