@@ -142,6 +142,13 @@ def test_scattering_uses_the_outer_layer():
     m = spec.modes[0]
     assert m.q_scattering == pytest.approx(sphere_scattering_q(m.wavelength_nm, 2 * 1.3, 2.1, Roughness(3.0, 30.0)),
                                            rel=1e-9)
+    # an inner interface (core/coating: indices 1.8 | 2.1, diameter 2.4 µm) adds its own 1/Q
+    inner = _coated(losses={"roughness_nm": 3.0, "correlation_length_nm": 30.0,
+                            "interface": {"core": {"roughness_nm": 1.0, "correlation_length_nm": 10.0}}})
+    (mi,) = [x for x in apply_q_budget(solve(*_fields(inner)), inner.losses).modes if x.l == m.l
+             and x.polarization == m.polarization and x.radial_order == m.radial_order]
+    q_core = sphere_scattering_q(m.wavelength_nm / 1.8, 2 * 1.2, 2.1 / 1.8, Roughness(1.0, 10.0))
+    assert 1 / mi.q_scattering == pytest.approx(1 / m.q_scattering + 1 / q_core, rel=1e-9)
 
 
 def test_losses_config_round_trip_and_errors():

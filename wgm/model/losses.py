@@ -162,8 +162,9 @@ def scattering_q(resonator, losses: Losses, wavelength_nm: float) -> float:
     Sphere: :func:`sphere_scattering_q` with the outermost layer's index (relative to the
     surroundings) and outer diameter; a coated sphere's is an approximation (the formula is for a
     homogeneous sphere).  An inner interface's roughness (``losses.interface``) uses the same
-    formula with the index contrast of that interface and its diameter, a cruder approximation
-    (it ignores the field's strength at that interface).  Other shapes: refused (no published
+    formula with that interface's diameter, the ratio of its two indices (higher over lower) and
+    the wavelength in the lower-index side, a cruder approximation (it ignores the field's
+    strength at that interface).  Other shapes: refused (no published
     closed form could be verified here).
     """
     if losses.outer is None and not losses.interfaces:
@@ -185,9 +186,8 @@ def scattering_q(resonator, losses: Losses, wavelength_nm: float) -> float:
         i = 0 if name == "core" else 1 + int(name.split(".")[1])
         if i >= len(layers):
             raise UserError(f"losses.interface.{name}: the resonator has no layer '{name}'")
+        n_in = layers[i].material.n_at(lam).real
         n_out = layers[i + 1].material.n_at(lam).real if i + 1 < len(layers) else outside
-        rel = layers[i].material.n_at(lam).real / n_out
-        if rel < 1:
-            rel = 1 / rel  # the contrast's size matters; the formula is for the denser side inside
-        inv += 1 / sphere_scattering_q(lam / n_out, 2 * layers[i].outer_radius_um, rel, rough)
+        n_lo, n_hi = sorted((n_in, n_out))  # the formula's sphere is the denser side, its "vacuum" the other
+        inv += 1 / sphere_scattering_q(lam / n_lo, 2 * layers[i].outer_radius_um, n_hi / n_lo, rough)
     return 1 / inv if inv > 0 else math.inf
