@@ -105,13 +105,6 @@ def um_from_nm(length_nm):
     return length_nm / 1000.0
 
 
-def freq_from_k0(k0):
-    """Meep frequency of a vacuum wavenumber k0 in 1/µm (the inverse of :func:`wavenumber_per_um`)."""
-    import math
-
-    return k0 * MEEP_LENGTH_UM / (2 * math.pi)
-
-
 NM_PER_CM = 1.0e7
 """Nanometres in one centimetre."""
 
@@ -122,3 +115,10 @@ def extinction_from_absorption_per_cm(alpha_per_cm, wavelength_nm):
     import math
 
     return alpha_per_cm * (wavelength_nm / NM_PER_CM) / (4 * math.pi)
+
+
+def freq_from_k0(k0):
+    """Meep frequency of a vacuum wavenumber k0 in 1/µm (the inverse of :func:`wavenumber_per_um`)."""
+    import math
+
+    return k0 * MEEP_LENGTH_UM / (2 * math.pi)
