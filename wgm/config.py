@@ -61,6 +61,14 @@ Material keys, exactly one of:
   ``material = "cspbbr3-nc"`` also ``fill_fraction`` (required), ``ligand_index``,
   ``bulk``, ``mixing``;
 * ``nk_file = "my_nk.txt"`` (relative to the config file; ``wavelength_unit = "nm" | "um"``).
+
+and optionally, with any of them, ``extinction_per_cm = 5.0``: an intensity absorption
+coefficient α ≥ 0 (cm⁻¹) added as ``k = αλ/(4π)`` (:class:`~wgm.model.materials.WithExtinction`;
+kept when an override replaces the material).
+
+The ``[losses]`` table (:mod:`wgm.model.losses`): ``roughness_nm``, ``correlation_length_nm``
+(surface scattering of the outer surface), ``coupling_q`` (external coupling); see the README's
+"Q budget".
 """
 
 from __future__ import annotations
@@ -87,10 +95,12 @@ from wgm.model.materials import (
     EffectiveMedium,
     Material,
     ConstantIndex,
+    WithExtinction,
     library_material,
     nanocrystal_film,
     read_nk_file,
 )
+from wgm.model.losses import Losses, losses_to_dict, parse_losses, scattering_q
 from wgm.model.resonator import Coating, Disk, Pedestal, Resonator, Ring, Search, Sphere, Toroid
 
 __all__ = ["Config", "load_config", "read_config_file", "parse_config", "apply_overrides", "parse_set",
@@ -103,7 +113,8 @@ SCHEMA_VERSION = 1
 # every key set is derived from what the table builds: a new dataclass field is a new key
 _NC_KEYS = frozenset(inspect.signature(nanocrystal_film).parameters)   # fill_fraction, ligand_index, ...
 _MATERIAL_KINDS = {"index": ("extinction",), "material": tuple(sorted(_NC_KEYS)), "nk_file": ("wavelength_unit",)}
-_MATERIAL_KEYS = frozenset(_MATERIAL_KINDS).union(*_MATERIAL_KINDS.values())
+_ADDED_LOSS_KEY = "extinction_per_cm"  # an absorption α (cm⁻¹) added to any kind of material
+_MATERIAL_KEYS = frozenset(_MATERIAL_KINDS).union(*_MATERIAL_KINDS.values()) | {_ADDED_LOSS_KEY}
 _SHAPE_KEYS = {cls.kind: validate.field_names(cls, exclude={"material"}) for cls in (Sphere, Disk, Ring, Toroid)}
 _PEDESTAL_KEYS = validate.field_names(Pedestal, exclude={"material"}) | _MATERIAL_KEYS
 _COATING_KEYS = validate.field_names(Coating, exclude={"material", "index_in_stack"}) | _MATERIAL_KEYS
@@ -121,7 +132,8 @@ class Config:
 
     ``gain``, ``pump`` and ``lasing`` are ``None`` where the file has no such table (the
     commands that need them use their defaults, see :mod:`wgm.lasing`); ``sweep`` is the
-    ``[sweep]`` table, key- and type-checked (its axes are built by :mod:`wgm.sweeps`).
+    ``[sweep]`` table, key- and type-checked (its axes are built by :mod:`wgm.sweeps`);
+    ``losses`` the ``[losses]`` table (:mod:`wgm.model.losses`; default: no added losses).
     """
 
     resonator: Resonator
@@ -131,6 +143,7 @@ class Config:
     gain: GainSpectrum | None = None
     pump: TwoPhotonPump | None = None
     lasing: TwoLevelGain | None = None
+    losses: Losses = field(default_factory=Losses)
     sweep: dict | None = field(default=None, compare=False)
     source: str = field(default="", compare=False)
 
@@ -277,7 +290,19 @@ def _number(table, key, where, default=None, *, allow_inf=False):
 
 def build_material(table: dict, where: str, base_dir: Path | None, *, required: bool = True,
                    gain_allowed: bool = False) -> Material | None:
-    """The material described by the material keys of ``table`` (a config table at key ``where``)."""
+    """The material described by the material keys of ``table`` (a config table at key ``where``);
+    ``extinction_per_cm`` (α ≥ 0, cm⁻¹) adds ``k = αλ/(4π)`` to it (:class:`WithExtinction`)."""
+    if _ADDED_LOSS_KEY in table:
+        rest = {k: v for k, v in table.items() if k != _ADDED_LOSS_KEY}
+        if not any(k in rest for k in _MATERIAL_KINDS):
+            raise ConfigError(f"{where}.{_ADDED_LOSS_KEY}", table[_ADDED_LOSS_KEY],
+                              "only together with a material (index, material or nk_file)")
+        base = build_material(rest, where, base_dir, required=required, gain_allowed=gain_allowed)
+        alpha = validate.number(f"{where}.{_ADDED_LOSS_KEY}", table[_ADDED_LOSS_KEY])
+        if alpha < 0:
+            raise ConfigError(f"{where}.{_ADDED_LOSS_KEY}", alpha, "an absorption coefficient in cm⁻¹, >= 0 "
+                              "(gain: give extinction < 0 with index, or a [gain] table)")
+        return WithExtinction(base, alpha)
     given = [k for k in _MATERIAL_KINDS if k in table]
     if not given:
         if required:
@@ -477,8 +502,11 @@ def parse_config(raw: dict, base_dir=None, source: str = "") -> Config:
         resonator.region_layers(gain.region, "gain.region")
     if lasing is not None and "region" in raw["lasing"]:
         resonator.region_layers(lasing.region, "lasing.region")
-    return Config(resonator, search, fdtd, fem, gain=gain, pump=pump, lasing=lasing, sweep=parse_sweep_table(raw),
-                  source=source)
+    losses = parse_losses(raw.get("losses"))
+    if losses.outer is not None or losses.interfaces:  # refuses a shape without a formula, a missing layer
+        scattering_q(resonator, losses, 0.5 * (search.wavelength_nm[0] + search.wavelength_nm[1]))
+    return Config(resonator, search, fdtd, fem, gain=gain, pump=pump, lasing=lasing, losses=losses,
+                  sweep=parse_sweep_table(raw), source=source)
 
 
 # --------------------------------------------------------------------------------------
@@ -550,6 +578,8 @@ def config_to_dict(cfg: Config) -> dict:
         record = getattr(cfg, name)
         if record is not None:
             d[name] = {k: v for k, v in record.to_dict().items() if v is not None}
+    if cfg.losses.any:
+        d["losses"] = losses_to_dict(cfg.losses)
     if cfg.sweep is not None:
         d["sweep"] = copy.deepcopy(cfg.sweep)
     return with_finite_floats(d)

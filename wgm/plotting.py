@@ -84,8 +84,17 @@ def _title(spectrum) -> str:
     return " ".join(parts)
 
 
-def _finite_q(modes) -> np.ndarray:
-    return np.array([m.Q if math.isfinite(m.Q) and m.Q > 0 else np.nan for m in modes], dtype=float)
+def q_label(modes) -> str:
+    """The name of the Q a spectrum's modes carry: ``"Q (loaded)"`` once the Q budget is applied
+    (:func:`wgm.records.budget.apply_q_budget`), else the engine's plain ``"Q"``."""
+    if any(getattr(m, "q_intrinsic", None) is not None for m in modes):
+        return "Q (loaded)"
+    return "Q"
+
+
+def _finite_q(modes, intrinsic: bool = False) -> np.ndarray:
+    qs = [getattr(m, "intrinsic_q", m.Q) if intrinsic else m.Q for m in modes]
+    return np.array([q if math.isfinite(q) and q > 0 else np.nan for q in qs], dtype=float)
 
 
 def _q_limits(modes) -> tuple[float, float]:
@@ -128,7 +137,7 @@ def spectrum_figure(spectrum, *, label_modes: bool = True):
             if k:
                 ax.annotate(str(m.l), (m.wavelength_nm, q), textcoords="offset points", xytext=(0, 6),
                             ha="center", fontsize=7, color=color)
-    ax.set_ylabel("Q")
+    ax.set_ylabel(q_label(spectrum.modes))
     ax.set_ylim(*qlim)
     ax.set_title(_title(spectrum) + f"  ({spectrum.method})", fontsize=10)
     ax.grid(True, which="both", alpha=0.25)
@@ -169,20 +178,21 @@ def comparison_figure(reference_spectrum, other_spectrum, pairs):
     ax, ax2, ax3 = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1, 1]})
     for fam, modes in reference_spectrum.families().items():
         st = FAMILY_STYLE(fam)
-        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
+        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes, True), ls="none", marker=st["marker"],
                     ms=10, mfc="none", color=st["color"], label=f"{ra} {fam}")
     for fam, modes in other_spectrum.families().items():
         st = FAMILY_STYLE(fam)
-        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes), ls="none", marker=st["marker"],
+        ax.semilogy([m.wavelength_nm for m in modes], _finite_q(modes, True), ls="none", marker=st["marker"],
                     ms=5, color=st["color"], label=f"{ob} {fam}")
-    ax.set_ylabel("Q")
+    ax.set_ylabel("Q (intrinsic)")
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0))
     ax.set_title(_title(other_spectrum) + f"  ({ra}: open, {ob}: filled)", fontsize=10)
     ax2.plot([f.wavelength_nm for _, f in pairs], [100 * (f.wavelength_nm / e.wavelength_nm - 1) for e, f in pairs],
              "o", color="k", ms=4)
-    resolved = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if f.q_resolved]
-    bound = [(f.wavelength_nm, 100 * (f.Q / e.Q - 1)) for e, f in pairs if not f.q_resolved]
+    dq = lambda e, f: 100 * (f.intrinsic_q / e.intrinsic_q - 1)  # noqa: E731
+    resolved = [(f.wavelength_nm, dq(e, f)) for e, f in pairs if f.q_resolved]
+    bound = [(f.wavelength_nm, dq(e, f)) for e, f in pairs if not f.q_resolved]
     if resolved:
         ax3.plot(*zip(*resolved), "s", color="C3", ms=5, label=f"{ob} Q resolved")
     if bound:
@@ -344,7 +354,8 @@ def sweep_figure(result, quantity: str):
     nrow = math.ceil(n / ncol)
     fig = _figure(5.2 * ncol + 2.5 + (1.0 if quantity == "wavelength_nm" else 0.0), 4.2 * nrow)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
-    ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q",
+    loaded = any(r.get("q_intrinsic") not in (None, "") for _, rows in panels for r in rows)  # Q budget applied
+    ylabel = {"wavelength_nm": "resonance wavelength (nm)", "Q": "quality factor Q" + " (loaded)" * loaded,
               "fsr_nm": "free spectral range (nm)"}[quantity]
     qs = np.array([_number(r["Q"]) for _, rows in panels for r in rows], dtype=float)
     qs = qs[np.isfinite(qs) & (qs > 0)]
@@ -414,7 +425,7 @@ def sweep_figure(result, quantity: str):
         axes[ncol - 1].legend(legend.values(), legend.keys(), fontsize=8, title="family", title_fontsize=8,
                               loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if colored is not None:
-        fig.colorbar(colored, ax=list(axes[:n]), label="Q (marker colour)")
+        fig.colorbar(colored, ax=list(axes[:n]), label=("Q (loaded)" if loaded else "Q") + " (marker colour)")
     fig.suptitle(f"{result.sweep.method} sweep: {ylabel} vs {xkey}", fontsize=10)
     return fig
 

@@ -507,18 +507,23 @@ def _estimated_cost(point: Point, method: str) -> float:
 
 
 def solve_point(cfg: Config, method: str) -> ModeSpectrum:
-    """The mode spectrum of one config by ``method``."""
+    """The mode spectrum of one config by ``method``, with every mode's Q budget
+    (:func:`wgm.records.budget.apply_q_budget`: ``Q`` the loaded Q)."""
+    from wgm.records.budget import apply_q_budget
+
     if method == "fdtd":
         from wgm import fdtd
 
-        return fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
-    if method == "fem":
+        spectrum = fdtd.solve(cfg.resonator, cfg.search, cfg.fdtd)
+    elif method == "fem":
         from wgm import fem
 
-        return fem.solve(cfg.resonator, cfg.search, cfg.fem)
-    from wgm.exact.solver import solve
+        spectrum = fem.solve(cfg.resonator, cfg.search, cfg.fem)
+    else:
+        from wgm.exact.solver import solve
 
-    return solve(cfg.resonator, cfg.search)
+        spectrum = solve(cfg.resonator, cfg.search)
+    return apply_q_budget(spectrum, cfg.losses)
 
 
 def _fdtd_groups(n_groups: int, my_group: int) -> None:

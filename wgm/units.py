@@ -108,6 +108,18 @@ def um_from_nm(length_nm):
     return length_nm / 1000.0
 
 
+NM_PER_CM = 1.0e7
+"""Nanometres in one centimetre."""
+
+
+def extinction_from_absorption_per_cm(alpha_per_cm, wavelength_nm):
+    """The extinction coefficient ``k = α λ / (4π)`` of an intensity absorption coefficient
+    ``α`` (cm⁻¹) at vacuum wavelength(s) in nm (real or complex)."""
+    import math
+
+    return alpha_per_cm * (wavelength_nm / NM_PER_CM) / (4 * math.pi)
+
+
 def freq_from_k0(k0):
     """Meep frequency of a vacuum wavenumber k0 in 1/µm (the inverse of :func:`wavenumber_per_um`)."""
     import math

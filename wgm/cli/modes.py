@@ -57,6 +57,25 @@ def _emission(cfg, spectrum):
     return emission_figures(spectrum)
 
 
+def _q_head(modes) -> str:
+    """The Q column's header: loaded once the Q budget is applied, else the engine's (intrinsic)."""
+    return "Q_loaded" if any(md.q_intrinsic is not None for md in modes) else "Q"
+
+
+def _budget_columns(modes) -> list[tuple[str, str]]:
+    """The Q budget's columns present in ``modes`` (field, header): the engine's Q, radiation and
+    absorption where split, surface scattering and coupling where finite for some mode."""
+    cols = []
+    if any(md.q_intrinsic is not None for md in modes):
+        cols.append(("q_intrinsic", "Q_int"))
+    if any(md.q_radiation is not None for md in modes):
+        cols += [("q_radiation", "Q_rad"), ("q_absorption", "Q_abs")]
+    for name, head in (("q_scattering", "Q_ss"), ("q_coupling", "Q_c")):
+        if any(getattr(md, name) is not None and math.isfinite(getattr(md, name)) for md in modes):
+            cols.append((name, head))
+    return cols
+
+
 def _format_table(spectrum) -> str:
     """The modes, one line each; FEM's polar order, mode volume and share of the electric energy
     in the core (exact spheres: volume and share too) in three more columns when the engine gives
@@ -67,11 +86,12 @@ def _format_table(spectrum) -> str:
     core = any(md.core_energy_share is not None for md in modes)
     emission = [(name, head, fmt, scale) for name, head, fmt, scale in _EMISSION_COLUMNS
                 if any(getattr(md, name, None) is not None for md in modes)]
+    emission = [(name, head, "10.4g", 1.0) for name, head in _budget_columns(modes)] + emission
     extra_head = (f" {'p':>3}" * polar + f" {'V_um3':>9}" * volume + f" {'core_%':>7}" * core
                   + "".join(f" {head:>{len(format(0, fmt))}}" for _, head, fmt, _ in emission))
     lines = [f"{len(modes)} modes of the {spectrum.resonator.kind} in "
              f"{spectrum.search.wavelength_nm[0]:g}-{spectrum.search.wavelength_nm[1]:g} nm ({spectrum.method})",
-             f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {'Q':>12} {'linewidth_pm':>13} "
+             f"{'pol':>4} {'l':>6} {'m':>6} {'q':>3} {'wavelength_nm':>14} {_q_head(modes):>12} {'linewidth_pm':>13} "
              f"{'fsr_nm':>9}{extra_head}  note"]
     dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
     for md in modes:
@@ -104,15 +124,17 @@ def _format_comparison(pairs, model=None, names=("exact", "fdtd"), reference_not
     else:
         what = reference_note or f"{lb} against {la}"
     dash = lambda v, fmt: format(v, fmt) if v is not None else "-".rjust(len(format(0, fmt)))  # noqa: E731
-    lines = [f"{len(pairs)} modes found by both methods ({what})",
+    lines = [f"{len(pairs)} modes found by both methods ({what}); Q: each engine's intrinsic Q (radiation + "
+             "absorption)",
              f"{'pol':>4} {'l':>5} {'m':>5} {'q':>3} {a + '_nm':>12} {b + '_nm':>12} {'diff_%':>8} "
              f"{'Q_' + a:>10} {'Q_' + b:>10} {'diff_%':>7}"]
     for e, f in pairs:
-        qf = f"{f.Q:10.4g}" if f.q_resolved else f">{f.Q:9.3g}"
+        qe, qo = e.intrinsic_q, f.intrinsic_q  # engines are compared by their own (intrinsic) Q
+        qf = f"{qo:10.4g}" if f.q_resolved else f">{qo:9.3g}"
         lines.append(f"{f.polarization:>4} {dash(f.l, '5d')} {f.m:5d} {dash(f.radial_order, '3d')} "
                      f"{e.wavelength_nm:12.4f} "
                      f"{f.wavelength_nm:12.4f} {100 * (f.wavelength_nm / e.wavelength_nm - 1):8.4f} "
-                     f"{e.Q:10.4g} {qf} {100 * (f.Q / e.Q - 1):7.2f}")
+                     f"{qe:10.4g} {qf} {100 * (qo / qe - 1):7.2f}")
     if model is not None:
         from wgm.records import comparison_rows
 
@@ -180,7 +202,10 @@ def cmd_modes(args, out) -> int:
     engines = resolve_method(method, cfg.resonator)
     if args.fields and (engines == ("exact",) or args.out is None):
         raise UserError("--fields needs --method fem or fdtd (alone or in a pair) and --out DIR")
-    spectra = {name: _emission(cfg, _solve(name, cfg, args.fields)) for name in engines}
+    from wgm.records.budget import apply_q_budget
+
+    # every engine's modes with their Q budget: Q is then the loaded Q ([losses] added)
+    spectra = {name: _emission(cfg, apply_q_budget(_solve(name, cfg, args.fields), cfg.losses)) for name in engines}
     pairs = model = None
     names = engines if len(engines) == 2 else None
     note = None

@@ -63,6 +63,7 @@ from wgm.units import cm_from_nm
 
 __all__ = [
     "Material",
+    "WithExtinction",
     "ConstantIndex",
     "Sellmeier",
     "TabulatedNK",
@@ -363,6 +364,40 @@ _DATA = {
 }
 _ALIASES = {"cspbbr3": "cspbbr3-brennan", "sio2": "silica", "fused-silica": "silica", "al2o3": "sapphire",
             "si": "silicon", "h2o": "water", "ps": "polystyrene"}
+
+
+@dataclass(frozen=True)
+class WithExtinction(Material):
+    """A material with an added absorption: ``k += α λ / (4π)``, ``α`` the intensity absorption
+    coefficient in cm⁻¹ (``extinction_per_cm``), ``λ`` the (complex) vacuum wavelength.
+
+    The real part of the base index is unchanged (the added loss's Kramers-Kronig partner is
+    neglected): a way to give a measured or assumed extra loss of a library material."""
+
+    base: Material
+    extinction_per_cm: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "extinction_per_cm",
+                           validate.positive("extinction_per_cm", self.extinction_per_cm, allow_zero=True))
+
+    @property
+    def name(self) -> str:
+        return f"{self.base.name}+alpha={self.extinction_per_cm:g}/cm"
+
+    @property
+    def wavelength_range_nm(self):
+        return self.base.wavelength_range_nm
+
+    def _index_nm(self, wavelength_nm):
+        from wgm.units import extinction_from_absorption_per_cm
+
+        lam = np.asarray(wavelength_nm, dtype=complex)
+        return self.base._index_nm(lam) + 1j * extinction_from_absorption_per_cm(self.extinction_per_cm, lam)
+
+    def to_config(self) -> dict:
+        return self.base.to_config() | {"extinction_per_cm": self.extinction_per_cm}
+
 
 LIBRARY = tuple(sorted(set(_DATA) | set(_ALIASES) | {"air", "cspbbr3-nc"}))
 """Every name accepted by ``material = ...`` in a config."""

@@ -94,6 +94,15 @@ class Mode:
         of the outermost layer.
     n_group : float or None
         Group index ``λ²/(2π R · FSR)`` from the mode's free spectral range.
+    q_intrinsic, q_radiation, q_absorption, q_scattering, q_coupling : float or None
+        The Q budget (:func:`wgm.records.budget.apply_q_budget`; ``None`` until applied):
+        ``q_intrinsic`` the engine's Q (radiation and absorption), the others its parts and the
+        added losses of ``[losses]``; ``Q`` is then the loaded Q,
+        ``1/Q = 1/Q_rad + Σ 1/Q_abs,i + 1/Q_ss + 1/Q_c``.  ``inf``: no such loss.  Where the
+        engine gives neither energy shares nor a field profile (FDTD without fields), absorption
+        is not split from radiation: ``q_radiation`` and ``q_absorption`` stay ``None``.
+    q_absorption_by_layer : tuple of (str, float) or None
+        ``Q_abs,i`` of each absorbing medium, by the layer names of ``energy_shares``.
     """
 
     polarization: str
@@ -120,8 +129,22 @@ class Mode:
     beta: float | None = None
     n_eff: float | None = None
     n_group: float | None = None
+    q_intrinsic: float | None = None
+    q_radiation: float | None = None
+    q_absorption: float | None = None
+    q_scattering: float | None = None
+    q_coupling: float | None = None
+    q_absorption_by_layer: tuple[tuple[str, float], ...] | None = None
 
     def __post_init__(self):
+        if self.q_absorption_by_layer is not None:
+            by = self.q_absorption_by_layer
+            if isinstance(by, str):
+                by = parse_energy_shares(by)
+            elif isinstance(by, dict):
+                by = tuple(by.items())
+            object.__setattr__(self, "q_absorption_by_layer",
+                               tuple((str(k), math.inf if v is None else float(v)) for k, v in by))
         if self.energy_shares is not None:
             shares = self.energy_shares
             if isinstance(shares, str):
@@ -134,6 +157,12 @@ class Mode:
     def core_energy_share(self) -> float | None:
         """Share of the electric energy in the core (``None`` when the engine gives no shares)."""
         return dict(self.energy_shares).get("core") if self.energy_shares is not None else None
+
+    @property
+    def intrinsic_q(self) -> float:
+        """The engine's Q (radiation and absorption): ``q_intrinsic`` once the Q budget is
+        applied, else ``Q`` (what engines are compared by)."""
+        return self.q_intrinsic if self.q_intrinsic is not None else self.Q
 
     @property
     def linewidth_nm(self) -> float:
@@ -152,13 +181,35 @@ class Mode:
         d["size_parameter"] = list(self.size_parameter)
         d["linewidth_nm"] = self.linewidth_nm
         d["energy_shares"] = dict(self.energy_shares) if self.energy_shares is not None else None
+        for k in Q_BUDGET_FIELDS:
+            d.pop(k)
+        d["q_budget"] = self.q_budget()
         return d
+
+    def q_budget(self) -> dict | None:
+        """The JSON form of the budget: ``{"radiation", "absorption", "scattering", "coupling",
+        "intrinsic", "absorption_by_layer"}``, an infinite Q (no such loss) as ``None``;
+        ``None`` when no budget was applied.  Without energy shares (FDTD) ``radiation`` and
+        ``absorption`` are ``None`` and ``absorption_split`` is false."""
+        if self.q_intrinsic is None:
+            return None
+        fin = lambda q: q if q is not None and math.isfinite(q) else None  # noqa: E731
+        return {"radiation": fin(self.q_radiation), "absorption": fin(self.q_absorption),
+                "scattering": fin(self.q_scattering), "coupling": fin(self.q_coupling),
+                "intrinsic": fin(self.q_intrinsic),
+                "absorption_by_layer": ({k: fin(v) for k, v in self.q_absorption_by_layer}
+                                        if self.q_absorption_by_layer is not None else None),
+                "absorption_split": self.q_radiation is not None}
 
     def to_row(self) -> dict:
         """:meth:`to_dict` for a table (CSV, HDF5): ``energy_shares`` as one text cell
         (:func:`energy_shares_text`)."""
         d = self.to_dict()
         d["energy_shares"] = energy_shares_text(self.energy_shares)
+        d.pop("q_budget")
+        for k in Q_BUDGET_FIELDS:
+            d[k] = getattr(self, k)
+        d["q_absorption_by_layer"] = energy_shares_text(self.q_absorption_by_layer)
         return d
 
     @classmethod
@@ -168,6 +219,23 @@ class Mode:
         names = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw["Q"] = math.inf if kw.get("Q") is None else float(kw["Q"])
+        budget = d.get("q_budget")
+        if budget is not None:  # JSON: None is an infinite Q (no such loss), except unsplit radiation/absorption
+            split = budget.get("absorption_split", True)
+            inf = lambda v: math.inf if v is None else float(v)  # noqa: E731
+            kw["q_intrinsic"] = inf(budget.get("intrinsic"))
+            kw["q_scattering"] = inf(budget.get("scattering"))
+            kw["q_coupling"] = inf(budget.get("coupling"))
+            kw["q_radiation"] = inf(budget.get("radiation")) if split else None
+            kw["q_absorption"] = inf(budget.get("absorption")) if split else None
+            kw["q_absorption_by_layer"] = budget.get("absorption_by_layer")
+        for k in Q_BUDGET_FIELDS:  # table rows: text cells
+            if isinstance(kw.get(k), str):
+                kw[k] = float(kw[k])
+            elif kw.get(k) is not None and not isinstance(kw.get(k), float):
+                kw[k] = float(kw[k])
+        if kw.get("q_absorption_by_layer") == "":
+            kw["q_absorption_by_layer"] = None
         kw["size_parameter"] = tuple(math.nan if x is None else float(x)
                                      for x in kw.get("size_parameter", (math.nan, math.nan)))
         for k in ("fsr_nm", "q_rel_error", "wavelength_rel_error", "harminv_error", "correction_wavelength_nm",
@@ -176,6 +244,9 @@ class Mode:
                 kw[k] = float(kw[k])
         return cls(**kw)
 
+
+Q_BUDGET_FIELDS = ("q_intrinsic", "q_radiation", "q_absorption", "q_scattering", "q_coupling")
+"""The scalar fields of the Q budget (:func:`wgm.records.budget.apply_q_budget`)."""
 
 EMISSION_FIELDS = ("purcell_factor", "purcell_factor_mean", "beta", "n_eff", "n_group")
 """The fields of :func:`wgm.records.emission.emission_figures`."""
@@ -202,7 +273,8 @@ def parse_energy_shares(text: str) -> tuple[tuple[str, float], ...]:
 CSV_COLUMNS = ("polarization", "l", "m", "radial_order", "wavelength_nm", "Q", "linewidth_nm", "fsr_nm",
                "degeneracy", "q_resolved", "q_rel_error", "wavelength_rel_error", "harminv_error", "note",
                "correction_wavelength_nm", "correction_q_rel", "polar_order", "mode_volume_um3", "energy_shares",
-               "purcell_factor", "purcell_factor_mean", "beta", "n_eff", "n_group")
+               "purcell_factor", "purcell_factor_mean", "beta", "n_eff", "n_group",
+               "q_intrinsic", "q_radiation", "q_absorption", "q_scattering", "q_coupling", "q_absorption_by_layer")
 
 # The methods whose spectra list the modes of the band they did not find (``ModeSpectrum.missing``,
 # written as missing.csv): FDTD and FEM, checked against the exact solver where it applies.
@@ -274,6 +346,7 @@ class ModeSpectrum:
     profiles: tuple = field(default=(), compare=False, repr=False)
     run_info: dict = field(default_factory=dict, compare=False, repr=False)  # e.g. the FDTD cells used
     missing: tuple = ()  # MissedMode: exact modes of the band an FDTD or FEM run did not report
+    losses: object = None  # wgm.model.losses.Losses of the Q budget applied (None: none applied)
 
     @property
     def can_miss(self) -> bool:
@@ -301,8 +374,9 @@ class ModeSpectrum:
 
     def config_dict(self) -> dict:
         from wgm.config import Config, config_to_dict
+        from wgm.model.losses import Losses
 
-        return config_to_dict(Config(self.resonator, self.search))
+        return config_to_dict(Config(self.resonator, self.search, losses=self.losses or Losses()))
 
     def to_dict(self) -> dict:
         """The JSON form: method, versions, config, modes (and run information), non-finite
@@ -368,7 +442,8 @@ class ModeSpectrum:
         cfg = parse_config(d["config"])
         return cls(cfg.resonator, cfg.search, d["method"], tuple(Mode.from_dict(m) for m in d["modes"]),
                    d.get("versions", {}), run_info=d.get("run", {}),
-                   missing=tuple(MissedMode.from_dict(m) for m in d.get("missing", ())))
+                   missing=tuple(MissedMode.from_dict(m) for m in d.get("missing", ())),
+                   losses=cfg.losses if cfg.losses.any else None)
 
 
 @dataclass(frozen=True)
@@ -491,17 +566,17 @@ def comparison_rows(pairs, model=None, names: tuple[str, str] = ("exact", "fdtd"
         for e, f in pairs:
             row = {"polarization": f.polarization, "l": f.l, "m": f.m, "radial_order": f.radial_order,
                    f"wavelength_nm_{a}": e.wavelength_nm, f"wavelength_nm_{b}": f.wavelength_nm,
-                   "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, f"Q_{a}": e.Q, f"Q_{b}": f.Q,
-                   "Q_rel_diff": float(np.float64(f.Q) / np.float64(e.Q) - 1), f"{b}_q_resolved": f.q_resolved,
+                   "wavelength_rel_diff": f.wavelength_nm / e.wavelength_nm - 1, f"Q_{a}": e.intrinsic_q, f"Q_{b}": f.intrinsic_q,
+                   "Q_rel_diff": float(np.float64(f.intrinsic_q) / np.float64(e.intrinsic_q) - 1), f"{b}_q_resolved": f.q_resolved,
                    "wavelength_nm_model": None, "Q_model": None, "fit_wavelength_rel_diff": None,
                    "fit_Q_rel_diff": None, "numerical_wavelength_rel_diff": None, "numerical_Q_rel_diff": None}
             md = by_key.get((f.polarization, f.l, f.radial_order)) if f.l is not None else None
             if md is not None:
                 lam_raw = f.wavelength_nm - (f.correction_wavelength_nm or 0.0)
-                q_raw = f.Q / (1 + (f.correction_q_rel or 0.0))
+                q_raw = f.intrinsic_q / (1 + (f.correction_q_rel or 0.0))
                 row.update({"wavelength_nm_model": md.wavelength_nm, "Q_model": md.Q,
                             "fit_wavelength_rel_diff": md.wavelength_nm / e.wavelength_nm - 1,
-                            "fit_Q_rel_diff": float(np.float64(md.Q) / np.float64(e.Q) - 1),
+                            "fit_Q_rel_diff": float(np.float64(md.Q) / np.float64(e.intrinsic_q) - 1),
                             "numerical_wavelength_rel_diff": lam_raw / md.wavelength_nm - 1,
                             "numerical_Q_rel_diff": float(np.float64(q_raw) / np.float64(md.Q) - 1)})
             rows.append(row)
