@@ -65,7 +65,9 @@ def test_extra_losses_raise_the_threshold_and_ranking_is_by_excitation():
     res = _res()
     search = replace(load_config(FLAGSHIP).search, wavelength_nm=(515.0, 560.0), max_radial_order=1)
     bare = film_thresholds(res, search, "coating")
-    lossy = film_thresholds(res, search, "coating", extra_inv_q=lambda m: 1.0 / 5e3)
+    from wgm.model.losses import Losses
+
+    lossy = film_thresholds(res, search, "coating", losses=Losses(coupling_q=5e3))
     ns = [lm.threshold.threshold_excitation for lm in bare.lasing]
     assert ns == sorted(ns) and bare.first is bare.lasing[0]
     by = {(lm.mode.polarization, lm.mode.l): lm.threshold for lm in lossy.modes}

@@ -146,14 +146,14 @@ def _film_threshold(args, out, cfg, region, pump, radii) -> int:
 
     from wgm.lasing.threshold import film_pulsed
 
-    extra = _extra_inv_q(cfg)
-    result = film_thresholds(cfg.resonator, cfg.search, region, pump=pump, extra_inv_q=extra)
+    losses = cfg.losses
+    result = film_thresholds(cfg.resonator, cfg.search, region, pump=pump, losses=losses)
     if result.lasing and cfg.resonator.kind == "sphere":
-        result = replace(result, pulsed=film_pulsed(result, pump, extra_inv_q=extra))
+        result = replace(result, pulsed=film_pulsed(result, pump))
     doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
-        rows = film_threshold_vs_radius(cfg.resonator, cfg.search, region, radii, pump=pump, extra_inv_q=extra)
+        rows = film_threshold_vs_radius(cfg.resonator, cfg.search, region, radii, pump=pump, losses=losses)
         doc["vs_radius"] = with_finite_floats(rows)
     if args.out is not None:
         make_out_dir(args.out)
@@ -220,8 +220,7 @@ def _fem_threshold(args, out, cfg, region, pump) -> int:
     from wgm.records import atomic_write
 
     settings = cfg.fem or FemSettings()
-    result = fem_film_thresholds(cfg.resonator, cfg.search, settings, region, pump=pump,
-                                 extra_inv_q=_extra_inv_q(cfg))
+    result = fem_film_thresholds(cfg.resonator, cfg.search, settings, region, pump=pump, losses=cfg.losses)
     doc = with_finite_floats(result.to_dict())
     if args.out is not None:
         make_out_dir(args.out)
@@ -317,11 +316,6 @@ def _film_threshold_text(result, rows, out_dir) -> str:
     if out_dir is not None:
         lines.append(f"results in {out_dir}/")
     return "\n".join(lines)
-
-
-def _extra_inv_q(cfg):
-    """Per mode, 1/Q_ss + 1/Q_c of the config's [losses] (None without losses)."""
-    return None
 
 
 def cmd_lasing(args, out) -> int:

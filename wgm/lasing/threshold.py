@@ -545,11 +545,21 @@ class FilmThresholdResult:
         return d
 
 
-def film_thresholds(res: Resonator, search, region: str, *, pump=None, extra_inv_q=None) -> FilmThresholdResult:
+def extra_inv_q(res: Resonator, losses, wavelength_nm: float) -> float:
+    """``1/Q_ss + 1/Q_c`` of the ``[losses]`` table (:class:`~wgm.model.losses.Losses`) at one
+    wavelength: the losses the solvers do not see (0 without losses)."""
+    if losses is None:
+        return 0.0
+    from wgm.model.losses import scattering_q
+
+    return 1.0 / scattering_q(res, losses, wavelength_nm) + 1.0 / losses.coupling_q
+
+
+def film_thresholds(res: Resonator, search, region: str, *, pump=None, losses=None) -> FilmThresholdResult:
     """Threshold excitation of every mode of ``search`` (exact solver), the film of ``region``
-    being a ``cspbbr3-nc`` film; ``extra_inv_q(mode)`` gives each mode's losses outside the
-    solver (1/Q_ss + 1/Q_c), ``pump`` (a :class:`~wgm.lasing.pump.TwoPhotonPump`) the
-    fluence of each threshold."""
+    being a ``cspbbr3-nc`` film; ``losses`` (the ``[losses]`` table) adds each mode's losses
+    outside the solver (1/Q_ss + 1/Q_c), ``pump`` (a :class:`~wgm.lasing.pump.TwoPhotonPump`)
+    gives the fluence of each threshold."""
     from wgm.exact.solver import solve
     from wgm.model.nanocrystal import emission_line_nm
     from wgm.records.emission import emission_figures
@@ -562,7 +572,7 @@ def film_thresholds(res: Resonator, search, region: str, *, pump=None, extra_inv
     spectrum = emission_figures(spectrum, region, *emission_line_nm(next(iter(films.values()))))
     out, skipped = [], []
     for m in spectrum.modes:
-        extra = float(extra_inv_q(m)) if extra_inv_q is not None else 0.0
+        extra = extra_inv_q(res, losses, m.wavelength_nm)
         try:
             ft = film_threshold(res, region, m.polarization, m.l, m.radial_order, extra_inv_q=extra)
         except SolverError as exc:
@@ -579,7 +589,7 @@ def film_thresholds(res: Resonator, search, region: str, *, pump=None, extra_inv
 
 
 def film_threshold_vs_radius(res: Resonator, search, region: str, radii_um, *, pump=None,
-                             extra_inv_q=None) -> list[dict]:
+                             losses=None) -> list[dict]:
     """For each core radius: the mode that lases first (lowest threshold excitation), its
     threshold, the pump fluence, and the margin to the second mode (one flat row each)."""
     from dataclasses import replace
@@ -587,7 +597,7 @@ def film_threshold_vs_radius(res: Resonator, search, region: str, radii_um, *, p
     rows = []
     for r in radii_um:
         rr = replace(res, shape=replace(res.shape, radius_um=float(r)))
-        result = film_thresholds(rr, search, region, pump=pump, extra_inv_q=extra_inv_q)
+        result = film_thresholds(rr, search, region, pump=pump, losses=losses)
         diameter = 2 * float(r) + 2 * sum(c.thickness_um for c in res.coatings)
         row = {"radius_um": float(r), "diameter_um": diameter}
         first = result.first
@@ -728,7 +738,7 @@ class FemThresholdResult:
 
 
 def fem_film_thresholds(res: Resonator, search, settings, region: str, *, pump=None,
-                        extra_inv_q=None) -> FemThresholdResult:
+                        losses=None) -> FemThresholdResult:
     """:func:`fem_film_threshold` for every mode FEM finds in ``search`` (the passive solve
     first), ranked by threshold excitation."""
     from dataclasses import replace
@@ -740,7 +750,7 @@ def fem_film_thresholds(res: Resonator, search, settings, region: str, *, pump=N
     spectrum = fem_solve(res, search, replace(settings, error_estimate=False))
     out, skipped = [], []
     for m in spectrum.modes:
-        extra = float(extra_inv_q(m)) if extra_inv_q is not None else 0.0
+        extra = extra_inv_q(res, losses, m.wavelength_nm)
         try:
             rec = fem_film_threshold(res, search, settings, m, region, extra_inv_q=extra)
         except SolverError as exc:
@@ -793,8 +803,7 @@ def film_crystals(res: Resonator, region: str) -> tuple[float, str]:
     return count, "; ".join(dict.fromkeys(notes))
 
 
-def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_CANDIDATES, extra_inv_q=None,
-                **kw):
+def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_CANDIDATES, **kw):
     """The rate equations (:func:`wgm.lasing.pulsed.pulsed_thresholds`) for the ``candidates``
     modes of ``result`` with the lowest CW thresholds, sharing the film's carriers: each mode's
     rates versus ⟨N⟩ from the exact solver (:func:`film_rates`), its β from the emission
@@ -810,8 +819,7 @@ def film_pulsed(result: FilmThresholdResult, pump, *, candidates: int = PULSED_C
     curves = []
     for lm in las:
         m = lm.mode
-        extra = float(extra_inv_q(m)) if extra_inv_q is not None else lm.threshold.extra_inv_q
-        r = film_rates(res, region, m.polarization, m.l, m.radial_order, grid, extra_inv_q=extra)
+        r = film_rates(res, region, m.polarization, m.l, m.radial_order, grid, extra_inv_q=lm.threshold.extra_inv_q)
         beta = m.beta if getattr(m, "beta", None) is not None else 0.0
         curves.append(ModeCurve(f"{m.polarization}{m.radial_order} l={m.l}", r["wavelength_nm"], grid,
                                 r["net_rate_per_ps"], r["film_rate_per_ps"], beta))
