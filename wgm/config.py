@@ -297,6 +297,10 @@ def build_material(table: dict, where: str, base_dir: Path | None, *, required: 
         if not any(k in rest for k in _MATERIAL_KINDS):
             raise ConfigError(f"{where}.{_ADDED_LOSS_KEY}", table[_ADDED_LOSS_KEY],
                               "only together with a material (index, material or nk_file)")
+        if str(rest.get("material", "")).lower() == "cspbbr3-nc":
+            raise ConfigError(f"{where}.{_ADDED_LOSS_KEY}", table[_ADDED_LOSS_KEY],
+                              "not with a cspbbr3-nc film: its absorption is part of its model (bleaching and gain "
+                              "with the excitation); give measured data with film_nk_file instead")
         base = build_material(rest, where, base_dir, required=required, gain_allowed=gain_allowed)
         alpha = validate.number(f"{where}.{_ADDED_LOSS_KEY}", table[_ADDED_LOSS_KEY])
         if alpha < 0:

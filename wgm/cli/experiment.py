@@ -112,6 +112,8 @@ def cmd_fit(args, out) -> int:
 
     _check_options(args)
     raw = apply_overrides(read_config_file(args.config), args.overrides)
+    if raw.get("losses"):
+        log.warning("[losses] is not applied by wgm fit: the model's Q are intrinsic (radiation + absorption)")
     measured, peaks, errs, records = _read_peaks(args)
     keys = [k.strip() for k in args.free.split(",") if k.strip()]
     result = fit(raw, peaks, keys, peak_errors_nm=errs, search_range=args.search_range,
@@ -151,6 +153,8 @@ def cmd_compare(args, out) -> int:
 
     _check_options(args)
     cfg = load_config(args.config, args.overrides)
+    if cfg.losses.any:
+        log.warning("[losses] is not applied by wgm compare: the model's Q are intrinsic (radiation + absorption)")
     measured, peaks, errs, records = _read_peaks(args)
     lo, hi = (float(measured.wavelength_nm[0]), float(measured.wavelength_nm[-1])) if measured is not None \
         else (min(peaks), max(peaks))

@@ -90,7 +90,7 @@ def cmd_threshold(args, out) -> int:
     if not exact_solves(cfg.resonator):
         raise UserError(f"wgm threshold with a gain band uses the exact solver: spheres and the 2-D limit only, "
                         f"not a {_shape_phrase(cfg.resonator)} (a cspbbr3-nc film uses FEM there)")
-    result = thresholds(cfg.resonator, cfg.search, gain)
+    result = thresholds(cfg.resonator, cfg.search, gain, losses=cfg.losses)
     doc = with_finite_floats(result.to_dict())
     rows = None
     if radii is not None:
@@ -326,6 +326,8 @@ def cmd_lasing(args, out) -> int:
     cfg = parse_config(raw, base_dir=args.config.parent, source=str(args.config))
     # the [lasing] table (its line defaults from [gain]); without one: the error naming what it needs
     model = cfg.lasing if cfg.lasing is not None else parse_lasing(None, cfg.gain)
+    if cfg.losses.any:
+        log.warning("[losses] is not applied by wgm lasing: the FDTD run and its prediction see the intrinsic Q")
     if not cfg.resonator.is_2d:
         raise UserError(f"wgm lasing runs the 2-D limit only (a disk or ring with resonator.thickness_um or "
                         f"height_um = inf), not a {_shape_phrase(cfg.resonator)}")

@@ -163,8 +163,11 @@ def closed_form_threshold_per_cm(wavelength_nm: float, Q: float, confinement_: f
     return 2 * math.pi * group_index / (lam_cm * Q * confinement_)
 
 
-def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_order: int) -> ModeGain:
-    """Confinement factor and threshold gain (exact and closed form) of one mode."""
+def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_order: int, *,
+              extra_inv_q: float = 0.0) -> ModeGain:
+    """Confinement factor and threshold gain (exact and closed form) of one mode;
+    ``extra_inv_q`` (1/Q_ss + 1/Q_c) adds the losses outside the solver: the threshold is where
+    the loaded frequency becomes real, and the closed form uses the loaded Q."""
     passive = _solve(res, polarization, l, radial_order)
     gam = confinement(res, region, polarization, l, radial_order)
     if not gam > 0:
@@ -192,12 +195,13 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
         last[k_gain] = x
         return x
 
-    def im_x(k_gain: float) -> float:
-        return at(k_gain).imag
+    def im_x(k_gain: float) -> float:  # > 0: the mode grows (the loaded 1/Q is negative)
+        return -(_inv_q(at(k_gain)) + extra_inv_q)
 
     # first guess from first-order theory: 1/Q falls by 2 Γ k / n_r; the bracket grows
     # geometrically (in the order continuation needs: each gain from the last) until Im x > 0
-    k_lo, k_hi = 0.0, max(n_r / (2 * passive.Q * gam), 1e-12) * 1.5 + max(k_region, 0.0)
+    q_loaded = 1.0 / (1.0 / passive.Q + extra_inv_q)
+    k_lo, k_hi = 0.0, max(n_r / (2 * q_loaded * gam), 1e-12) * 1.5 + max(k_region, 0.0)
     for _ in range(_MAX_BRACKET_STEPS):
         if im_x(k_hi) > 0:
             break
@@ -215,7 +219,7 @@ def mode_gain(res: Resonator, region: str, polarization: str, l: int, radial_ord
     # first-order threshold 2π n/(λ Q Γ_resp); not a share where n_g <= 0 (inside an
     # absorption line): then None, and the closed form is given through Γ_resp
     gam_pw = gam * n_g / n_r if n_g > 0 else None
-    closed = closed_form_threshold_per_cm(lam, passive.Q, gam, n_r)
+    closed = closed_form_threshold_per_cm(lam, q_loaded, gam, n_r)
     return ModeGain(polarization=polarization, l=l, radial_order=radial_order, wavelength_nm=lam, Q=passive.Q,
                     region=region, confinement=gam_pw, response_confinement=gam, threshold_gain_per_cm=g_th,
                     threshold_wavelength_nm=lam_th, group_index=n_g, closed_form_gain_per_cm=closed)
@@ -286,15 +290,17 @@ class ThresholdResult:
                 "first_to_lase": self.modes[0].to_dict() if self.modes and self.modes[0].can_lase else None}
 
 
-def thresholds(res: Resonator, search, gain: GainSpectrum) -> ThresholdResult:
-    """Threshold gain of every mode of ``search`` (exact solver) against the film's gain."""
+def thresholds(res: Resonator, search, gain: GainSpectrum, *, losses=None) -> ThresholdResult:
+    """Threshold gain of every mode of ``search`` (exact solver) against the film's gain;
+    ``losses`` (the ``[losses]`` table) adds each mode's 1/Q_ss + 1/Q_c."""
     from wgm.exact.solver import solve
 
     spectrum = solve(res, search)
     out, skipped = [], []
     for m in spectrum.modes:
         try:
-            mg = mode_gain(res, gain.region, m.polarization, m.l, m.radial_order)
+            mg = mode_gain(res, gain.region, m.polarization, m.l, m.radial_order,
+                           extra_inv_q=extra_inv_q(res, losses, m.wavelength_nm))
         except SolverError as exc:
             log.warning("threshold: %s l=%d q=%d (Q %.3g) skipped: %s", m.polarization, m.l, m.radial_order, m.Q, exc)
             skipped.append(SkippedMode(m.polarization, m.l, m.radial_order, m.wavelength_nm, m.Q, str(exc)))

@@ -106,7 +106,13 @@ def parse_losses(table) -> Losses:
     inter_t = table.get("interface", {})
     if not isinstance(inter_t, dict):
         raise ConfigError("losses.interface", inter_t, "must be tables [losses.interface.<layer>]")
-    for name, sub in inter_t.items():
+    flat = {}
+    for name, sub in inter_t.items():  # [losses.interface.coating.0] parses as {"coating": {"0": {...}}}
+        if name == "coating" and isinstance(sub, dict) and sub and all(str(k).isdigit() for k in sub):
+            flat.update({f"coating.{k}": v for k, v in sub.items()})
+        else:
+            flat[name] = sub
+    for name, sub in flat.items():
         where = f"losses.interface.{name}"
         if not (name == "core" or (name.startswith("coating.") and name[8:].isdigit())):
             raise ConfigError(where, sub, 'a layer name: "core" or "coating.<i>" (the interface outside it)')
@@ -120,6 +126,8 @@ def parse_losses(table) -> Losses:
     coupling = table.get("coupling_q", math.inf)
     if isinstance(coupling, str) and coupling.lower() == "inf":
         coupling = math.inf
+    if isinstance(coupling, bool) or not isinstance(coupling, (int, float)) or not coupling > 0:
+        raise ConfigError("losses.coupling_q", coupling, "the Q of the external coupling, a number > 0 (inf: none)")
     return Losses(_roughness(table, "losses"), tuple(interfaces), coupling)
 
 
@@ -180,8 +188,12 @@ def scattering_q(resonator, losses: Losses, wavelength_nm: float) -> float:
     outside = resonator.surroundings.n_at(lam).real
     if losses.outer is not None:
         outer = layers[-1]
-        inv += 1 / sphere_scattering_q(lam / outside, 2 * outer.outer_radius_um,
-                                       outer.material.n_at(lam).real / outside, losses.outer)
+        rel = outer.material.n_at(lam).real / outside
+        if not rel > 1:
+            raise ConfigError("losses.roughness_nm", losses.outer.roughness_nm,
+                              f"surface scattering needs the outer layer's index above the surroundings' (relative "
+                              f"index {rel:.4g} at {lam:.1f} nm)")
+        inv += 1 / sphere_scattering_q(lam / outside, 2 * outer.outer_radius_um, rel, losses.outer)
     for name, rough in losses.interfaces:
         i = 0 if name == "core" else 1 + int(name.split(".")[1])
         if i >= len(layers):
@@ -189,5 +201,8 @@ def scattering_q(resonator, losses: Losses, wavelength_nm: float) -> float:
         n_in = layers[i].material.n_at(lam).real
         n_out = layers[i + 1].material.n_at(lam).real if i + 1 < len(layers) else outside
         n_lo, n_hi = sorted((n_in, n_out))  # the formula's sphere is the denser side, its "vacuum" the other
+        if not n_hi > n_lo:
+            raise ConfigError(f"losses.interface.{name}", rough.roughness_nm,
+                              f"surface scattering needs different indices on the two sides ({n_lo:.4g} at {lam:.1f} nm)")
         inv += 1 / sphere_scattering_q(lam / n_lo, 2 * layers[i].outer_radius_um, n_hi / n_lo, rough)
     return 1 / inv if inv > 0 else math.inf

@@ -183,6 +183,7 @@ class Mode:
         d["energy_shares"] = dict(self.energy_shares) if self.energy_shares is not None else None
         for k in Q_BUDGET_FIELDS:
             d.pop(k)
+        d.pop("q_absorption_by_layer")  # in q_budget
         d["q_budget"] = self.q_budget()
         return d
 
