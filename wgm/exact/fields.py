@@ -43,7 +43,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, optimize, special
+from scipy import optimize, special
 
 from wgm.exact.characteristic import LayeredStack
 
@@ -194,7 +194,7 @@ def _integrate(stack, l, k0, ns, te, edges, names, y2, x2) -> SphereEnergy:
         u, peak = density(r)
         if not (np.all(np.isfinite(u)) and np.all(np.isfinite(peak))):
             raise FloatingPointError(f"sphere_energy: field not finite in {names[j]} (l = {l})")
-        totals.append(float(integrate.simpson(u, x=r)))
+        totals.append(_simpson(u, r))
         i = int(np.argmax(peak))
         best = float(peak[i])
         if 0 < i < npts - 1:  # refine between the neighbouring grid points
@@ -209,6 +209,18 @@ def _integrate(stack, l, k0, ns, te, edges, names, y2, x2) -> SphereEnergy:
     volume = total / top
     return SphereEnergy(mode_volume_um3=volume, shares=tuple(zip(names, (t / total for t in totals))),
                         peaks=tuple(zip(names, (p / top for p in peaks))), cut_um=edges[-1])
+
+
+def _simpson(u: np.ndarray, r: np.ndarray) -> float:
+    """Composite Simpson rule on the uniform, odd-length grid ``r``, summed by ``math.fsum``:
+    the result does not depend on the array's alignment in memory (numpy's vectorised sums do,
+    in the last bits), so a sweep resumed in another process writes the same digits."""
+    n = len(r)
+    w = np.full(n, 2.0)
+    w[1:-1:2] = 4.0
+    w[0] = w[-1] = 1.0
+    h = (float(r[-1]) - float(r[0])) / (n - 1)
+    return h / 3.0 * math.fsum((w * u).tolist())
 
 
 def with_energy(modes, stack: LayeredStack) -> list:
