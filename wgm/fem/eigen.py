@@ -20,7 +20,7 @@ from wgm.errors import SolverError
 from wgm.fem.forms import Pencil
 from wgm.fem.mesh import FemMesh
 
-__all__ = ["Walls", "free_dofs", "solve_near", "Eigenpair"]
+__all__ = ["Walls", "free_dofs", "solve_near", "Eigenpair", "Factor", "residual_inverse_iteration"]
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,24 @@ class Eigenpair:
     vector: np.ndarray
 
 
-def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, n_eig: int) -> list[Eigenpair]:
+@dataclass
+class Factor:
+    """One shift's sparse LU of ``A − σB`` on the free unknowns, kept so that modes near the
+    shift can be iterated without a new factorisation (:func:`residual_inverse_iteration`)."""
+
+    lu: object
+    sigma: complex
+    free: np.ndarray
+    A: object  # A on the free unknowns
+    B: dict  # each medium's mass matrix on the free unknowns
+
+
+def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, n_eig: int, *,
+               with_factor: bool = False):
     """The ``n_eig`` eigenpairs whose ``k0²`` are nearest ``target_k0²``: shift-invert, one
     sparse LU of ``A − σB`` (SuperLU, minimum-degree ordering on A + Aᵀ: a third of COLAMD's
-    fill on these meshes) and ARPACK on ``(A − σB)⁻¹ B``."""
+    fill on these meshes) and ARPACK on ``(A − σB)⁻¹ B``.  ``with_factor``: return
+    ``(pairs, Factor)``."""
     from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs, splu
 
     A = pencil.A[free][:, free]
@@ -122,16 +136,60 @@ def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, 
         full = np.zeros(pencil.A.shape[0], dtype=complex)
         full[free] = vec
         out.append(Eigenpair(complex(k0), full))
-    return out
+    if not with_factor:
+        return out
+    masses = {key: Bj[free][:, free].tocsr() for key, Bj in pencil.B.items()}
+    return out, Factor(lu, sigma, free, A.tocsr(), masses)
 
 
-def rayleigh_k0(pencil: Pencil, eps: dict, vector: np.ndarray) -> complex:
-    """``k0`` from the unconjugated Rayleigh quotient ``a(x, x) / b_ε(x, x)`` of the
-    complex-symmetric pencil (stationary at an eigenvector: first-order in a change of ε)."""
-    num = vector @ (pencil.A @ vector)
-    den = vector @ (pencil.mass(eps) @ vector)
-    k0 = np.sqrt(complex(num / den))
-    return -k0 if k0.real < 0 else k0
+def rayleigh_functional(a: complex, b: dict, eps_at, k_start: complex, tol: float = 1e-15,
+                        max_iter: int = 50) -> complex:
+    """``k0`` with ``a = k0² Σ_j ε_j(k0) b_j`` (``a = xᵀAx``, ``b_j = xᵀB_j x`` of one vector;
+    ``eps_at(k0)`` the media's permittivities): a fixed point from ``k_start``."""
+    k = complex(k_start)
+    for _ in range(max_iter):
+        eps = eps_at(k)
+        den = sum(complex(eps[j]) * bj for (j, _), bj in b.items())
+        k_new = np.sqrt(complex(a / den))
+        if k_new.real < 0:
+            k_new = -k_new
+        done = relative_change(k_new, k) < tol
+        k = complex(k_new)
+        if done:
+            break
+    return k
+
+
+def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector: np.ndarray, tol: float,
+                               max_iter: int = 40, give_up: float = 1e-3):
+    """The eigenpair of the nonlinear problem ``(A − k0² B(ε(k0))) x = 0`` near ``(k_start,
+    vector)``, iterated with a kept factor instead of new ones (Neumaier's residual inverse
+    iteration, SIAM J. Numer. Anal. 22, 914 (1985)): ``k0`` from the Rayleigh functional of
+    ``x``, then ``x ← x − (A − σB₀)⁻¹ (A − k0² B(ε(k0))) x``.  A fixed point solves the problem
+    exactly; the error contracts by about ``|k0² − σ|`` over the distance to the next
+    eigenvalue.  Returns ``(k0, full vector)``, or ``None`` when successive ``k0`` do not agree
+    to ``tol`` within ``max_iter`` steps or ``k0`` leaves ``k_start`` by more than ``give_up``
+    (relative): the caller then factorises anew."""
+    free = factor.free
+    x = np.array(vector[free], dtype=complex)
+    k = complex(k_start)
+    for _ in range(max_iter):
+        x /= np.linalg.norm(x)
+        Ax = factor.A @ x
+        Bx = {key: Bj @ x for key, Bj in factor.B.items()}
+        k_new = rayleigh_functional(x @ Ax, {key: x @ v for key, v in Bx.items()}, eps_at, k)
+        if relative_change(k_new, k_start) > give_up:
+            return None
+        done = relative_change(k_new, k) < tol
+        k = k_new
+        if done:
+            full = np.zeros(vector.shape[0], dtype=complex)
+            full[free] = x
+            return k, full
+        eps = eps_at(k)
+        residual = Ax - k * k * sum(complex(eps[j]) * v for (j, _), v in Bx.items())
+        x = x - factor.lu.solve(residual)
+    return None
 
 
 def relative_change(a: complex, b: complex) -> float:

@@ -264,7 +264,8 @@ def _class_of(pol: str, classes) -> int:
 
 
 def _targets(res, search, settings, est, kind, m_values, classes, half, shift=0.0) -> dict:
-    """Shifts per (m, class): an exact estimate's modes of that m in their class; a flat
+    """Shifts per (m, class): an exact estimate's modes of that m in their class (none for a
+    class without one: the estimate is complete); a flat
     estimate's modes of that m (both classes: the polar order 1 modes of the other parity lie
     near); a toroid's sphere-like estimate's modes whose l − shift is within 1.5 of m."""
     lo, hi = search.wavelength_nm
@@ -283,6 +284,10 @@ def _targets(res, search, settings, est, kind, m_values, classes, half, shift=0.
                 k = units.k0_from_wavelength_nm(md.wavelength_nm)
                 q = md.Q if math.isfinite(md.Q) and md.Q > 0 else DEFAULT_Q_GUESS
                 ks.append(complex(k.real, -k.real / (2 * q)))
+            if not ks and kind == "exact" and est:
+                # the exact solver found every mode of the band: no polar-order-0 mode of this
+                # class has this m (eigenpairs found here would all be dropped)
+                continue
             spread = not ks
             if spread:  # no estimate: spread targets over the band
                 n_t = 3

@@ -114,19 +114,29 @@ def _evaluate(found: _Found, res: Resonator, n_lay: int, label: bool = True) -> 
             found.polar_order = 0
 
 
-def _self_consistent(found: _Found, materials: dict, free) -> None:
+def _self_consistent(found: _Found, materials: dict, free, factor: eigen.Factor | None = None) -> None:
     """Iterate the mode until its materials are evaluated at its own complex frequency: a
     fixed point of the Rayleigh quotient with the eigenvector held (stationary: first order in
     the change of ε), then, unless the materials' frequency was already within
     :data:`CONSISTENT_ALREADY` of the mode's (the Rayleigh step's error is then second order:
-    ≲ (1e-4 · ω/ε dε/dω)², below 1e-10), an
-    eigen-solve with the materials at that frequency, until the two agree."""
-    for it in range(MAX_SELF_CONSISTENT):
-        k_fp = _rayleigh_fixed_point(found, materials)
-        moved = eigen.relative_change(k_fp, found.k0)
-        if it == 0 and moved < CONSISTENT_ALREADY:
-            found.k0, found.eps = k_fp, _eps_at(materials, k_fp)
+    ≲ (1e-4 · ω/ε dε/dω)², below 1e-10), the nonlinear problem solved to
+    :data:`SELF_CONSISTENT_TOL`: by residual inverse iteration with the target's ``factor``
+    (no new factorisation), else by eigen-solves with the materials at the last frequency,
+    until the two agree."""
+    k_fp = _rayleigh_fixed_point(found, materials)
+    if eigen.relative_change(k_fp, found.k0) < CONSISTENT_ALREADY:
+        found.k0, found.eps = k_fp, _eps_at(materials, k_fp)
+        return
+    if factor is not None:
+        got = eigen.residual_inverse_iteration(factor, lambda k: _eps_at(materials, k), k_fp, found.vector,
+                                               SELF_CONSISTENT_TOL)
+        if got is not None:
+            found.k0, found.vector = got
+            found.eps = _eps_at(materials, found.k0)
             return
+    for it in range(MAX_SELF_CONSISTENT):
+        if it > 0:
+            k_fp = _rayleigh_fixed_point(found, materials)
         eps = _eps_at(materials, k_fp)
         pairs = eigen.solve_near(found.pencil, eps, free, k_fp, 3)
         best = min(pairs, key=lambda pr: abs(pr.k0 - k_fp), default=None)
@@ -145,14 +155,11 @@ def _self_consistent(found: _Found, materials: dict, free) -> None:
 
 
 def _rayleigh_fixed_point(found: _Found, materials: dict) -> complex:
-    k_fp = found.k0
-    for _ in range(50):
-        k_new = eigen.rayleigh_k0(found.pencil, _eps_at(materials, k_fp), found.vector)
-        done = eigen.relative_change(k_new, k_fp) < 1e-15
-        k_fp = k_new
-        if done:
-            break
-    return k_fp
+    """``k0`` of the Rayleigh functional of the mode's vector with the materials at ``k0``."""
+    x = found.vector
+    a = x @ (found.pencil.A @ x)
+    b = {key: x @ (Bj @ x) for key, Bj in found.pencil.B.items()}
+    return eigen.rayleigh_functional(a, b, lambda k: _eps_at(materials, k), found.k0)
 
 
 def _screen(f: "_Found", n_lay: int) -> tuple[float, float]:
@@ -198,7 +205,9 @@ def _solve_plan(res: Resonator, search: Search, settings: FemSettings, pl: FemPl
                 eps = _eps_at(materials, tg.k0)
                 info["factorisations"] += 1
                 cands = []
-                for pr in eigen.solve_near(pencil, eps, free, tg.k0, tg.n_eig):
+                got = eigen.solve_near(pencil, eps, free, tg.k0, tg.n_eig, with_factor=dispersive)
+                pairs, factor = got if dispersive else (got, None)
+                for pr in pairs:
                     if any(eigen.relative_change(pr.k0, f.k0) < SAME_MODE for f in kept + cands):
                         continue
                     f = _Found(m, ci, pr.k0, pr.vector, pencil, fm, eps, walls_equator=walls.equator)
@@ -218,7 +227,7 @@ def _solve_plan(res: Resonator, search: Search, settings: FemSettings, pl: FemPl
                     cands = picked
                 for f in cands:
                     if dispersive:
-                        _self_consistent(f, materials, free)
+                        _self_consistent(f, materials, free, factor)
                         info["factorisations"] += f.iterations
                         if any(eigen.relative_change(f.k0, g.k0) < SAME_MODE for g in kept):
                             continue
