@@ -95,10 +95,15 @@ def elements(order: int):
 
 
 def _stretch_fields(stretch: Stretch, basis):
+    """The weights of the forms at the quadrature points, each computed once: with r̃, s_r, s_z
+    of the stretch, ``a = s_z/(s_r r̃)``, ``b = s_r/(s_z r̃)`` (the in-plane gradients and E_t
+    of the stiffness), ``c = r̃/(s_r s_z)`` (the curl), and the mass's ``ma = s_z r̃/s_r``,
+    ``mb = s_r r̃/s_z``, ``mc = s_r s_z/r̃``."""
     x = np.asarray(basis.global_coordinates())
     rt, sr = stretch.r(x[0])
     sz = stretch.z(x[1])
-    return {"rt": rt, "sr": sr, "sz": sz}
+    return {"a": sz / (sr * rt), "b": sr / (sz * rt), "c": rt / (sr * sz),
+            "ma": sz * rt / sr, "mb": sr * rt / sz, "mc": sr * sz / rt}
 
 
 @dataclass
@@ -128,29 +133,22 @@ def assemble(fm: FemMesh, order: int, m: int, sigma_max: float, masses: dict | N
     if stiffness is None:
         @BilinearForm(dtype=np.complex128)
         def k0(E, u, F, v, w):
-            rt, sr, sz = w.rt, w.sr, w.sz
-            return ((sz / sr) * u.grad[0] * v.grad[0] / rt + (sr / sz) * u.grad[1] * v.grad[1] / rt
-                    + rt / (sr * sz) * E.curl * F.curl)
+            return w.a * u.grad[0] * v.grad[0] + w.b * u.grad[1] * v.grad[1] + w.c * E.curl * F.curl
 
         @BilinearForm(dtype=np.complex128)
         def k1(E, u, F, v, w):
-            rt, sr, sz = w.rt, w.sr, w.sz
-            return ((sz / sr) * (u.grad[0] * F[0] + E[0] * v.grad[0]) / rt
-                    + (sr / sz) * (u.grad[1] * F[1] + E[1] * v.grad[1]) / rt)
+            return w.a * (u.grad[0] * F[0] + E[0] * v.grad[0]) + w.b * (u.grad[1] * F[1] + E[1] * v.grad[1])
 
         @BilinearForm(dtype=np.complex128)
         def k2(E, u, F, v, w):
-            rt, sr, sz = w.rt, w.sr, w.sz
-            return (sz / sr) * E[0] * F[0] / rt + (sr / sz) * E[1] * F[1] / rt
+            return w.a * E[0] * F[0] + w.b * E[1] * F[1]
 
         coeff = _stretch_fields(stretch, basis)
         stiffness = Stiffness(*(form.assemble(basis, **coeff).tocsr() for form in (k0, k1, k2)))
 
     @BilinearForm(dtype=np.complex128)
     def mass(E, u, F, v, w):
-        rt, sr, sz = w.rt, w.sr, w.sz
-        return (sz / sr) * rt * E[0] * F[0] + (sr / sz) * rt * E[1] * F[1] \
-            + sr * sz * u * v / rt
+        return w.ma * E[0] * F[0] + w.mb * E[1] * F[1] + w.mc * u * v
 
     if masses is None:
         masses = {}
