@@ -397,3 +397,16 @@ def test_solve_order_uses_the_index_at_the_modes_own_wavelength():
         again = exact.solve_order(frozen, "TE", 24, q)
         assert again.radial_order == q
         assert complex(*again.size_parameter) == pytest.approx(x, rel=1e-10)
+
+
+def test_solve_without_energy_gives_the_same_modes_without_the_integrals():
+    """``energy=False`` (a fit's trial solves, the other engines' estimates) skips the field
+    integrals only: every wavelength and Q is the same to the last bit."""
+    res = Resonator(Sphere(2.0, ConstantIndex(1.46)), (Coating(0.05, ConstantIndex(2.0, 0.001)),))
+    search = Search((560.0, 600.0), max_radial_order=2)
+    full = exact.solve(res, search)
+    bare = exact.solve(res, search, energy=False)
+    assert [(m.polarization, m.l, m.radial_order, m.wavelength_nm, m.Q) for m in full.modes] == \
+        [(m.polarization, m.l, m.radial_order, m.wavelength_nm, m.Q) for m in bare.modes]
+    assert all(m.mode_volume_um3 is not None for m in full.modes)
+    assert all(m.mode_volume_um3 is None and m.energy_shares is None for m in bare.modes)

@@ -394,7 +394,7 @@ def _check_workload(plan: _Plan, resonator: Resonator, search: Search) -> None:
         f"this solver accepts; for a large resonator narrow search.wavelength_nm (to ≲ {nice:g} nm here)")
 
 
-def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
+def solve(resonator: Resonator, search: Search, *, energy: bool = True) -> ModeSpectrum:
     """All modes of ``resonator`` in ``search.wavelength_nm`` with radial order ≤ ``search.max_radial_order``.
 
     Parameters
@@ -402,6 +402,10 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     resonator : Resonator
         A sphere (any number of coatings) or a disk/ring in the 2-D limit.
     search : Search
+    energy : bool
+        Also integrate each mode's field: mode volume and energy share per layer (spheres).
+        Callers that need only wavelengths and Q (a fit's trial solves, the other engines'
+        estimates) pass False: the integrals took half of a fit's time.
 
     Returns
     -------
@@ -428,9 +432,10 @@ def solve(resonator: Resonator, search: Search) -> ModeSpectrum:
     roots = _dedupe(_refine(stack, cands, plan.x_band))
     roots = roots + _low_q_poles(stack, search, plan, roots)
     records = _to_records(roots, stack, search)
-    from wgm.exact.fields import with_energy  # mode volume and energy shares (spheres)
+    if energy:
+        from wgm.exact.fields import with_energy  # mode volume and energy shares (spheres)
 
-    records = with_energy(records, stack)
+        records = with_energy(records, stack)
     return ModeSpectrum(resonator=resonator, search=search, method="exact", modes=tuple(records))
 
 

@@ -231,7 +231,7 @@ class _Model:
             # hundreds of trial solves: the solver's per-solve notes would drown the fit's own
             # log (the final model is solved again with them, see fit())
             with _quiet_trial_solves():
-                self._cache[key] = solve(cfg.resonator, Search(self.band, self.max_q, self.pols))
+                self._cache[key] = solve(cfg.resonator, Search(self.band, self.max_q, self.pols), energy=False)
         return self._cache[key]
 
     def lines(self, values, labels) -> np.ndarray:

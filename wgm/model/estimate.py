@@ -71,7 +71,7 @@ def _quiet_exact():
 def exact_estimate(res: Resonator, search: Search):
     """The exact modes in the band (spheres and the 2-D limit), else None."""
     if isinstance(res.shape, Sphere) or res.is_2d:
-        return exact.solve(res, search).modes
+        return exact.solve(res, search, energy=False).modes
     return None
 
 
@@ -124,7 +124,7 @@ def toroid_estimate(res: Resonator, search: Search, f_centre: float, key: str = 
                           f"or give {key} = [...] to simulate chosen azimuthal numbers")
     sphere = Resonator(Sphere(res.shape.radius_um, res.shape.material), res.coatings, res.surroundings)
     with _quiet_exact():
-        return list(exact.solve(sphere, search).modes)
+        return list(exact.solve(sphere, search, energy=False).modes)
 
 
 def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "fdtd.m") -> list:
@@ -170,7 +170,7 @@ def flat_estimate(res: Resonator, search: Search, f_centre: float, key: str = "f
         flat_res = Resonator(flat, coats, ConstantIndex(n_b))
         with _quiet_exact():  # an estimate over a sub-band may hold no mode: not the user's concern
             spec = exact.solve(flat_res, Search(search.wavelength_nm, search.max_radial_order,
-                                                ("TM",) if te_slab else ("TE",)))
+                                                ("TM",) if te_slab else ("TE",)), energy=False)
         modes.extend(spec.modes)
     return modes
 
