@@ -114,15 +114,22 @@ def _evaluate(found: _Found, res: Resonator, n_lay: int, label: bool = True) -> 
             found.polar_order = 0
 
 
-def _self_consistent(found: _Found, materials: dict, free, factor: eigen.Factor | None = None) -> None:
-    """Iterate the mode until its materials are evaluated at its own complex frequency: a
-    fixed point of the Rayleigh quotient with the eigenvector held (stationary: first order in
-    the change of ε), then, unless the materials' frequency was already within
+def _self_consistent(found: _Found, materials: dict, free, factor: eigen.Factor | None = None,
+                     band_nm: tuple | None = None) -> None:
+    """Iterate the mode until its materials are evaluated at its own complex frequency: the
+    root of the Rayleigh functional with the eigenvector held (stationary: first order in the
+    change of ε; :func:`eigen.rayleigh_functional`), then, unless the materials' frequency was already within
     :data:`CONSISTENT_ALREADY` of the mode's (the Rayleigh step's error is then second order:
     ≲ (1e-4 · ω/ε dε/dω)², below 1e-10), the nonlinear problem solved to
     :data:`SELF_CONSISTENT_TOL`: by residual inverse iteration with the target's ``factor``
     (no new factorisation), else by eigen-solves with the materials at the last frequency,
-    until the two agree."""
+    until the two agree.  Trouble is a warning for a mode in ``band_nm`` (or when no band is
+    given), a debug message for the eigenpairs just outside it that the search also follows."""
+    def trouble(msg, *args):
+        lam = units.wavelength_nm_from_k0(found.k0.real).real
+        inside = band_nm is None or band_nm[0] <= lam <= band_nm[1]
+        (log.warning if inside else log.debug)(msg, *args)
+
     k_fp = _rayleigh_fixed_point(found, materials)
     if eigen.relative_change(k_fp, found.k0) < CONSISTENT_ALREADY:
         found.k0, found.eps = k_fp, _eps_at(materials, k_fp)
@@ -141,8 +148,8 @@ def _self_consistent(found: _Found, materials: dict, free, factor: eigen.Factor 
         pairs = eigen.solve_near(found.pencil, eps, free, k_fp, 3)
         best = min(pairs, key=lambda pr: abs(pr.k0 - k_fp), default=None)
         if best is None or eigen.relative_change(best.k0, k_fp) > MATCH_REFINED:
-            log.warning("FEM: the self-consistent re-solve near k0 = %.8g/µm lost the mode; the "
-                        "Rayleigh-quotient value is kept", k_fp.real)
+            trouble("FEM: the self-consistent re-solve near k0 = %.8g/µm lost the mode; the "
+                    "Rayleigh-quotient value is kept", k_fp.real)
             found.k0, found.eps = k_fp, eps
             return
         found.iterations = it + 1
@@ -150,8 +157,8 @@ def _self_consistent(found: _Found, materials: dict, free, factor: eigen.Factor 
         found.k0, found.vector, found.eps = best.k0, best.vector, eps
         if converged:
             return
-    log.warning("FEM: mode near k0 = %.8g/µm not self-consistent after %d iterations", found.k0.real,
-                MAX_SELF_CONSISTENT)
+    trouble("FEM: mode near k0 = %.8g/µm not self-consistent after %d iterations", found.k0.real,
+            MAX_SELF_CONSISTENT)
 
 
 def _rayleigh_fixed_point(found: _Found, materials: dict) -> complex:
@@ -227,7 +234,7 @@ def _solve_plan(res: Resonator, search: Search, settings: FemSettings, pl: FemPl
                     cands = picked
                 for f in cands:
                     if dispersive:
-                        _self_consistent(f, materials, free, factor)
+                        _self_consistent(f, materials, free, factor, search.wavelength_nm)
                         info["factorisations"] += f.iterations
                         if any(eigen.relative_change(f.k0, g.k0) < SAME_MODE for g in kept):
                             continue
