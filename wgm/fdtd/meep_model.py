@@ -243,8 +243,10 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     or its neighbour has, the pixels near their boundary (``_ZONE_PX`` either side) belong to
     one object whose material function gives every grid point its pixel's fill-weighted loss,
     gain and Lorentzian strengths and Meep's smoothed ε (:func:`_zone_function`); elsewhere
-    the layers are plain objects with Meep's own subpixel smoothing.  A lossy substrate is
-    sampled per grid point (Meep's default)."""
+    the layers are plain objects with Meep's own subpixel smoothing.  Layers with faces normal
+    to z (finite disks and rings) all go into the zone, whose smoothing covers the pixel's z
+    extent, which Meep's does not in a cylindrical cell (:func:`_flat_z_faces`).  A lossy
+    substrate is sampled per grid point (Meep's default)."""
     from wgm.fdtd import fill
 
     from wgm.model import section
