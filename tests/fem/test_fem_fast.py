@@ -383,7 +383,11 @@ def test_residual_inverse_iteration_solves_the_dispersive_problem():
     pairs, factor = eigen.solve_near(pencil, run._eps_at(materials, target), free, target, 4, with_factor=True)
     start = min(pairs, key=lambda p: abs(p.k0 - k_ex))
     assert eigen.relative_change(start.k0, k_ex) > run.CONSISTENT_ALREADY  # the case the iteration is for
-    got = eigen.residual_inverse_iteration(factor, lambda k: run._eps_at(materials, k), start.k0, start.vector,
+    # the engine's route: the Rayleigh functional's root first (first order only: the vector
+    # is still the one of ε frozen at the shift), then the iteration from there
+    found = run._Found(14, 0, start.k0, start.vector, pencil, fm, {})
+    k_fp = run._rayleigh_fixed_point(found, materials)
+    got = eigen.residual_inverse_iteration(factor, lambda k: run._eps_at(materials, k), k_fp, start.vector,
                                            run.SELF_CONSISTENT_TOL)
     assert got is not None
     k0, _vector = got

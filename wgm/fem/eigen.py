@@ -205,12 +205,19 @@ def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector:
     (relative): the caller then factorises anew."""
     free = factor.free
     x = np.array(vector[free], dtype=complex)
-    k = complex(k_start)
-    for _ in range(max_iter):
-        x /= np.linalg.norm(x)
+
+    def quotient(x, k_guess):
         Ax = factor.A @ x
         Bx = {key: Bj @ x for key, Bj in factor.B.items()}
-        k_new = rayleigh_functional(x @ Ax, {key: x @ v for key, v in Bx.items()}, eps_at, k)
+        return rayleigh_functional(x @ Ax, {key: x @ v for key, v in Bx.items()}, eps_at, k_guess), Ax, Bx
+
+    x /= np.linalg.norm(x)
+    k, Ax, Bx = quotient(x, complex(k_start))
+    for _ in range(max_iter):  # at least one update of x before two k0 may agree
+        eps = eps_at(k)
+        x = x - factor.lu.solve(Ax - k * k * sum(complex(eps[j]) * v for (j, _), v in Bx.items()))
+        x /= np.linalg.norm(x)
+        k_new, Ax, Bx = quotient(x, k)
         if relative_change(k_new, k_start) > give_up:
             return None
         done = relative_change(k_new, k) < tol
@@ -219,9 +226,6 @@ def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector:
             full = np.zeros(vector.shape[0], dtype=complex)
             full[free] = x
             return k, full
-        eps = eps_at(k)
-        residual = Ax - k * k * sum(complex(eps[j]) * v for (j, _), v in Bx.items())
-        x = x - factor.lu.solve(residual)
     return None
 
 
