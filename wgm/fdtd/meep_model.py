@@ -253,8 +253,13 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     gain and Lorentzian strengths and Meep's smoothed ε (:func:`_zone_function`); elsewhere
     the layers are plain objects with Meep's own subpixel smoothing.  Layers with faces normal
     to z (finite disks and rings) all go into the zone, whose smoothing covers the pixel's z
-    extent, which Meep's does not in a cylindrical cell (:func:`_flat_z_faces`).  A lossy
-    substrate is sampled per grid point (Meep's default)."""
+    extent, which Meep's does not in a cylindrical cell (:func:`_flat_z_faces`).  So do the
+    faces of a substrate and a pedestal in a finite cell: each is a zone object (its rectangle
+    grown by ``_ZONE_PX`` pixels) with its inside (shrunk by as much) a plain object in front,
+    so that the material function is evaluated only near the faces, not over the half-space
+    (disk R = 2 µm on a pillar on a substrate, all n = 2, TE m = 14, 30 px/µm: Q 1535 against
+    FEM's 1535; 1400 with the substrate's top staircased).  The zone weights a lossy
+    substrate's conductivity at its top; inside it Meep samples it per grid point."""
     from wgm.fdtd import fill
 
     from wgm.model import section
