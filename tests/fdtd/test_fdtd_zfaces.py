@@ -73,3 +73,43 @@ def test_finite_disk_matches_fem_within_the_engines_stated_error(thickness_um):
     (got,) = [md for md in spec.modes if md.polarization == "TE" and md.radial_order == 1 and md.m == 14]
     assert abs(got.wavelength_nm / ref.wavelength_nm - 1) <= got.wavelength_rel_error
     assert abs(got.Q / ref.Q - 1) <= got.q_rel_error
+
+
+def test_substrate_and_pillar_faces_are_smoothed():
+    """A 0.46 µm disk (n = 2) on a pillar (radius 1.47 µm, 0.5 µm tall, n = 2.5) on a substrate
+    (n = 1.5), 10 px/µm: the substrate's top and the pillar's bottom at z = −0.73 µm, the
+    pillar's r face at 1.47 µm.  Across z, E_z's pixel z = −0.8..−0.7 (substrate share 0.7)
+    gets 1/<1/ε>, E_r's z = −0.75..−0.65 (share 0.2) <ε>, beside the pillar (r = 3.05 µm: air
+    above) and under it (r = 1.05 µm: pillar above).  Across r (z = −0.45 µm, all pillar in z),
+    E_r's pixel r = 1.4..1.5 µm gets 1/<1/ε> and E_z's r = 1.45..1.55 µm <ε>, the pillar's
+    shares weighted by r (volume of revolution).  Meep's own objects gave the grid point's
+    medium across z (2.25, 1 beside; 2.25, 6.25 under) and unweighted shares across r."""
+    mp = meep_or_skip()
+    from wgm.fdtd import meep_model as mm
+
+    from wgm.model.resonator import Pedestal
+
+    eps_s, eps_p, eps_a = 1.5**2, 2.5**2, N_AIR**2
+    res = Resonator(Disk(2.0, 0.46, ConstantIndex(N_DISK)), substrate=ConstantIndex(1.5),
+                    pedestal=Pedestal(1.47, 0.5, ConstantIndex(2.5)))
+    pl = plan(res, Search((1150.0, 1260.0), 1, ("TE",)),
+              FdtdSettings(m=(14,), resolution_px_per_um=10.0, materials="band-centre", domain="full"))
+    sim = mm.simulation(res, pl, 14, "Ez", pl.f_centre, 0.1, -1)
+    mm.init_sim(sim)
+
+    def eps(comp, direction, r, z):
+        return 1.0 / sim.fields.get_chi1inv(comp, direction, mp.veccyl(r, z), 0.0).real
+
+    def across(f, inner, outer):
+        return 1.0 / (f / inner + (1 - f) / outer)
+
+    def along(f, inner, outer):
+        return f * inner + (1 - f) * outer
+
+    for r, above in ((3.05, eps_a), (1.05, eps_p)):
+        assert eps(mp.Ez, mp.Z, r, -0.75) == pytest.approx(across(0.7, eps_s, above), rel=SMOOTHED)
+        assert eps(mp.Er, mp.R, r, -0.7) == pytest.approx(along(0.2, eps_s, above), rel=SMOOTHED)
+    f_er = (1.47**2 - 1.4**2) / (1.5**2 - 1.4**2)
+    f_ez = (1.47**2 - 1.45**2) / (1.55**2 - 1.45**2)
+    assert eps(mp.Er, mp.R, 1.45, -0.45) == pytest.approx(across(f_er, eps_p, eps_a), rel=SMOOTHED)
+    assert eps(mp.Ez, mp.Z, 1.5, -0.45) == pytest.approx(along(f_ez, eps_p, eps_a), rel=SMOOTHED)

@@ -1,6 +1,6 @@
 """The toroid and the pedestal in FDTD: Meep's own ε on the grid is the cross-section of
 wgm.model.section (fast-ish: builds the simulations, no time stepping), and (slow) runs that
-find a small toroid's TE and TM modes and show a pedestal lowering a disk's Q."""
+find a small toroid's TE and TM modes and a disk on a pillar on a substrate against FEM."""
 
 from __future__ import annotations
 
@@ -132,22 +132,33 @@ def test_small_toroid_has_te_and_tm_modes_of_sensible_q():
 
 
 @pytest.mark.slow
-def test_pedestal_leaking_to_the_substrate_lowers_the_q():
-    """A 2 µm n = 2 disk 0.5 µm thick, TE m = 14: alone (Q measured 2277), and on a pillar of
-    its own index (radius 1.5 µm, 0.5 µm tall) standing on a substrate of that index.  The
-    pillar reaches under the rim, within the mode's evanescent tail below the disk, and leads
-    into the substrate: a loss channel the bare disk lacks, so Q must fall (measured 1400)."""
+def test_pedestal_leaking_to_the_substrate_matches_fem():
+    """A 2 µm n = 2 disk 0.5 µm thick, TE m = 14, on a pillar of its own index (radius 1.5 µm,
+    0.5 µm tall) standing on a substrate of that index: the pillar reaches under the rim,
+    within the mode's evanescent tail below the disk, and leads into the substrate, a loss
+    channel the bare disk lacks.  FDTD at 30 px/µm against FEM (asked for 10⁻⁶) within the
+    errors the engine states for the mode (its convergence model: 8.4×10⁻⁴ in λ, 4.4 % in Q),
+    and Q well below the bare disk's (FEM; FDTD agrees with it within 0.2 %,
+    test_fdtd_zfaces.py).  Measured with this code: FEM 1212.88 nm, Q 1535 (bare 1207.20 nm,
+    Q 2280); FDTD 1211.99 nm, Q 1532 (−7.4×10⁻⁴, −0.2 %; the default cell: Q 1535).  Before
+    the substrate's and the pillar's faces went into the fill zone (Meep staircased their
+    z faces): Q 1400 (−8.8 %).  A smaller cell than the default (pad 1.2 µm, about one
+    wavelength, PML 1.8 µm) halves the run (~65 s)."""
     from wgm.fdtd import solve
+    from wgm.fem import run as fem_run
+    from wgm.fem.settings import FemSettings
 
     search = Search((1150.0, 1250.0), 1, ("TE",))
-    settings = FdtdSettings(m=(14,), resolution_px_per_um=30)
     n2 = ConstantIndex(2.0)
     bare = Resonator(Disk(2.0, 0.5, n2))
     on_pillar = Resonator(Disk(2.0, 0.5, n2), substrate=n2, pedestal=Pedestal(1.5, 0.5, n2))
-    (alone,) = solve(bare, search, settings).modes
-    held = min(solve(on_pillar, search, settings).modes, key=lambda md: abs(md.wavelength_nm - alone.wavelength_nm))
-    assert alone.q_resolved and held.q_resolved
-    assert held.Q < 0.8 * alone.Q
-    # the same mode (measured 1206.48 and 1212.01 nm): the pillar pulls it by well under the
-    # 2 % between neighbouring m
-    assert abs(held.wavelength_nm / alone.wavelength_nm - 1) < 0.02
+    fem = FemSettings(m=(14,), accuracy_wavelength=1e-6)
+    (alone,) = [md for md in fem_run.solve(bare, search, fem).modes if md.radial_order == 1]
+    (ref,) = [md for md in fem_run.solve(on_pillar, search, fem).modes if md.radial_order == 1]
+    settings = FdtdSettings(m=(14,), resolution_px_per_um=30, pad_um=1.2, pml_um=1.8)
+    held = min(solve(on_pillar, search, settings).modes, key=lambda md: abs(md.wavelength_nm - ref.wavelength_nm))
+    assert held.q_resolved
+    assert abs(held.wavelength_nm / ref.wavelength_nm - 1) <= held.wavelength_rel_error
+    assert abs(held.Q / ref.Q - 1) <= held.q_rel_error
+    # the leak: the pillar takes a third of the bare disk's Q (FEM: 0.67)
+    assert ref.Q < 0.8 * alone.Q and held.Q < 0.8 * alone.Q

@@ -148,6 +148,14 @@ def _flat_z_faces(shapes) -> bool:
     return any(isinstance(s, Rect) and (math.isfinite(s.z0_um) or math.isfinite(s.z1_um)) for s in shapes)
 
 
+def _mount_is_thick(shape, px: float) -> bool:
+    """Whether a substrate's or pedestal's rectangle keeps a plain inside when shrunk by the
+    zone's ``_ZONE_PX`` pixels on each face (the axis is no face): at least ``_PLAIN_PX``
+    pixels across in r and in z."""
+    width = shape.r1_um - shape.r0_um if shape.r0_um > 0 else shape.r1_um
+    return min(width, shape.z1_um - shape.z0_um) >= _PLAIN_PX * px
+
+
 def _susceptibility_key(s):
     """What makes two susceptibilities one Meep polarization (its ``susceptibility_equiv``
     ignores the strength σ): the kind, frequency and damping, or a multilevel atom's levels."""
@@ -245,8 +253,13 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     gain and Lorentzian strengths and Meep's smoothed ε (:func:`_zone_function`); elsewhere
     the layers are plain objects with Meep's own subpixel smoothing.  Layers with faces normal
     to z (finite disks and rings) all go into the zone, whose smoothing covers the pixel's z
-    extent, which Meep's does not in a cylindrical cell (:func:`_flat_z_faces`).  A lossy
-    substrate is sampled per grid point (Meep's default)."""
+    extent, which Meep's does not in a cylindrical cell (:func:`_flat_z_faces`).  So do the
+    faces of a substrate and a pedestal in a finite cell: each is a zone object (its rectangle
+    grown by ``_ZONE_PX`` pixels) with its inside (shrunk by as much) a plain object in front,
+    so that the material function is evaluated only near the faces, not over the half-space
+    (disk R = 2 µm on a pillar on a substrate, all n = 2, TE m = 14, 30 px/µm: Q 1535 against
+    FEM's 1535; 1400 with the substrate's top staircased).  The zone weights a lossy
+    substrate's conductivity at its top; inside it Meep samples it per grid point."""
     from wgm.fdtd import fill
 
     from wgm.model import section
@@ -256,22 +269,37 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
     media = list(media) if media is not None else [medium(p) for p in pl.media]
     all_media = section.media(res)
     shapes = [med.shape for med in all_media[:n_lay]]
-    objs = []
-    regions = []
     z_limit = max(pl.cell_z_um, pl.cell_r_um)  # beyond the cell: where infinite sides end
-    for offset in (section.SUBSTRATE, section.PEDESTAL):  # the pedestal stands on the substrate
-        for med in all_media:
-            if med.index == n_lay + offset:
-                objs.append(_object(med.shape, media[med.index], z_limit_um=z_limit))
-                regions.append(fill.Region(med.shape, med.index))
+    px = 1.0 / pl.resolution
+    dz = px if pl.cell_z_um else 0.0
+    r_off = (abs(m) + _OFFDIAG_PX) * px if m is not None else math.inf
+    # the pedestal stands on the substrate
+    mounts = [med for offset in (section.SUBSTRATE, section.PEDESTAL) for med in all_media
+              if med.index == n_lay + offset]
+    regions = [fill.Region(med.shape, med.index) for med in mounts]
     nested = not isinstance(res.shape, Ring)
     for j in range(n_lay):
         regions.append(fill.Region(shapes[j], j, shapes[j - 1] if nested and j > 0 else None))
+    zone_fn = []  # the one material function of every zone object, built when first needed
+
+    def zone_material():
+        if not zone_fn:
+            zone_fn.append(_zone_function(regions, media, n_lay, px, dz, r_off, pl.f_centre))
+        return zone_fn[0]
+
+    objs = []
+    for med in mounts:
+        if pl.cell_z_um and _flat_z_faces([med.shape]):
+            # its faces in the zone (Meep would staircase the z faces), its inside plain
+            objs.append(_object(med.shape, zone_material(), _ZONE_PX * px, z_limit_um=z_limit))
+            if _mount_is_thick(med.shape, px):
+                objs.append(_object(med.shape, media[med.index], -_ZONE_PX * px, z_limit_um=z_limit))
+        else:
+            objs.append(_object(med.shape, media[med.index], z_limit_um=z_limit))
     lossy = [_lossy(m) for m in media[:n_lay + 1]]
     weighted = [j for j in range(n_lay) if lossy[j] or lossy[j + 1]]
     if (isinstance(res.shape, Ring) and lossy[n_lay]) or (pl.cell_z_um and _flat_z_faces(shapes)):
         weighted = list(range(n_lay))  # a ring's layers all touch the surroundings; z faces: below
-    px = 1.0 / pl.resolution
     if not weighted:
         lo = hi = n_lay  # no zone: every layer a plain object
     else:
@@ -285,9 +313,7 @@ def geometry(res: Resonator, pl: FdtdPlan, media=None, m: int | None = None):
             zone = shapes[hi]
             if not nested:  # the rectangle around the ring's layers lo .. hi
                 zone = fill.Rect(min(s.r0_um for s in shapes[lo:hi + 1]), zone.r1_um, zone.z0_um, zone.z1_um)
-            dz = px if pl.cell_z_um else 0.0
-            r_off = (abs(m) + _OFFDIAG_PX) * px if m is not None else math.inf
-            objs.append(_object(zone, _zone_function(regions, media, n_lay, px, dz, r_off, pl.f_centre), _ZONE_PX * px))
+            objs.append(_object(zone, zone_material(), _ZONE_PX * px))
             if _thickness_um(res, layers[lo], layers) >= _PLAIN_PX * px:
                 objs.append(_object(shapes[lo], media[lo], -_ZONE_PX * px))
         elif not (weighted and lo <= j <= hi):
