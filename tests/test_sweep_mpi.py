@@ -4,7 +4,7 @@ Slow (each test runs whole ``wgm sweep`` processes, some under mpirun); ``make t
 them.  Results must be identical, not close: with one rank per point (``--procs-per-sim
 1``) a point is the same computation serially and under MPI (single-threaded BLAS/OpenMP,
 as the Makefile and the hpc scripts set) — every cell equal, floats to 1e-12 relative
-(RESUME_FLOAT_REL: the mode volume's last bits were seen to vary between processes).
+(conftest.TABLE_FLOAT_REL: the exact mode volume's last bits vary between computations).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import assert_same_table
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,7 @@ def reference(tmp_path_factory):
 def test_mpirun_exact_sweep_identical_to_serial(tmp_path, reference):
     out = tmp_path / "mpi"
     r = _run(_wgm(COATED, "--vary", KILL_AXIS, "--out", out, "--no-plots", mpi=True))
-    _same_table((out / "results.csv").read_text(), reference)
+    assert_same_table((out / "results.csv").read_text(), reference)
     meta = json.loads((out / "sweep.json").read_text())
     assert {p["rank"] for p in meta["points"]} == {0, 1}  # both ranks computed
     progress = [ln for ln in r.stderr.splitlines() if "ETA" in ln]
@@ -138,42 +139,10 @@ def _ended(proc, when: str) -> int:
         pytest.fail(f"the sweep did not end {when}")
 
 
-# The exact solver's mode volume (wgm.exact.fields) was seen to differ in its last bits (~1e-15
-# relative) between the serial run and the same point computed under mpirun or by a
-# killed-then-resumed job, now and then (cause not found: the same point in two fresh processes,
-# serial or under mpirun, came out bit-identical in our tries).  Float cells are compared to 1e-12 relative — far below the
-# volume's own accuracy (~1e-8) — every other cell exactly.
-RESUME_FLOAT_REL = 1e-12
-
-
-def _same_table(got: str, want: str) -> None:
-    import csv
-    import io
-    import math
-
-    a, b = list(csv.reader(io.StringIO(got))), list(csv.reader(io.StringIO(want)))
-    assert len(a) == len(b) and a[0] == b[0]
-    for ra, rb in zip(a[1:], b[1:]):
-        assert len(ra) == len(rb)
-        for name, x, y in zip(a[0], ra, rb):
-            if x == y:
-                continue
-            # a float, or a "core=0.93;coating.0=0.05" cell of floats by name
-            px = [c.split("=") for c in x.split(";")] if "=" in x else [("", x)]
-            py = [c.split("=") for c in y.split(";")] if "=" in y else [("", y)]
-            assert [k for k, _ in px] == [k for k, _ in py], (name, x, y)
-            for (_, u), (_, v) in zip(px, py):
-                try:
-                    fu, fv = float(u), float(v)
-                except ValueError:
-                    raise AssertionError(f"{name}: {x!r} != {y!r}") from None
-                assert math.isclose(fu, fv, rel_tol=RESUME_FLOAT_REL, abs_tol=0.0), (name, x, y)
-
-
 def _resume_and_check(cmd, out, reference, killed_run_points):
     """Resume: only the missing points are computed, and the table is the uninterrupted one."""
     _run(cmd)
-    _same_table((Path(out) / "results.csv").read_text(), reference)
+    assert_same_table((Path(out) / "results.csv").read_text(), reference)
     meta = json.loads((Path(out) / "sweep.json").read_text())
     runs = {p["id"]: p["run_id"] for p in meta["points"]}
     for pid, rec in killed_run_points.items():  # finished before the kill: kept, not recomputed
