@@ -386,7 +386,7 @@ def test_residual_inverse_iteration_solves_the_dispersive_problem():
     # the engine's route: the Rayleigh functional's root first (first order only: the vector
     # is still the one of ε frozen at the shift), then the iteration from there
     found = run._Found(14, 0, start.k0, start.vector, pencil, fm, {})
-    k_fp = run._rayleigh_fixed_point(found, materials)
+    k_fp = run._rayleigh_root(found, materials)
     got = eigen.residual_inverse_iteration(factor, lambda k: run._eps_at(materials, k), k_fp, start.vector,
                                            run.SELF_CONSISTENT_TOL)
     assert got is not None
@@ -408,6 +408,10 @@ def test_sphere_plan_has_targets_only_where_the_exact_solver_has_modes():
     wanted = {(md.l, 0 if md.polarization == "TE" else 1) for md in est}
     assert set(pl.targets) == wanted
     assert all(tg.expected for tgs in pl.targets.values() for tg in tgs)
+    # a user's m without an exact mode in the band: nothing to solve, and said so
+    absent = max(l for l, _ in wanted) + 5
+    pl = plan(res, search, FemSettings(m=(absent,)))
+    assert not pl.targets and any(f"m = {absent}" in note for note in pl.notes)
 
 
 def test_rayleigh_functional_converges_where_the_fixed_point_map_expands():
@@ -434,3 +438,26 @@ def test_flagship_mode_at_the_absorption_edge_is_found():
     assert (md.polarization, md.l, md.radial_order) == ("TE", 33, 1)
     assert abs(md.wavelength_nm / ref.wavelength_nm - 1) < 1e-5
     assert abs(md.Q / ref.Q - 1) < 1e-2
+
+
+def test_residual_inverse_iteration_is_not_used_where_it_would_leave_the_mode():
+    """A 2×2 pencil A = diag(1.0020, 0.9996), one medium with ε(k) = 1 + 4 (k − 1), shift σ = 1
+    (ε frozen at k = 1): the wanted mode k ≈ 1.00033 (k² − σ = 6.7e-4) has a neighbour nearer
+    the shift (the linear pencil's 0.9996: 4e-4 away).  Each step multiplies the neighbour's
+    share by 6.7e-4/4e-4 > 1: the iteration runs to the neighbour (reviewer's example).  The
+    engine must not use it here (:func:`eigen.rii_contracts`), and the iteration itself must not
+    return another mode as this one (overlap with the start vector)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    A = sp.diags([1.0020, 0.9996]).tocsr().astype(complex)
+    B = {(0, False): sp.identity(2, format="csr", dtype=complex)}
+    factor = eigen.Factor(splu((A - B[(0, False)]).tocsc()), 1.0, np.arange(2), A, B)
+    eps_at = lambda k: {0: 1.0 + 4.0 * (k - 1.0)}  # noqa: E731
+    k_mode = eigen.rayleigh_functional(1.0020, {(0, False): 1.0}, eps_at, 1.0003)
+    k_other = math.sqrt(0.9996)  # the linear pencil's other eigenvalue at the shift
+    assert not eigen.rii_contracts(k_mode, 1.0, [k_other])
+    assert eigen.rii_contracts(k_mode, 1.0, [math.sqrt(0.99)])  # a far neighbour: fine
+    start = np.array([1.0, 1e-3], dtype=complex)  # the mode, with a little of the neighbour
+    got = eigen.residual_inverse_iteration(factor, eps_at, k_mode, start, 1e-11)
+    assert got is None or abs(got[0] - k_mode) < 1e-9

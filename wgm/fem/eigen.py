@@ -20,7 +20,8 @@ from wgm.errors import SolverError
 from wgm.fem.forms import Pencil
 from wgm.fem.mesh import FemMesh
 
-__all__ = ["Walls", "free_dofs", "solve_near", "Eigenpair", "Factor", "residual_inverse_iteration"]
+__all__ = ["Walls", "free_dofs", "solve_near", "Eigenpair", "Factor", "factorise", "rayleigh_functional",
+           "residual_inverse_iteration"]
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,10 @@ def factorise(M):
     so SuperLU first runs in its symmetric mode: the minimum-degree order of ``M + Mᵀ`` with
     diagonal pivots (no row exchanges to spoil it).  On the 15 µm coated sphere's 36 k-unknown
     mesh that halves the fill and takes a third of the time of partial pivoting (0.77 s vs 2.4 s),
-    with a residual of 4e-11 against 6e-12.  Without pivoting a factor can be unstable; each is
-    checked by the residual of one solve and, above :data:`LU_CHECK` (or at a zero pivot),
-    replaced by the partially pivoted factor.  Raises ``RuntimeError`` when ``M`` is singular."""
+    with a residual of 4e-11 against 6e-12 (one measurement, load ~2).  Without pivoting a
+    factor can be unstable; each is checked by the residual of one solve and, above
+    :data:`LU_CHECK`, replaced by the partially pivoted factor.  Raises ``RuntimeError`` when
+    ``M`` is exactly singular."""
     from scipy.sparse.linalg import splu
 
     try:
@@ -100,7 +102,7 @@ def factorise(M):
             return lu
         log.debug("FEM: the symmetric-mode LU's residual is too large; partial pivoting")
     except RuntimeError:
-        log.debug("FEM: a zero pivot in the symmetric-mode LU; partial pivoting")
+        log.debug("FEM: the symmetric-mode LU failed; partial pivoting")
     return splu(M, permc_spec="MMD_AT_PLUS_A")
 
 
@@ -166,14 +168,20 @@ def solve_near(pencil: Pencil, eps: dict, free: np.ndarray, target_k0: complex, 
     return out, Factor(lu, sigma, free, A.tocsr(), masses)
 
 
+RAYLEIGH_MAX_MOVE = 1e-2  # a root of the Rayleigh functional farther than this (relative) is not trusted
+
+
 def rayleigh_functional(a: complex, b: dict, eps_at, k_start: complex, tol: float = 1e-15,
                         max_iter: int = 50) -> complex:
     """``k0`` with ``a = k0² Σ_j ε_j(k0) b_j`` (``a = xᵀAx``, ``b_j = xᵀB_j x`` of one vector;
-    ``eps_at(k0)`` the media's permittivities), the root nearest ``k_start`` of
-    ``k0 − sqrt(a / Σ_j ε_j(k0) b_j)`` by the secant method (scipy).  Not a plain fixed-point
-    iteration of the square root: near an absorption edge the film's dispersion makes that map
-    expand (|derivative| > 1: measured on the flagship's TE1 l = 33 at 525.7 nm, which it threw
-    1.6e-4 off and then lost)."""
+    ``eps_at(k0)`` the media's permittivities): a root of ``k0 − sqrt(a / Σ_j ε_j(k0) b_j)``
+    (principal root: Re k0 > 0) by the secant method (scipy) started at ``k_start``.  Not a
+    plain fixed-point iteration of the square root: near an absorption edge the film's
+    dispersion makes that map expand (|derivative| > 1: measured on the flagship's TE1 l = 33
+    at 525.7 nm, which it threw 1.6e-4 off and then lost).  If the secant does not converge, or
+    its root lies more than :data:`RAYLEIGH_MAX_MOVE` from ``k_start`` (possibly another root
+    near a material's pole), ``k_start`` is returned (with a debug message): the callers
+    follow with eigen-solves that settle the frequency."""
     import warnings
 
     from scipy.optimize import newton
@@ -181,16 +189,36 @@ def rayleigh_functional(a: complex, b: dict, eps_at, k_start: complex, tol: floa
     def residual(k):
         eps = eps_at(k)
         den = sum(complex(eps[j]) * bj for (j, _), bj in b.items())
-        root = np.sqrt(complex(a / den))
-        return k - (root if root.real >= 0 else -root)
+        return k - np.sqrt(complex(a / den))  # numpy's principal root: Re ≥ 0
 
     k0 = complex(k_start)
     if residual(k0) == 0:
         return k0
     with warnings.catch_warnings():  # "tolerance reached" when two iterates agree to the last bit
         warnings.simplefilter("ignore", RuntimeWarning)
-        k = newton(residual, k0, x1=k0 * (1 + 1e-7), tol=1e-300, rtol=tol, maxiter=max_iter, disp=False)
-    return complex(k)
+        k, info = newton(residual, k0, x1=k0 * (1 + 1e-7), tol=1e-300, rtol=tol, maxiter=max_iter,
+                         disp=False, full_output=True)
+    k = complex(k)
+    if not (info.converged and np.isfinite(k) and relative_change(k, k0) <= RAYLEIGH_MAX_MOVE):
+        log.debug("FEM: the Rayleigh functional's secant from k0 = %s did not settle (%s); kept", k0, info.flag)
+        return k0
+    return k
+
+
+RII_MAX_RATE = 0.5  # residual inverse iteration only where it contracts at least this fast
+# the returned pair's ‖(A − k0²B(ε(k0)))x‖ over ‖Ax‖ at most this: at convergence (successive k0
+# within 1e-11) measured 3.5e-8 on the dispersive 2-D disk of the tests (k0 is stationary in x:
+# its error is of the residual's square); a vector that is not an eigenvector is far above it
+RII_RESIDUAL = 1e-6
+
+
+def rii_contracts(k0: complex, sigma: complex, others) -> bool:
+    """Whether residual inverse iteration with the shift ``sigma`` converges to the mode at
+    ``k0`` rather than away from it: each other eigenvalue ``k_j²`` of the pencil (``others``:
+    their k0, the shift's eigenpairs but this one) grows by ``|k0² − σ| / |k_j² − σ|`` per step,
+    which must stay below :data:`RII_MAX_RATE`."""
+    d = abs(complex(k0) ** 2 - sigma)
+    return all(d <= RII_MAX_RATE * abs(complex(k) ** 2 - sigma) for k in others)
 
 
 def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector: np.ndarray, tol: float,
@@ -199,10 +227,13 @@ def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector:
     vector)``, iterated with a kept factor instead of new ones (Neumaier's residual inverse
     iteration, SIAM J. Numer. Anal. 22, 914 (1985)): ``k0`` from the Rayleigh functional of
     ``x``, then ``x ← x − (A − σB₀)⁻¹ (A − k0² B(ε(k0))) x``.  A fixed point solves the problem
-    exactly; the error contracts by about ``|k0² − σ|`` over the distance to the next
-    eigenvalue.  Returns ``(k0, full vector)``, or ``None`` when successive ``k0`` do not agree
-    to ``tol`` within ``max_iter`` steps or ``k0`` leaves ``k_start`` by more than ``give_up``
-    (relative): the caller then factorises anew."""
+    exactly.  Along another eigenvalue ``k_j²`` of the pencil the error grows by ``|k0² − σ| /
+    |k_j² − σ|`` per step: the iteration moves *away* from the mode when another eigenvalue is
+    nearer the shift (callers check :func:`rii_contracts` first).  Returns ``(k0, full
+    vector)``, or ``None`` when successive ``k0`` do not agree to ``tol`` within ``max_iter``
+    steps, ``k0`` leaves ``k_start`` by more than ``give_up`` (relative), the final residual is
+    above :data:`RII_RESIDUAL`, or the vector is no longer the start's (overlap below 0.9): the
+    caller then factorises anew."""
     free = factor.free
     x = np.array(vector[free], dtype=complex)
 
@@ -212,6 +243,7 @@ def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector:
         return rayleigh_functional(x @ Ax, {key: x @ v for key, v in Bx.items()}, eps_at, k_guess), Ax, Bx
 
     x /= np.linalg.norm(x)
+    x0 = x.copy()
     k, Ax, Bx = quotient(x, complex(k_start))
     for _ in range(max_iter):  # at least one update of x before two k0 may agree
         eps = eps_at(k)
@@ -223,6 +255,13 @@ def residual_inverse_iteration(factor: Factor, eps_at, k_start: complex, vector:
         done = relative_change(k_new, k) < tol
         k = k_new
         if done:
+            eps = eps_at(k)
+            res = np.linalg.norm(Ax - k * k * sum(complex(eps[j]) * v for (j, _), v in Bx.items()))
+            overlap = abs(np.vdot(x0, x))  # both normalised
+            if res > RII_RESIDUAL * np.linalg.norm(Ax) or overlap < 0.9:
+                log.debug("FEM: residual inverse iteration ended off the mode (residual %.2g, overlap %.3f)",
+                          res / np.linalg.norm(Ax), overlap)
+                return None
             full = np.zeros(vector.shape[0], dtype=complex)
             full[free] = x
             return k, full

@@ -250,6 +250,10 @@ def plan(res: Resonator, search: Search, settings: FemSettings, pml_factor: floa
                           + "; raise fem.max_unknowns (memory ~15 kB per unknown), or lower the accuracy "
                             "(fem.accuracy_wavelength), narrow the band, or set fem.error_estimate = false")
     targets = _targets(res, search, settings, est, kind, m_values, classes, half, shift)
+    for m in m_values:
+        if not any(targets.get((m, ci)) for ci in range(len(classes))):
+            notes.append(f"m = {m}: the exact solver has no mode of this m in the band; not solved")
+            log.warning("FEM: %s", notes[-1])
     p = settings.order
     return FemPlan(m_values, classes, dom, sizes, density, p, targets, est, kind, n_unk,
                    ERROR_MODEL[p] * density ** (-2 * p), Q_ERROR_MODEL[p] * density ** (-2 * p), tuple(notes))
