@@ -583,7 +583,8 @@ def film_threshold_figure(result):
     a few excitations ⟨N⟩ (its one model: absorption at 0, bleaching, McCumber gain), with
     each mode's net gain at threshold; bottom, each mode's threshold excitation (filled: it
     lases below ⟨N⟩ = 50; the first to lase ringed)."""
-    from wgm.lasing.threshold import at_excitation, region_indices
+    from wgm.lasing.film_threshold import at_excitation
+    from wgm.lasing.threshold import region_indices
 
     fig = _figure(9, 6.5)
     ax, ax2 = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1.6, 1]})

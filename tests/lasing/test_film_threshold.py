@@ -1,4 +1,4 @@
-"""Thresholds of a cspbbr3-nc film in ⟨N⟩ (wgm.lasing.threshold.film_threshold): the frequency is
+"""Thresholds of a cspbbr3-nc film in ⟨N⟩ (wgm.lasing.film_threshold.film_threshold): the frequency is
 real at the threshold, the closed form with Γ_pw holds to first order, extra losses raise the
 threshold, and the ranking is by threshold excitation."""
 
@@ -11,7 +11,8 @@ import pytest
 
 from wgm.config import load_config
 from wgm.exact.solver import solve, solve_order
-from wgm.lasing.threshold import _inv_q, at_excitation, film_region, film_threshold, film_thresholds
+from wgm.lasing.film_threshold import at_excitation, film_region, film_threshold, film_thresholds
+from wgm.lasing.threshold import _inv_q
 from wgm.model.materials import ConstantIndex, nanocrystal_film
 from wgm.model.resonator import Coating, Resonator, Sphere
 
@@ -33,7 +34,7 @@ def test_frequency_is_real_at_the_threshold():
     t = film_threshold(res, "coating", "TE", 32, 1)
     assert t.threshold_excitation is not None and t.threshold_excitation > 0
     x0 = complex(*solve_order(res, "TE", 32, 1).size_parameter)
-    from wgm.lasing.threshold import _ExcitationFollower
+    from wgm.lasing.film_threshold import _ExcitationFollower
 
     follow = _ExcitationFollower(res, "coating", "TE", 32, x0)
     x = follow(t.threshold_excitation)
@@ -103,7 +104,7 @@ FEM_VS_EXACT_REL = 2e-3
 def test_fem_threshold_agrees_with_the_exact_one():
     from wgm.fem import solve as fem_solve
     from wgm.fem.settings import FemSettings
-    from wgm.lasing.threshold import fem_film_threshold
+    from wgm.lasing.film_threshold import fem_film_threshold
     from wgm.model.resonator import Search
 
     res = Resonator(Sphere(1.5, ConstantIndex(1.46)), (Coating(0.05, nanocrystal_film(0.5)),))
@@ -124,7 +125,7 @@ def test_film_rates_agree_with_the_threshold():
     import numpy as np
 
     from wgm.lasing.pulsed import ModeCurve, cw_threshold_excitation
-    from wgm.lasing.threshold import film_rates
+    from wgm.lasing.film_threshold import film_rates
 
     res = _res()
     t = film_threshold(res, "coating", "TE", 32, 1, extra_inv_q=1 / 5e3)

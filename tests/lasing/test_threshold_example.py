@@ -23,7 +23,7 @@ import pytest
 import wgm.cli as cli
 from wgm.config import load_config
 from wgm.exact.solver import solve
-from wgm.lasing.threshold import at_excitation
+from wgm.lasing.film_threshold import at_excitation
 from wgm.model.resonator import Search
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "sims" / "threshold_vs_size.toml"

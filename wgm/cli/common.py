@@ -17,6 +17,11 @@ EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
 
 
+def warn_losses_not_applied(command: str, what: str = "the model's Q are intrinsic (radiation + absorption)") -> None:
+    """The one warning of the commands that do not apply a config's ``[losses]`` table."""
+    log.warning("[losses] is not applied by wgm %s: %s", command, what)
+
+
 def output_args(sp, out_help):
     """``--json``, ``--out DIR`` and ``-v`` of a command."""
     sp.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from wgm.cli.common import log, make_out_dir, output_args, write_json
+from wgm.cli.common import log, make_out_dir, output_args, warn_losses_not_applied, write_json
 from wgm.errors import ConfigError
 from wgm.model import validate
 from wgm.records import csv_table, with_finite_floats
@@ -113,7 +113,7 @@ def cmd_fit(args, out) -> int:
     _check_options(args)
     raw = apply_overrides(read_config_file(args.config), args.overrides)
     if raw.get("losses"):
-        log.warning("[losses] is not applied by wgm fit: the model's Q are intrinsic (radiation + absorption)")
+        warn_losses_not_applied("fit")
     measured, peaks, errs, records = _read_peaks(args)
     keys = [k.strip() for k in args.free.split(",") if k.strip()]
     result = fit(raw, peaks, keys, peak_errors_nm=errs, search_range=args.search_range,
@@ -154,7 +154,7 @@ def cmd_compare(args, out) -> int:
     _check_options(args)
     cfg = load_config(args.config, args.overrides)
     if cfg.losses.any:
-        log.warning("[losses] is not applied by wgm compare: the model's Q are intrinsic (radiation + absorption)")
+        warn_losses_not_applied("compare")
     measured, peaks, errs, records = _read_peaks(args)
     lo, hi = (float(measured.wavelength_nm[0]), float(measured.wavelength_nm[-1])) if measured is not None \
         else (min(peaks), max(peaks))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wgm.cli.common import _shape_phrase, exact_solves, log, make_out_dir, output_args, write_json
+from wgm.cli.common import (_shape_phrase, exact_solves, log, make_out_dir, output_args, warn_losses_not_applied,
+                            write_json)
 from wgm.errors import UserError
 from wgm.records import csv_table, with_finite_floats
 from wgm.records.files import json_text
@@ -71,7 +72,7 @@ def cmd_threshold(args, out) -> int:
         radii = parse_axis(f"resonator.radius_um={args.radii_um}", "--radii-um").values
         if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
             raise UserError(f"--radii-um {args.radii_um}: radii must be positive numbers")
-    from wgm.lasing.threshold import film_region
+    from wgm.lasing.film_threshold import film_region
 
     if film_region(cfg.resonator, gain.region) is not None:
         if cfg.gain is not None:
@@ -139,12 +140,12 @@ def cmd_threshold(args, out) -> int:
 def _film_threshold(args, out, cfg, region, pump, radii) -> int:
     """``wgm threshold`` for a gain region made of a cspbbr3-nc film: thresholds in ⟨N⟩."""
     from wgm import plotting
-    from wgm.lasing.threshold import film_threshold_vs_radius, film_thresholds
+    from wgm.lasing.film_threshold import film_threshold_vs_radius, film_thresholds
     from wgm.records import atomic_write
 
     from dataclasses import replace
 
-    from wgm.lasing.threshold import film_pulsed
+    from wgm.lasing.film_threshold import film_pulsed
 
     losses = cfg.losses
     result = film_thresholds(cfg.resonator, cfg.search, region, pump=pump, losses=losses)
@@ -216,7 +217,7 @@ def _pulsed(args, out, cfg, model, prediction) -> int:
 def _fem_threshold(args, out, cfg, region, pump) -> int:
     """``wgm threshold`` by FEM (a cspbbr3-nc film on any axisymmetric shape)."""
     from wgm.fem.settings import FemSettings
-    from wgm.lasing.threshold import fem_film_thresholds
+    from wgm.lasing.film_threshold import fem_film_thresholds
     from wgm.records import atomic_write
 
     settings = cfg.fem or FemSettings()
@@ -327,7 +328,7 @@ def cmd_lasing(args, out) -> int:
     # the [lasing] table (its line defaults from [gain]); without one: the error naming what it needs
     model = cfg.lasing if cfg.lasing is not None else parse_lasing(None, cfg.gain)
     if cfg.losses.any:
-        log.warning("[losses] is not applied by wgm lasing: the FDTD run and its prediction see the intrinsic Q")
+        warn_losses_not_applied("lasing", "the FDTD run and its prediction see the intrinsic Q")
     if not cfg.resonator.is_2d:
         raise UserError(f"wgm lasing runs the 2-D limit only (a disk or ring with resonator.thickness_um or "
                         f"height_um = inf), not a {_shape_phrase(cfg.resonator)}")

@@ -2,6 +2,8 @@
 
 * :mod:`wgm.lasing.threshold` — confinement factor and threshold gain of each mode (exact
   solver), and which modes of a search can lase (:func:`thresholds`);
+* :mod:`wgm.lasing.film_threshold` — thresholds in the excitation ⟨N⟩ of a ``cspbbr3-nc``
+  film (exact solver and FEM), and the links to the pulsed rate equations;
 * :mod:`wgm.lasing.spectrum` — the gain available in the film (``[gain]``);
 * :mod:`wgm.lasing.pump` — the two-photon pump model (``[pump]``) and the fluence threshold
   versus size;
